@@ -1,0 +1,31 @@
+// RAII owners for the C handles herald uses. Each is a std::unique_ptr with a
+// deleter, so ownership is explicit and nothing leaks on early returns.
+// redisAsyncContext is deliberately absent: hiredis frees it itself after its
+// disconnect callback (see the Redis store).
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <microhttpd.h>
+
+#include <memory>
+
+namespace herald {
+
+template <class T, void (*Free)(T*)>
+struct CDeleter {
+  void operator()(T* p) const {
+    if (p) Free(p);
+  }
+};
+
+using EventBasePtr = std::unique_ptr<event_base, CDeleter<event_base, event_base_free>>;
+using EventPtr = std::unique_ptr<event, CDeleter<event, event_free>>;
+using EvhttpPtr = std::unique_ptr<evhttp, CDeleter<evhttp, evhttp_free>>;
+using EvbufferPtr = std::unique_ptr<evbuffer, CDeleter<evbuffer, evbuffer_free>>;
+using CJsonPtr = std::unique_ptr<cJSON, CDeleter<cJSON, cJSON_Delete>>;
+using MhdDaemonPtr = std::unique_ptr<MHD_Daemon, CDeleter<MHD_Daemon, MHD_stop_daemon>>;
+
+}  // namespace herald
