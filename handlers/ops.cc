@@ -1,0 +1,168 @@
+// GET /connections, /state, /memory: what ops read. Counters come from
+// atomics; per-connection details and byte counts are gathered from the
+// workers that own them.
+#include <malloc.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "handlers/handlers.h"
+#include "server/context.h"
+#include "server/hub.h"
+#include "server/json.h"
+#include "server/worker.h"
+
+namespace herald {
+namespace {
+
+std::string ConnectionDetails(Worker& w, const std::string& clid) {
+  std::string out;
+  w.ForEachConnection([&](Connection& c) {
+    if (c.clid != clid || c.closing) return;
+    if (!out.empty()) out += ",";
+    out += "{\"connid\":" + std::to_string(c.id()) + ",\"clid\":" + JsonString(c.clid) +
+           ",\"transport\":\"" + TransportName(c.transport()) +
+           "\",\"worker\":" + std::to_string(w.index()) +
+           ",\"since\":" + std::to_string(c.since_ms) + ",\"remote\":" + JsonString(c.remote) +
+           ",\"headers\":" + c.HeadersJson() + ",\"body\":";
+    CJsonPtr body = ParseJson(c.body);
+    out += body ? PrintAsciiJson(body.get()) : JsonString(c.body);
+    out += ",\"filters\":[";
+    for (size_t i = 0; i < c.subscriptions.size(); ++i) {
+      if (i) out += ",";
+      AppendJsonString(&out, ConnectionIndex::FilterOf(c.subscriptions[i]));
+    }
+    out += "]}";
+  });
+  return out;
+}
+
+void HandleConnections(ServerContext& ctx, const HttpRequest& req, Responder done) {
+  const std::string* clid = req.Query("clid");
+  if (!clid) {
+    std::string out = "{";
+    int64_t total = 0;
+    for (const auto& [name, n] : ctx.presence.Snapshot()) {
+      out += JsonString(name) + ":" + std::to_string(n) + ",";
+      total += n;
+    }
+    out += "\"@TOTAL@\":" + std::to_string(total) + "}";
+    return done(HttpResponse::Json(out));
+  }
+  const std::string count =
+      JsonString(*clid) + ":" + std::to_string(ctx.presence.Count(*clid));
+  const std::string* details = req.Query("details");
+  if (!details || *details != "true") return done(HttpResponse::Json("{" + count + "}"));
+  GatherFromWorkers(
+      ctx, [name = *clid](Worker& w) { return ConnectionDetails(w, name); },
+      [count, done](std::vector<std::string> parts) {
+        std::string list;
+        for (const std::string& p : parts) {
+          if (p.empty()) continue;
+          if (!list.empty()) list += ",";
+          list += p;
+        }
+        done(HttpResponse::Json("{" + count + ",\"connections\":[" + list + "]}"));
+      });
+}
+
+std::string StateJson(const ServerContext& ctx) {
+  const NodeStats& s = ctx.stats;
+  int64_t by_transport[kTransportCount] = {};
+  int64_t total = 0, topics = 0, filters = 0, delivered = 0;
+  std::string by_worker = "[";
+  for (size_t i = 0; i < ctx.workers.size(); ++i) {
+    const WorkerStats& ws = ctx.workers[i]->stats();
+    int64_t n = 0;
+    for (int t = 0; t < kTransportCount; ++t) {
+      by_transport[t] += Read(ws.connections[t]);
+      n += Read(ws.connections[t]);
+    }
+    total += n;
+    topics += Read(ws.topics);
+    filters += Read(ws.filters);
+    delivered += Read(ws.delivered);
+    by_worker += (i ? "," : "") + std::to_string(n);
+  }
+  by_worker += "]";
+  const Limits& l = ctx.config.limits;
+  std::string out = "{\"uptime_s\":" + std::to_string((NowMs() - ctx.start_ms) / 1000) +
+                    ",\"workers\":" + std::to_string(ctx.workers.size()) +
+                    ",\"epoch\":\"" + FormatEventId(ctx.hub->epoch(), 0).substr(0, 8) + "\"" +
+                    ",\"connections\":{\"total\":" + std::to_string(total) +
+                    ",\"by_transport\":{";
+  for (int t = 0; t < kTransportCount; ++t) {
+    out += std::string(t ? "," : "") + "\"" + TransportName(static_cast<Transport>(t)) +
+           "\":" + std::to_string(by_transport[t]);
+  }
+  out += "},\"by_worker\":" + by_worker + "}";
+  out += ",\"topics\":" + std::to_string(topics) + ",\"filters\":" + std::to_string(filters);
+  out += ",\"events\":{\"published\":" + std::to_string(Read(s.published)) +
+         ",\"delivered\":" + std::to_string(delivered) +
+         ",\"dropped\":" + std::to_string(Read(s.dropped)) + "}";
+  out += ",\"closed\":{";
+  for (int r = 0; r < kCloseReasonCount; ++r) {
+    out += std::string(r ? "," : "") + "\"" + CloseReasonName(static_cast<CloseReason>(r)) +
+           "\":" + std::to_string(Read(s.closed[r]));
+  }
+  out += "},\"rejected\":{\"limit_connections\":" + std::to_string(Read(s.rejected_limit)) +
+         ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) + "}";
+  out += ",\"store\":{\"kind\":\"memory\",\"status\":\"up\"}";
+  out += ",\"limits\":{\"max_connections\":" + std::to_string(l.max_connections) +
+         ",\"max_connections_per_ip\":" + std::to_string(l.max_connections_per_ip) +
+         ",\"max_filters_per_connection\":" + std::to_string(l.max_filters_per_connection) +
+         ",\"max_body_bytes\":" + std::to_string(l.max_body_bytes) +
+         ",\"max_header_bytes\":" + std::to_string(l.max_header_bytes) +
+         ",\"max_topic_bytes\":" + std::to_string(l.max_topic_bytes) +
+         ",\"max_topic_levels\":" + std::to_string(l.max_topic_levels) +
+         ",\"max_output_buffer_bytes\":" + std::to_string(l.max_output_buffer_bytes) +
+         ",\"max_clid_bytes\":" + std::to_string(l.max_clid_bytes) + "}}";
+  return out;
+}
+
+int64_t RssBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+void HandleMemory(ServerContext& ctx, Responder done) {
+  GatherFromWorkers(
+      ctx,
+      [](Worker& w) {
+        return std::to_string(w.PendingBytes()) + " " + std::to_string(w.ApproxIndexBytes());
+      },
+      [&ctx, done](std::vector<std::string> parts) {
+        int64_t queue = 0, index = 0, conns = 0;
+        for (const std::string& p : parts) {
+          queue += std::stoll(p.substr(0, p.find(' ')));
+          index += std::stoll(p.substr(p.find(' ') + 1));
+        }
+        for (const auto& w : ctx.workers) conns += Read(w->stats().connection_bytes);
+        struct mallinfo2 mi = mallinfo2();
+        done(HttpResponse::Json(
+            "{\"rss_bytes\":" + std::to_string(RssBytes()) +
+            ",\"heap_bytes\":" + std::to_string(mi.uordblks + mi.hblkhd) +
+            ",\"connections_bytes\":" + std::to_string(conns) +
+            ",\"index_bytes\":" + std::to_string(index) +
+            ",\"queue_bytes\":" + std::to_string(queue) + ",\"history_bytes\":0}"));
+      });
+}
+
+}  // namespace
+
+void RegisterOpsHandlers(ServerContext& ctx) {
+  ctx.private_routes.Add(
+      "/connections",
+      [&ctx](const HttpRequest& req, Responder done) { HandleConnections(ctx, req, done); },
+      true);
+  ctx.private_routes.Add(
+      "/state",
+      [&ctx](const HttpRequest&, Responder done) { done(HttpResponse::Json(StateJson(ctx))); },
+      true);
+  ctx.private_routes.Add(
+      "/memory", [&ctx](const HttpRequest&, Responder done) { HandleMemory(ctx, done); }, true);
+}
+
+}  // namespace herald

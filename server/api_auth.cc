@@ -1,0 +1,31 @@
+#include "server/api_auth.h"
+
+#include <strings.h>
+
+#include "auth/secret.h"
+
+namespace herald {
+
+bool IsLoopback(const std::string& ip) {
+  return ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
+}
+
+bool AuthorizePrivate(const Config& config, const HttpRequest& req) {
+  if (config.tokens.empty()) return IsLoopback(req.remote_ip);
+  std::string_view given;
+  if (const std::string* auth = req.Header("Authorization")) {
+    if (auth->size() > 7 && strncasecmp(auth->c_str(), "Bearer ", 7) == 0) {
+      given = std::string_view(*auth).substr(7);
+    }
+  }
+  if (given.empty()) {
+    if (const std::string* q = req.Query("token")) given = *q;
+  }
+  if (given.empty()) return false;
+  bool match = false;
+  // Check every token so timing does not tell which one matched.
+  for (const std::string& t : config.tokens) match |= SecretsEqual(t, given);
+  return match;
+}
+
+}  // namespace herald

@@ -1,0 +1,241 @@
+#include "server/config.h"
+
+#include <cjson/cJSON.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "server/json.h"
+
+namespace herald {
+namespace {
+
+Status KeyError(const std::string& origin, const std::string& key, const std::string& what) {
+  return Status::BadRequest(origin + ": " + key + ": " + what);
+}
+
+// One reader per key: the table below is the single list of keys herald
+// accepts, so an unknown key is an error rather than a silent typo.
+using KeyReader = std::function<Status(const cJSON*, const std::string& key)>;
+
+KeyReader Int(int64_t* out, const std::string& origin, int64_t min, int64_t max) {
+  return [=](const cJSON* v, const std::string& key) {
+    if (!cJSON_IsNumber(v) || std::floor(v->valuedouble) != v->valuedouble) {
+      return KeyError(origin, key, "expected an integer");
+    }
+    if (v->valuedouble < static_cast<double>(min) || v->valuedouble > static_cast<double>(max)) {
+      return KeyError(origin, key,
+                      "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    *out = static_cast<int64_t>(v->valuedouble);
+    return Status::Ok();
+  };
+}
+
+KeyReader Bool(bool* out, const std::string& origin) {
+  return [=](const cJSON* v, const std::string& key) {
+    if (!cJSON_IsBool(v)) return KeyError(origin, key, "expected true or false");
+    *out = cJSON_IsTrue(v);
+    return Status::Ok();
+  };
+}
+
+KeyReader String(std::string* out, const std::string& origin) {
+  return [=](const cJSON* v, const std::string& key) {
+    if (!cJSON_IsString(v)) return KeyError(origin, key, "expected a string");
+    *out = v->valuestring;
+    return Status::Ok();
+  };
+}
+
+KeyReader Address(HostPort* out, const std::string& origin) {
+  return [=](const cJSON* v, const std::string& key) {
+    if (!cJSON_IsString(v)) return KeyError(origin, key, "expected \"host:port\"");
+    auto hp = ParseHostPort(v->valuestring);
+    if (!hp.ok()) return KeyError(origin, key, hp.status().reason());
+    *out = *hp;
+    return Status::Ok();
+  };
+}
+
+KeyReader StringList(std::vector<std::string>* out, const std::string& origin) {
+  return [=](const cJSON* v, const std::string& key) {
+    if (!cJSON_IsArray(v)) return KeyError(origin, key, "expected an array of strings");
+    out->clear();
+    const cJSON* item;
+    cJSON_ArrayForEach(item, v) {
+      if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
+        return KeyError(origin, key, "expected an array of non-empty strings");
+      }
+      out->push_back(item->valuestring);
+    }
+    return Status::Ok();
+  };
+}
+
+Status ReadObject(const cJSON* obj, const std::string& prefix, const std::string& origin,
+                  const std::map<std::string, KeyReader>& readers) {
+  if (!cJSON_IsObject(obj)) {
+    return KeyError(origin, prefix.empty() ? "(top level)" : prefix, "expected an object");
+  }
+  const cJSON* item;
+  cJSON_ArrayForEach(item, obj) {
+    std::string key = prefix.empty() ? item->string : prefix + "." + item->string;
+    auto it = readers.find(key);
+    if (it == readers.end()) return KeyError(origin, key, "unknown key");
+    Status s = it->second(item, key);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<HostPort> ParseHostPort(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return Status::BadRequest("expected host:port");
+  HostPort hp;
+  hp.host = text.substr(0, colon);
+  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']') {
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  }
+  const std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::BadRequest("port must be a number from 0 to 65535");
+  }
+  long p = std::stol(port);
+  if (p > 65535) return Status::BadRequest("port must be a number from 0 to 65535");
+  hp.port = static_cast<uint16_t>(p);
+  return hp;
+}
+
+Status ParseConfigJson(const std::string& text, const std::string& origin, Config* c) {
+  CJsonPtr root = ParseJson(text);
+  if (!root) return Status::BadRequest(origin + ": not valid JSON");
+  const int64_t kBig = int64_t{1} << 40;
+  int64_t workers = c->workers;
+  std::map<std::string, KeyReader> readers = {
+      {"listen", Address(&c->listen, origin)},
+      {"private_listen", Address(&c->private_listen, origin)},
+      {"workers", Int(&workers, origin, 0, 64)},
+      {"tokens", StringList(&c->tokens, origin)},
+      {"cors_origin", String(&c->cors_origin, origin)},
+      {"log_level", String(&c->log_level, origin)},
+      {"stream", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"stream.timeout_ms", Int(&c->stream.timeout_ms, origin, 100, kBig)},
+      {"stream.heartbeat_ms", Int(&c->stream.heartbeat_ms, origin, 50, kBig)},
+      {"stream.max_alive_count", Int(&c->stream.max_alive_count, origin, 0, kBig)},
+      {"limits", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"limits.max_connections", Int(&c->limits.max_connections, origin, 1, kBig)},
+      {"limits.max_connections_per_ip", Int(&c->limits.max_connections_per_ip, origin, 0, kBig)},
+      {"limits.max_filters_per_connection",
+       Int(&c->limits.max_filters_per_connection, origin, 1, 100000)},
+      {"limits.max_body_bytes", Int(&c->limits.max_body_bytes, origin, 256, 1 << 30)},
+      {"limits.max_header_bytes", Int(&c->limits.max_header_bytes, origin, 1024, 1 << 20)},
+      {"limits.max_topic_bytes", Int(&c->limits.max_topic_bytes, origin, 1, 65536)},
+      {"limits.max_topic_levels", Int(&c->limits.max_topic_levels, origin, 1, 1024)},
+      {"limits.max_output_buffer_bytes",
+       Int(&c->limits.max_output_buffer_bytes, origin, 4096, kBig)},
+      {"limits.max_clid_bytes", Int(&c->limits.max_clid_bytes, origin, 1, 65536)},
+      {"compat", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"compat.public_private_api", Bool(&c->compat.public_private_api, origin)},
+  };
+  Status s = ReadObject(root.get(), "", origin, readers);
+  // Nested objects: the top-level pass checked they are known keys.
+  for (const char* section : {"stream", "limits", "compat"}) {
+    if (!s.ok()) break;
+    if (const cJSON* obj = cJSON_GetObjectItemCaseSensitive(root.get(), section)) {
+      s = ReadObject(obj, section, origin, readers);
+    }
+  }
+  if (!s.ok()) return s;
+  c->workers = static_cast<int>(workers);
+  static const char* kLevels[] = {"error", "warn", "info", "debug"};
+  bool level_ok = false;
+  for (const char* l : kLevels) level_ok |= c->log_level == l;
+  if (!level_ok) return KeyError(origin, "log_level", "expected error, warn, info or debug");
+  return Status::Ok();
+}
+
+Result<CommandLine> ParseCommandLine(int argc, char** argv) {
+  CommandLine cl;
+  std::vector<std::pair<std::string, std::string>> flags;
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      cl.help = true;
+      return cl;
+    }
+    static const char* kWithValue[] = {"--config", "--listen", "--private-listen", "--workers",
+                                       "--token"};
+    bool known = false;
+    for (const char* f : kWithValue) known |= arg == f;
+    if (!known) return Status::BadRequest("unknown flag " + arg + " (see --help)");
+    if (i + 1 >= argc) return Status::BadRequest(arg + " needs a value");
+    std::string value = argv[++i];
+    if (arg == "--config") {
+      config_path = value;
+    } else {
+      flags.emplace_back(arg, value);
+    }
+  }
+  if (!config_path.empty()) {
+    std::ifstream in(config_path);
+    if (!in) return Status::BadRequest(config_path + ": cannot read: " + std::strerror(errno));
+    std::stringstream text;
+    text << in.rdbuf();
+    Status s = ParseConfigJson(text.str(), config_path, &cl.config);
+    if (!s.ok()) return s;
+  }
+  bool tokens_from_flags = false;
+  for (const auto& [flag, value] : flags) {
+    if (flag == "--listen" || flag == "--private-listen") {
+      auto hp = ParseHostPort(value);
+      if (!hp.ok()) return Status::BadRequest(flag + ": " + hp.status().reason());
+      (flag == "--listen" ? cl.config.listen : cl.config.private_listen) = *hp;
+    } else if (flag == "--workers") {
+      if (value.empty() || value.size() > 2 ||
+          value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) > 64) {
+        return Status::BadRequest("--workers: expected a number from 0 to 64");
+      }
+      cl.config.workers = std::stoi(value);
+    } else if (flag == "--token") {
+      if (value.empty()) return Status::BadRequest("--token: must not be empty");
+      // Flags replace the file's tokens rather than adding to them, like every other flag.
+      if (!tokens_from_flags) cl.config.tokens.clear();
+      tokens_from_flags = true;
+      cl.config.tokens.push_back(value);
+    }
+  }
+  if (cl.config.workers == 0) {
+    cl.config.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  return cl;
+}
+
+const char* HelpText() {
+  return R"(herald - HTTP notification server (es-web-notify streams, SSE, long polling)
+
+Usage: herald [--config FILE] [flags]
+
+  --config FILE            JSON config (see etc/herald.json; every key is optional)
+  --listen HOST:PORT       public listener for subscribers (default 127.0.0.1:8080)
+  --private-listen HOST:PORT
+                           private API for publishers and ops (default 127.0.0.1:8081)
+  --workers N              event-loop threads (default: number of cores)
+  --token TOKEN            publisher/ops bearer token; repeat for several. Without any,
+                           the private API serves loopback clients only.
+  -h, --help               this text
+
+Flags override the config file. Signals: SIGTERM/SIGINT end every stream with a
+`disconnect` (reason `shutdown`) and exit 0.
+)";
+}
+
+}  // namespace herald

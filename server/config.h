@@ -1,0 +1,69 @@
+// Config: every setting herald reads, as plain structs, parsed and validated
+// in one place at start-up (JSON file, then command-line flags that override
+// it). Errors name the key and the file. Handlers receive these structs and
+// never parse configuration themselves. Immutable after start-up, so any
+// thread may read it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "server/status.h"
+
+namespace herald {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+
+struct StreamConfig {
+  int64_t timeout_ms = 60000;    // a stream ends this long after its start or last /alive
+  int64_t heartbeat_ms = 50000;  // ''0'' frames keep proxies from timing the stream out
+  int64_t max_alive_count = 60;  // /alive resets allowed per connection
+};
+
+struct Limits {
+  int64_t max_connections = 100000;       // open subscriber connections per node
+  int64_t max_connections_per_ip = 0;     // 0 = no per-address limit
+  int64_t max_filters_per_connection = 64;
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_header_bytes = 8192;
+  int64_t max_topic_bytes = 256;
+  int64_t max_topic_levels = 16;
+  int64_t max_output_buffer_bytes = 1 << 20;  // past this a subscriber is closed as `slow`
+  int64_t max_clid_bytes = 128;
+};
+
+struct CompatConfig {
+  bool public_private_api = false;  // also serve the private API on the public port
+};
+
+struct Config {
+  HostPort listen{"127.0.0.1", 8080};
+  HostPort private_listen{"127.0.0.1", 8081};
+  int workers = 0;  // 0 = number of cores
+  std::vector<std::string> tokens;
+  std::string cors_origin = "*";
+  StreamConfig stream;
+  Limits limits;
+  CompatConfig compat;
+  std::string log_level = "info";  // error, warn, info, debug
+};
+
+// What the command line asked for beyond the config itself.
+struct CommandLine {
+  Config config;
+  bool help = false;
+};
+
+// Parses argv: --config FILE is read first, then the other flags override it.
+Result<CommandLine> ParseCommandLine(int argc, char** argv);
+// Parses a JSON config text; `origin` names the file in error messages.
+Status ParseConfigJson(const std::string& text, const std::string& origin, Config* config);
+Result<HostPort> ParseHostPort(const std::string& text);
+const char* HelpText();
+
+}  // namespace herald

@@ -1,0 +1,112 @@
+// Connection: one subscriber session, whatever its transport. The transport
+// subclasses implement the Subscriber side (deliver, heartbeat, end with a
+// reason); the fields here are what every transport shares.
+//
+// Threading: a connection belongs to the worker that accepted it; only that
+// worker's loop thread touches it. Other threads reach it by posting to the
+// worker named in its connid (see ConnIdWorker).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/event.h"
+#include "server/intrusive_list.h"
+#include "server/topic_index.h"
+
+namespace herald {
+
+enum class Transport : uint8_t { kStream = 0, kSse = 1, kPoll = 2 };
+inline constexpr int kTransportCount = 3;
+const char* TransportName(Transport t);
+
+enum class CloseReason : uint8_t {
+  kClient = 0,  // the client went away
+  kTimeout,
+  kSlow,
+  kShutdown,
+  kKicked,
+  kUnauthorized,
+};
+inline constexpr int kCloseReasonCount = 6;
+const char* CloseReasonName(CloseReason r);
+
+// connid = per-worker sequence << kWorkerBits | worker index, so any thread
+// can tell which worker owns a connection. Stays below 2^53 (JSON-safe).
+inline constexpr int kWorkerBits = 6;
+inline constexpr uint64_t kMaxConnId = (uint64_t{1} << 53) - 1;
+inline int ConnIdWorker(uint64_t connid) {
+  return static_cast<int>(connid & ((1u << kWorkerBits) - 1));
+}
+
+// The encodings of one event as matched by one filter, built lazily the first
+// time a subscriber of that transport needs them, then shared by every
+// subscriber of the filter on this worker: no per-subscriber encoding.
+class FrameCache {
+ public:
+  void Reset(const Event* ev, std::string_view filter);
+  const Event& event() const { return *event_; }
+  std::string_view Json();
+  // The es-web frame, and the same wrapped as an HTTP/1.1 chunk.
+  std::string_view StreamFrame(bool chunked);
+
+ private:
+  const Event* event_ = nullptr;
+  std::string_view filter_;
+  std::string json_;
+  std::string stream_chunk_;  // chunk head + frame + CRLF
+  size_t stream_offset_ = 0;  // where the bare frame starts inside stream_chunk_
+  bool have_json_ = false, have_stream_ = false;
+};
+
+class Connection;
+using ConnectionIndex = TopicIndex<Connection>;
+
+class Connection {
+ public:
+  Connection(uint64_t id, Transport transport) : id_(id), transport_(transport) {}
+  virtual ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Queues an event; the bytes leave in one write per loop iteration.
+  virtual void Deliver(FrameCache& frames) = 0;
+  // Sends a control event on @SERVER@ (or another control endpoint).
+  virtual void SendControl(std::string_view json) = 0;
+  virtual void SendHeartbeat() = 0;
+  // Says `disconnect` with `reason` (where the transport can) and finishes
+  // the response. Afterwards the connection never touches its request again.
+  virtual void End(CloseReason reason) = 0;
+  // The client is gone and its request already freed by the HTTP layer.
+  virtual void Abandon() = 0;
+  virtual size_t PendingBytes() const = 0;
+  // Request headers as a JSON object, for /connections?details=true.
+  virtual std::string HeadersJson() const = 0;
+
+  uint64_t id() const { return id_; }
+  Transport transport() const { return transport_; }
+
+  // Shared state, owned by the worker's loop thread.
+  std::string secret;
+  std::string clid;
+  std::string body;       // the subscribe request body, for details
+  std::string remote;     // "ip:port"
+  std::string remote_ip;  // for the per-address limit
+  int64_t since_ms = 0;
+  int64_t deadline_ms = 0;        // the stream ends at this time unless /alive
+  int64_t next_heartbeat_ms = 0;
+  int64_t alive_count = 0;
+  uint64_t last_seq = 0;  // last event delivered: overlapping filters deliver once
+  bool closing = false;   // queued for closing at the end of the tick
+  std::vector<ConnectionIndex::Subscription*> subscriptions;
+  ListLinks<Connection> timeout_links;
+  ListLinks<Connection> heartbeat_links;
+
+ private:
+  const uint64_t id_;
+  const Transport transport_;
+};
+
+}  // namespace herald

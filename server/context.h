@@ -1,0 +1,33 @@
+// ServerContext: what every part of a running node shares — the config, the
+// workers, the hub, presence, node counters and the two route tables. Built on
+// the main thread before any worker starts; afterwards only the thread-safe
+// members (Hub, Presence, counters, workers' Post) are used across threads.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "server/config.h"
+#include "server/http.h"
+#include "server/presence.h"
+#include "server/stats.h"
+#include "server/topic.h"
+
+namespace herald {
+
+class Hub;
+class Worker;
+
+struct ServerContext {
+  Config config;
+  TopicLimits topic_limits;
+  NodeStats stats;
+  Presence presence;
+  int64_t start_ms = 0;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<Hub> hub;
+  Router public_routes;   // served by every worker on the public listener
+  Router private_routes;  // the private API (MHD), and the public one in compat mode
+};
+
+}  // namespace herald

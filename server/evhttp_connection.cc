@@ -1,0 +1,113 @@
+#include "server/evhttp_connection.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/keyvalq_struct.h>
+
+#include <cstdio>
+
+#include "server/json.h"
+#include "server/wire.h"
+#include "server/worker.h"
+
+namespace herald {
+namespace {
+// A client may not feed a stream's request side forever: past this, reading
+// pauses (the stream still ends on its timeout).
+constexpr size_t kMaxUnreadInput = 64 * 1024;
+// How long an ending stream may take to flush before it is cut.
+constexpr timeval kFinishWriteTimeout = {5, 0};
+}  // namespace
+
+EvhttpConnection::EvhttpConnection(uint64_t id, Transport transport, Worker* worker,
+                                   evhttp_request* req)
+    : Connection(id, transport), worker_(worker), req_(req) {}
+
+void EvhttpConnection::StartResponse(
+    const std::vector<std::pair<const char*, std::string>>& headers) {
+  evkeyvalq* out_headers = evhttp_request_get_output_headers(req_);
+  for (const auto& [name, value] : headers) evhttp_add_header(out_headers, name, value.c_str());
+  evhttp_send_reply_start(req_, 200, "OK");
+  // evhttp chose chunked framing iff it added Transfer-Encoding (HTTP/1.1).
+  chunked_ = evhttp_find_header(out_headers, "Transfer-Encoding") != nullptr;
+  evhttp_connection* evcon = evhttp_request_get_connection(req_);
+  bufferevent* bev = evhttp_connection_get_bufferevent(evcon);
+  out_ = bufferevent_get_output(bev);
+  // A stream is idle for long stretches: no read or write timeout. Slow
+  // readers are bounded by the output cap instead.
+  bufferevent_set_timeouts(bev, nullptr, nullptr);
+  bufferevent_setwatermark(bev, EV_READ, 0, kMaxUnreadInput);
+  evhttp_connection_set_closecb(evcon, &EvhttpConnection::OnClose, this);
+}
+
+void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
+  auto* conn = static_cast<EvhttpConnection*>(self);
+  // evhttp detached the unfinished request from the dying connection; ending
+  // it now just frees it.
+  evhttp_request* req = conn->req_;
+  conn->req_ = nullptr;
+  conn->out_ = nullptr;
+  if (req) evhttp_send_reply_end(req);
+  conn->worker_->OnClientGone(conn);  // destroys conn
+}
+
+void EvhttpConnection::WriteBody(std::string_view payload) {
+  if (!out_) return;
+  if (chunked_) {
+    char head[20];
+    int n = std::snprintf(head, sizeof head, "%zx\r\n", payload.size());
+    evbuffer_add(out_, head, static_cast<size_t>(n));
+    evbuffer_add(out_, payload.data(), payload.size());
+    evbuffer_add(out_, "\r\n", 2);
+  } else {
+    evbuffer_add(out_, payload.data(), payload.size());
+  }
+}
+
+void EvhttpConnection::WriteFramed(std::string_view bytes) {
+  if (out_) evbuffer_add(out_, bytes.data(), bytes.size());
+}
+
+size_t EvhttpConnection::PendingBytes() const { return out_ ? evbuffer_get_length(out_) : 0; }
+
+void EvhttpConnection::Finish() {
+  if (!req_) return;
+  evhttp_connection* evcon = evhttp_request_get_connection(req_);
+  if (evcon) {
+    evhttp_connection_set_closecb(evcon, nullptr, nullptr);
+    bufferevent* bev = evhttp_connection_get_bufferevent(evcon);
+    bufferevent_set_timeouts(bev, nullptr, &kFinishWriteTimeout);
+  }
+  evhttp_request* req = req_;
+  req_ = nullptr;
+  out_ = nullptr;
+  evhttp_send_reply_end(req);
+}
+
+void EvhttpConnection::Abandon() {
+  if (!req_) return;
+  if (evhttp_connection* evcon = evhttp_request_get_connection(req_)) {
+    evhttp_connection_set_closecb(evcon, nullptr, nullptr);
+  }
+  req_ = nullptr;  // evhttp frees it with its connection
+  out_ = nullptr;
+}
+
+std::string EvhttpConnection::HeadersJson() const {
+  std::string out = "{";
+  if (req_) {
+    const evkeyvalq* headers = evhttp_request_get_input_headers(req_);
+    bool first = true;
+    for (const evkeyval* kv = headers->tqh_first; kv; kv = kv->next.tqe_next) {
+      if (!first) out += ",";
+      first = false;
+      AppendJsonString(&out, kv->key);
+      out += ":";
+      AppendJsonString(&out, kv->value);
+    }
+  }
+  out += "}";
+  return out;
+}
+
+}  // namespace herald

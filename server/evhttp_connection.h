@@ -1,0 +1,50 @@
+// EvhttpConnection: the part every streaming transport on the public
+// (libevent) listener shares — it holds the evhttp request whose response is
+// the stream, writes body bytes straight into the connection's output buffer
+// (libevent sends them once per loop iteration), adds HTTP/1.1 chunk framing
+// when the response is chunked, notices the client leaving, and finishes the
+// response. Loop-thread only, like every Connection.
+#pragma once
+
+#include <event2/http.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server/connection.h"
+
+namespace herald {
+
+class Worker;
+
+class EvhttpConnection : public Connection {
+ public:
+  EvhttpConnection(uint64_t id, Transport transport, Worker* worker, evhttp_request* req);
+
+  // Sends status 200 with `headers`; from then on the body streams.
+  void StartResponse(const std::vector<std::pair<const char*, std::string>>& headers);
+  size_t PendingBytes() const override;
+  void Abandon() override;
+  std::string HeadersJson() const override;
+
+ protected:
+  bool chunked() const { return chunked_; }
+  bool open() const { return req_ != nullptr; }
+  // Writes `payload` as one chunk (or as is when the response is not chunked).
+  void WriteBody(std::string_view payload);
+  // Writes bytes already framed for this connection's chunking.
+  void WriteFramed(std::string_view bytes);
+  // Ends the response (chunked terminator); the request is no longer ours.
+  void Finish();
+
+ private:
+  static void OnClose(evhttp_connection* evcon, void* self);
+  Worker* const worker_;
+  evhttp_request* req_;
+  evbuffer* out_ = nullptr;
+  bool chunked_ = false;
+};
+
+}  // namespace herald

@@ -1,0 +1,70 @@
+// The small request/response interface every non-streaming handler sees, so
+// the same handler code serves the public libevent listener and the private
+// libmicrohttpd listener. Streaming transports are libevent-only and live
+// outside this interface.
+//
+// Threading: a handler runs on the listener's thread (a worker loop or an MHD
+// thread) and must not block. It answers by calling the Responder exactly
+// once, from any thread, possibly later (after asking other workers).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server/status.h"
+
+namespace herald {
+
+struct HttpRequest {
+  std::string method;  // upper case: GET, POST, OPTIONS...
+  std::string path;    // without the query string
+  std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
+  std::vector<std::pair<std::string, std::string>> headers;  // as received
+  std::string body;
+  std::string remote_ip;
+
+  // First value of a query parameter / header (case-insensitive name), or nullptr.
+  const std::string* Query(std::string_view name) const;
+  const std::string* Header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string reason;  // empty: the standard phrase
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  static HttpResponse Json(std::string body, int status = 200);
+  // {"error": reason} with the reason as the status line's phrase too.
+  static HttpResponse Error(int status, std::string_view reason);
+  static HttpResponse FromStatus(const Status& s) { return Error(s.http_status(), s.reason()); }
+};
+
+using Responder = std::function<void(HttpResponse)>;
+using Handler = std::function<void(const HttpRequest&, Responder)>;
+
+const char* StandardReason(int status);
+
+// Path → handler table. `is_private` routes need a publisher token.
+class Router {
+ public:
+  struct Route {
+    Handler handler;
+    bool is_private = false;
+  };
+  void Add(std::string path, Handler handler, bool is_private);
+  const Route* Find(const std::string& path) const;
+
+ private:
+  std::map<std::string, Route> routes_;
+};
+
+// Splits "a=1&b=x%20y" into decoded pairs.
+std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
+
+}  // namespace herald

@@ -1,0 +1,43 @@
+#include "server/hub.h"
+
+#include <openssl/rand.h>
+
+#include "server/context.h"
+#include "server/json.h"
+#include "server/worker.h"
+
+namespace herald {
+namespace {
+uint32_t DrawEpoch() {
+  uint32_t e = 0;
+  while (e == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&e), sizeof e) != 1) std::abort();
+  }
+  return e;
+}
+}  // namespace
+
+Hub::Hub(ServerContext* ctx) : ctx_(ctx), epoch_(DrawEpoch()) {}
+
+EventRef Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisper) {
+  std::lock_guard<std::mutex> lock(mu_);
+  EventRef ev = MakeEvent(++seq_, epoch_, NowMs(), std::move(topic), e_json, whisper);
+  Add(ctx_->stats.published);
+  if (whisper != 0) {
+    size_t w = static_cast<size_t>(ConnIdWorker(whisper));
+    if (w < ctx_->workers.size()) ctx_->workers[w]->PostEvent(ev);
+  } else {
+    for (auto& worker : ctx_->workers) worker->PostEvent(ev);
+  }
+  return ev;
+}
+
+void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_view type,
+                     int64_t count) {
+  if (!ctx->presence.HasWatchers()) return;
+  std::string e = "{\"type\":" + JsonString(type) + ",\"detail\":{\"clid_instances\":\"" +
+                  std::to_string(count) + "\"}}";
+  ctx->hub->Publish(kPresencePrefix + clid, e, 0);
+}
+
+}  // namespace herald

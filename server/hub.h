@@ -1,0 +1,39 @@
+// Hub: the publish path. A publish becomes one immutable Event with the next
+// global sequence number and is handed to every worker's inbox (a whisper
+// only to the worker that owns its target). Ids and inbox order are assigned
+// under one mutex so every worker sees events in id order.
+//
+// Thread-safe: called from private-API threads and from workers.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "server/event.h"
+
+namespace herald {
+
+struct ServerContext;
+
+class Hub {
+ public:
+  explicit Hub(ServerContext* ctx);
+  // Publishes `e_json` ({"type","detail"}, pure ASCII) on `topic`.
+  // REQUIRES: topic validated. Returns the event (its id for the reply).
+  EventRef Publish(std::string topic, std::string_view e_json, uint64_t whisper);
+  uint32_t epoch() const { return epoch_; }
+
+ private:
+  ServerContext* ctx_;
+  const uint32_t epoch_;  // drawn at start-up: a restarted node never mistakes an old cursor
+  std::mutex mu_;
+  uint64_t seq_ = 0;
+};
+
+// Publishes a presence event (connect/disconnect) for clid, if anyone listens.
+void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_view type,
+                     int64_t count);
+
+}  // namespace herald

@@ -1,0 +1,136 @@
+#include "server/public_listener.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include <thread>
+
+#include "handlers/stream.h"
+#include "server/api_auth.h"
+#include "server/context.h"
+#include "server/worker.h"
+
+namespace herald {
+namespace {
+
+const char* MethodName(evhttp_cmd_type cmd) {
+  switch (cmd) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+  }
+  return "?";
+}
+
+std::string RemoteIp(evhttp_request* req) {
+  char* host = nullptr;
+  ev_uint16_t port = 0;
+  evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
+  return host ? host : "";
+}
+
+void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
+  HttpRequest request = ToHttpRequest(req);
+  if (route.is_private && !AuthorizePrivate(worker.ctx().config, request)) {
+    SendEvhttpResponse(worker, req, HttpResponse::Error(401, "Missing or wrong token"));
+    return;
+  }
+  Worker* w = &worker;
+  const std::thread::id loop = std::this_thread::get_id();
+  route.handler(request, [w, req, loop](HttpResponse resp) {
+    if (std::this_thread::get_id() == loop) {
+      SendEvhttpResponse(*w, req, resp);
+    } else {
+      // Answered by another thread: hand the reply back to the request's loop.
+      w->Post([w, req, resp = std::move(resp)] { SendEvhttpResponse(*w, req, resp); });
+    }
+  });
+}
+
+}  // namespace
+
+HttpRequest ToHttpRequest(evhttp_request* req) {
+  HttpRequest r;
+  r.method = MethodName(evhttp_request_get_command(req));
+  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
+  const char* path = uri ? evhttp_uri_get_path(uri) : nullptr;
+  r.path = path && *path ? path : "/";
+  if (const char* q = uri ? evhttp_uri_get_query(uri) : nullptr) r.query = ParseQueryString(q);
+  const evkeyvalq* headers = evhttp_request_get_input_headers(req);
+  for (const evkeyval* kv = headers->tqh_first; kv; kv = kv->next.tqe_next) {
+    r.headers.emplace_back(kv->key, kv->value);
+  }
+  evbuffer* in = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(in);
+  r.body.resize(len);
+  evbuffer_remove(in, r.body.data(), len);
+  r.remote_ip = RemoteIp(req);
+  return r;
+}
+
+void AddCorsHeaders(Worker& worker, evhttp_request* req) {
+  evkeyvalq* out = evhttp_request_get_output_headers(req);
+  evhttp_add_header(out, "Access-Control-Allow-Origin", worker.ctx().config.cors_origin.c_str());
+  evhttp_add_header(out, "Access-Control-Expose-Headers", "Retry-After");
+}
+
+void SendEvhttpResponse(Worker& worker, evhttp_request* req, const HttpResponse& resp) {
+  AddCorsHeaders(worker, req);
+  evkeyvalq* out = evhttp_request_get_output_headers(req);
+  if (!resp.body.empty() || resp.status != 204) {
+    evhttp_add_header(out, "Content-Type", resp.content_type.c_str());
+  }
+  evhttp_add_header(out, "Cache-Control", "no-store");
+  for (const auto& [k, v] : resp.headers) evhttp_add_header(out, k.c_str(), v.c_str());
+  evbuffer* body = evhttp_request_get_output_buffer(req);
+  evbuffer_add(body, resp.body.data(), resp.body.size());
+  const std::string& reason = resp.reason.empty() ? StandardReason(resp.status) : resp.reason;
+  evhttp_send_reply(req, resp.status, reason.c_str(), nullptr);
+}
+
+void HandlePublicRequest(evhttp_request* req, void* arg) {
+  Worker& worker = *static_cast<Worker*>(arg);
+  ServerContext& ctx = worker.ctx();
+  if (evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS) {
+    HttpResponse resp;
+    resp.status = 204;
+    resp.headers = {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                    {"Access-Control-Allow-Headers",
+                     "Content-Type, Authorization, Last-Event-ID, Cache-Control"},
+                    {"Access-Control-Max-Age", "600"}};
+    SendEvhttpResponse(worker, req, resp);
+    return;
+  }
+  if (worker.shutting_down()) {
+    HttpResponse resp = HttpResponse::Error(503, "Server is shutting down");
+    resp.headers.emplace_back("Retry-After", "1");
+    SendEvhttpResponse(worker, req, resp);
+    return;
+  }
+  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
+  const char* raw_path = uri ? evhttp_uri_get_path(uri) : nullptr;
+  const std::string path = raw_path && *raw_path ? raw_path : "/";
+  if (path == "/") {
+    HandleStreamSubscribe(worker, req);
+    return;
+  }
+  if (const Router::Route* route = ctx.public_routes.Find(path)) {
+    Dispatch(worker, req, *route);
+    return;
+  }
+  if (ctx.config.compat.public_private_api) {
+    if (const Router::Route* route = ctx.private_routes.Find(path)) {
+      Dispatch(worker, req, *route);
+      return;
+    }
+  }
+  SendEvhttpResponse(worker, req, HttpResponse::Error(404, "Not found"));
+}
+
+}  // namespace herald

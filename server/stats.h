@@ -1,0 +1,37 @@
+// Counters read by /state, /memory and /metrics. Each worker writes only its
+// own WorkerStats (relaxed atomics: ops read them from other threads and a
+// slightly stale figure is fine); node-wide counters live in NodeStats.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "server/connection.h"
+
+namespace herald {
+
+using Counter = std::atomic<int64_t>;
+
+inline void Add(Counter& c, int64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+inline int64_t Read(const Counter& c) { return c.load(std::memory_order_relaxed); }
+
+struct WorkerStats {
+  Counter connections[kTransportCount] = {};
+  Counter delivered{0};   // event frames queued to subscribers
+  Counter events_in{0};   // events this worker matched
+  Counter filters{0};     // subscriptions in this worker's index
+  Counter topics{0};      // distinct filters in this worker's index
+  Counter index_bytes{0};
+  Counter connection_bytes{0};
+};
+
+struct NodeStats {
+  Counter published{0};
+  Counter dropped{0};  // deliveries lost because their subscriber was closed as slow
+  Counter closed[kCloseReasonCount] = {};
+  Counter rejected_limit{0};  // connections refused by a limit
+  Counter rejected_bad{0};    // requests refused as malformed
+  Counter open_connections{0};
+};
+
+}  // namespace herald

@@ -1,0 +1,31 @@
+#include "server/transport_stream.h"
+
+#include "server/presence.h"
+#include "server/wire.h"
+
+namespace herald {
+
+std::vector<std::pair<const char*, std::string>> StreamResponseHeaders() {
+  return {{"Content-Type", "text/plain;charset=utf-8"},
+          {"X-Content-Type-Options", "nosniff"},
+          {"Cache-Control", "no-cache, no-store, max-age=0, must-revalidate"},
+          {"Pragma", "no-cache"},
+          {"X-Accel-Buffering", "no"}};
+}
+
+void StreamConnection::SendControl(std::string_view json) {
+  std::string frame;
+  AppendStreamFrame(&frame, json);
+  WriteBody(frame);
+}
+
+void StreamConnection::SendHeartbeat() { WriteBody(kStreamHeartbeat); }
+
+void StreamConnection::End(CloseReason reason) {
+  if (!open()) return;
+  std::string detail = std::string("{\"reason\":\"") + CloseReasonName(reason) + "\"}";
+  SendControl(ControlJson(NowMs(), kServerTopic, kServerTopic, "disconnect", detail));
+  Finish();
+}
+
+}  // namespace herald

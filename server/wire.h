@@ -1,0 +1,17 @@
+// Wire encodings of one event JSON for each transport, and HTTP/1.1 chunk
+// framing. Pure functions over strings so they are unit-tested alone.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace herald {
+
+// es-web-notify frame: ''<N>''<json>, N = byte length (= JS length: json is ASCII).
+void AppendStreamFrame(std::string* out, std::string_view json);
+inline constexpr std::string_view kStreamHeartbeat = "''0''";
+
+// HTTP/1.1 chunk: <hex size>\r\n<payload>\r\n.
+void AppendChunk(std::string* out, std::string_view payload);
+
+}  // namespace herald
