@@ -1,0 +1,46 @@
+#include "server/http.h"
+
+#include <gtest/gtest.h>
+
+#include "server/api_auth.h"
+
+namespace herald {
+namespace {
+
+TEST(QueryString, DecodesPairs) {
+  auto q = ParseQueryString("topic=a%2Fb&topic=c+d&flag&x=%zz");
+  ASSERT_EQ(q.size(), 4u);
+  EXPECT_EQ(q[0], (std::pair<std::string, std::string>{"topic", "a/b"}));
+  EXPECT_EQ(q[1].second, "c d");
+  EXPECT_EQ(q[2].first, "flag");
+  EXPECT_EQ(q[3].second, "%zz");
+}
+
+TEST(HttpResponse, ErrorIsJsonWithReasonPhrase) {
+  HttpResponse r = HttpResponse::Error(400, "Bad \"thing\"\n");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.reason, "Bad \"thing\"?");
+  EXPECT_EQ(r.body, R"({"error":"Bad \"thing\"\n"})");
+}
+
+TEST(PrivateAuth, BearerOrQueryTokenOrLoopbackWhenNoneConfigured) {
+  Config c;
+  HttpRequest req;
+  req.remote_ip = "10.0.0.5";
+  EXPECT_FALSE(AuthorizePrivate(c, req));
+  req.remote_ip = "127.0.0.1";
+  EXPECT_TRUE(AuthorizePrivate(c, req));
+
+  c.tokens = {"t1", "t2"};
+  EXPECT_FALSE(AuthorizePrivate(c, req));  // a token is configured: loopback is not enough
+  req.headers = {{"authorization", "Bearer t2"}};
+  EXPECT_TRUE(AuthorizePrivate(c, req));
+  req.headers = {{"Authorization", "Bearer t3"}};
+  EXPECT_FALSE(AuthorizePrivate(c, req));
+  req.headers.clear();
+  req.query = {{"token", "t1"}};
+  EXPECT_TRUE(AuthorizePrivate(c, req));
+}
+
+}  // namespace
+}  // namespace herald
