@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of herald and Nchan on this machine: the same
+# scenarios, alternately, several rounds; prints medians and herald/Nchan
+# ratios. Usage: bench/compare.sh [options]   (see --help)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+INVOCATION="bench/compare.sh$( (($#)) && printf ' %q' "$@" || true)"
+ROUNDS=3
+SCENARIOS="idle fanout fanout-light channels wildcard resume"
+TRANSPORT=auto
+OUT_DIR=$BENCH_DIR/out
+WRITE_RESULTS=0
+EXTRA=()
+
+usage() {
+  cat <<EOF
+usage: bench/compare.sh [--rounds N] [--scenarios "idle fanout ..."]
+                        [--transport auto|stream|sse|poll] [--out DIR]
+                        [--write-results] [-- extra herald-bench args]
+  Installs nginx, libnginx-mod-nchan and gnuplot-nox when missing, builds
+  herald-bench (and herald if build/herald is missing), then for each round and
+  scenario starts a fresh herald and a fresh Nchan, runs herald-bench against
+  each (order alternates per round) and stops them by PID. wildcard and resume
+  run against herald only. Results: DIR/results.jsonl, DIR/summary.md,
+  DIR/plot.png; --write-results also rewrites bench/RESULTS.md and
+  bench/results.png.
+EOF
+}
+
+while (($#)); do
+  case $1 in
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --scenarios) SCENARIOS=$2; shift 2 ;;
+    --transport) TRANSPORT=$2; shift 2 ;;
+    --out) OUT_DIR=$2; shift 2 ;;
+    --write-results) WRITE_RESULTS=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    --) shift; EXTRA=("$@"); break ;;
+    *) usage; exit 2 ;;
+  esac
+done
+
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ulimit -n "$(ulimit -Hn)"
+ensure_packages nginx libnginx-mod-nchan gnuplot-nox curl
+build_bench
+WORK_DIR=$(mktemp -d /tmp/herald-compare.XXXXXX)
+snapshot_herald
+mkdir -p "$OUT_DIR"
+JSONL=$OUT_DIR/results.jsonl
+: >"$JSONL"
+
+if [[ $TRANSPORT == auto ]]; then
+  start_herald
+  TRANSPORT=$(detect_transport)
+  stop_herald
+fi
+log "herald transport: $TRANSPORT; rounds: $ROUNDS; scenarios: $SCENARIOS"
+CMDLINE="$INVOCATION (herald transport: $TRANSPORT)"
+
+herald_only() { [[ $1 == wildcard || $1 == resume ]]; }
+
+for round in $(seq "$ROUNDS"); do
+  for scenario in $SCENARIOS; do
+    # Alternate who goes first, so neither server always runs on a machine
+    # still settling from the other's run.
+    if ((round % 2)); then order="herald nchan"; else order="nchan herald"; fi
+    herald_only "$scenario" && order=herald
+    for server in $order; do
+      log "round $round: $scenario on $server"
+      transport=$TRANSPORT
+      # Resume needs history: SSE (Last-Event-ID) or poll (since).
+      [[ $scenario == resume && $transport == stream ]] && transport=sse
+      if [[ $server == herald ]]; then
+        start_herald
+        run_bench herald "$scenario" "$transport" "round=$round" "$JSONL" "${EXTRA[@]}" |
+          grep -v '^{' || log "herald-bench failed on $scenario/herald"
+        kill -0 "$HERALD_PID" 2>/dev/null || log "WARNING: herald died during $scenario"
+        stop_herald
+      else
+        start_nchan
+        run_bench nchan "$scenario" sse "round=$round" "$JSONL" "${EXTRA[@]}" |
+          grep -v '^{' || log "herald-bench failed on $scenario/nchan"
+        stop_nchan
+      fi
+    done
+  done
+done
+
+"$BENCH_BIN" summarize "$JSONL" "$OUT_DIR/plot.dat" >"$OUT_DIR/summary.md"
+"$BENCH_DIR/plot.sh" "$OUT_DIR/plot.dat" "$OUT_DIR/plot.png" || log "plot failed"
+echo
+echo "herald ($TRANSPORT) vs Nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)," \
+  "medians of $ROUNDS rounds:"
+cat "$OUT_DIR/summary.md"
+echo
+echo "raw runs: $JSONL   plot: $OUT_DIR/plot.png"
+
+if ((WRITE_RESULTS)); then
+  cp "$OUT_DIR/plot.png" "$BENCH_DIR/results.png" 2>/dev/null || true
+  # Via a temp file: write_results.sh reads the notes of the current file.
+  "$BENCH_DIR/write_results.sh" "$OUT_DIR" "$CMDLINE" >"$OUT_DIR/RESULTS.md"
+  mv "$OUT_DIR/RESULTS.md" "$BENCH_DIR/RESULTS.md"
+  log "wrote bench/RESULTS.md and bench/results.png"
+fi

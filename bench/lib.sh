@@ -1,0 +1,197 @@
+# Shared helpers for bench/compare.sh and bench/run.sh (sourced, not run).
+# Every process started here is recorded by PID and stopped by PID on exit.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$REPO_DIR/build}
+HERALD_BIN=${HERALD_BIN:-$BUILD_DIR/herald}
+BENCH_BIN=${BENCH_BIN:-$BUILD_DIR/herald-bench}
+TOKEN=${TOKEN:-bench-token}
+STARTED_PIDS=()
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Stops one process we started: TERM, up to 5 s of grace, then KILL.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+  STARTED_PIDS=()
+  [[ -n ${WORK_DIR:-} && -d $WORK_DIR && -z ${KEEP_WORK_DIR:-} ]] && rm -rf "$WORK_DIR"
+  return 0
+}
+
+forget_pid() {
+  local keep=() p
+  for p in "${STARTED_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  STARTED_PIDS=("${keep[@]}")
+}
+
+# A loopback port nobody listens on (bounded number of tries).
+free_port() {
+  local p i
+  for i in $(seq 200); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free port"
+}
+
+wait_port() {
+  local port=$1 i
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Debian packages, installed only when missing.
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  ((${#missing[@]} == 0)) && return 0
+  log "installing ${missing[*]}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+}
+
+build_bench() {
+  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
+    cmake -S "$REPO_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
+  fi
+  cmake --build "$BUILD_DIR" -j2 --target herald-bench >&2
+  if [[ ! -x $HERALD_BIN ]]; then
+    log "building herald (Release)"
+    cmake --build "$BUILD_DIR" -j2 --target herald >&2
+  fi
+}
+
+# Copies build/herald into WORK_DIR so every run of a comparison uses the same
+# binary even if someone rebuilds build/ meanwhile; records how it was built.
+snapshot_herald() {
+  [[ -x $HERALD_BIN ]] || die "$HERALD_BIN missing"
+  cp "$HERALD_BIN" "$WORK_DIR/herald"
+  HERALD_RUN_BIN=$WORK_DIR/herald
+  local cache=$BUILD_DIR/CMakeCache.txt type san
+  type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache" 2>/dev/null)
+  san=$(sed -n 's/^HERALD_SANITIZE:STRING=//p' "$cache" 2>/dev/null)
+  HERALD_BUILD_INFO="${type:-unknown build type}${san:+, sanitizer $san}"
+  [[ -n $san ]] && log "WARNING: build/ is configured with HERALD_SANITIZE=$san: figures are not representative"
+  export HERALD_BUILD_INFO
+}
+
+# Starts herald on fresh ports; sets HERALD_PID, HERALD_SUB, HERALD_PUB.
+start_herald() {
+  local sub pub
+  sub=$(free_port)
+  pub=$(free_port)
+  # Long streams (the default 60 s would end them mid-run) and room for
+  # 10,000+ subscribers from a handful of loopback addresses.
+  cat >"$WORK_DIR/herald.json" <<EOF
+{"limits": {"max_connections": 50000, "max_connections_per_ip": 0},
+ "stream": {"timeout_ms": 900000}}
+EOF
+  "${HERALD_RUN_BIN:-$HERALD_BIN}" --listen "127.0.0.1:$sub" --private-listen "127.0.0.1:$pub" --workers 2 \
+    --token "$TOKEN" --config "$WORK_DIR/herald.json" >>"$WORK_DIR/herald.log" 2>&1 &
+  HERALD_PID=$!
+  STARTED_PIDS+=("$HERALD_PID")
+  wait_port "$sub" && wait_port "$pub" || die "herald did not start (see $WORK_DIR/herald.log)"
+  HERALD_SUB=127.0.0.1:$sub
+  HERALD_PUB=127.0.0.1:$pub
+}
+
+stop_herald() {
+  stop_pid "$HERALD_PID"
+  forget_pid "$HERALD_PID"
+}
+
+# Starts nginx+Nchan (2 workers) on a fresh port; sets NCHAN_PID (master),
+# NCHAN_PIDS (master and workers, comma-separated) and NCHAN_ADDR.
+start_nchan() {
+  local port dir=$WORK_DIR/nchan i workers
+  port=$(free_port)
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+worker_processes 2;
+worker_rlimit_nofile 20000;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+daemon off;
+events { worker_connections 16000; multi_accept on; }
+http {
+  access_log off;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  server {
+    listen 127.0.0.1:$port backlog=4096;
+    location ~ ^/sub/(.+)\$ {
+      nchan_subscriber eventsource;
+      nchan_channel_id \$1;
+      nchan_subscriber_timeout 0;
+    }
+    location = /pub {
+      nchan_publisher;
+      nchan_channel_id \$arg_id;
+    }
+  }
+}
+EOF
+  nginx -c "$dir/nginx.conf" -p "$dir/" >>"$dir/nginx.out" 2>&1 &
+  NCHAN_PID=$!
+  STARTED_PIDS+=("$NCHAN_PID")
+  wait_port "$port" || die "nginx did not start (see $dir/error.log)"
+  for i in $(seq 50); do
+    workers=$(pgrep -P "$NCHAN_PID" | paste -sd, -)
+    [[ $(tr ',' '\n' <<<"$workers" | grep -c .) -ge 2 ]] && break
+    sleep 0.1
+  done
+  NCHAN_PIDS=$NCHAN_PID${workers:+,$workers}
+  NCHAN_ADDR=127.0.0.1:$port
+}
+
+stop_nchan() {
+  # nginx's master stops its workers on TERM.
+  stop_pid "$NCHAN_PID"
+  forget_pid "$NCHAN_PID"
+}
+
+# Herald's best transport: SSE once it serves /sse, else the es-web stream.
+detect_transport() {
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+    "http://$HERALD_SUB/sse?topic=probe" 2>/dev/null || true)
+  if [[ $code == 200 ]]; then echo sse; else echo stream; fi
+}
+
+# run_bench herald|nchan SCENARIO TRANSPORT LABEL JSONL [extra args...]
+run_bench() {
+  local server=$1 scenario=$2 transport=$3 label=$4 out=$5
+  shift 5
+  if [[ $server == herald ]]; then
+    timeout 180 "$BENCH_BIN" --scenario "$scenario" --server herald --sub "$HERALD_SUB" \
+      --pub "$HERALD_PUB" --token "$TOKEN" --transport "$transport" \
+      --server-pid "$HERALD_PID" --label "$label" --json-out "$out" "$@"
+  else
+    timeout 180 "$BENCH_BIN" --scenario "$scenario" --server nchan --sub "$NCHAN_ADDR" \
+      --server-pid "$NCHAN_PIDS" --label "$label" --json-out "$out" "$@"
+  fi
+}
