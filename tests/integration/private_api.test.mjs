@@ -1,0 +1,102 @@
+// Private API auth (Bearer, ?token=, wrong, missing) and compat.public_private_api.
+import assert from 'node:assert/strict';
+import { htest, startHerald, request, publish, uid } from './lib/herald.mjs';
+import { connect, bystander } from './lib/esweb_client.mjs';
+
+const PATHS = ['/state', '/memory', '/connections'];
+
+htest('private auth: Bearer and ?token= accepted; wrong or missing token → 401', async () => {
+  const h = await startHerald({ tokens: ['tok-one', 'tok-two'] });
+  const by = await bystander(h);
+  for (const p of PATHS) {
+    for (const tok of ['tok-one', 'tok-two']) {
+      const r = await request(h.priv + p, { headers: { Authorization: `Bearer ${tok}` } });
+      assert.equal(r.status, 200, `${p} Bearer ${tok} → ${r.status}`);
+      assert.ok(r.json && typeof r.json === 'object');
+      assert.match(String(r.headers['content-type']), /application\/json/);
+      const q = await request(h.priv + `${p}?token=${tok}`);
+      assert.equal(q.status, 200, `${p}?token=${tok} → ${q.status}`);
+    }
+    for (const [what, headers, query] of [
+      ['missing', {}, ''],
+      ['wrong bearer', { Authorization: 'Bearer nope' }, ''],
+      ['prefix of a token', { Authorization: 'Bearer tok-on' }, ''],
+      ['token plus suffix', { Authorization: 'Bearer tok-onex' }, ''],
+      ['not Bearer', { Authorization: 'Basic dG9rLW9uZTp4' }, ''],
+      ['empty bearer', { Authorization: 'Bearer ' }, ''],
+      ['wrong query', {}, '?token=nope'],
+      ['empty query', {}, '?token='],
+    ]) {
+      const r = await request(h.priv + p + query, { headers });
+      assert.equal(r.status, 401, `${p} ${what} → ${r.status} ${r.text}`);
+      assert.ok(r.json && typeof r.json.error === 'string', `401 has a JSON error body: ${r.text}`);
+    }
+  }
+  // Publishing needs the token too.
+  const ev = { ep: ['x'], e: { type: 'nope' } };
+  assert.equal((await publish(h, ev, { token: null })).status, 401);
+  assert.equal((await publish(h, ev, { token: 'nope' })).status, 401);
+  assert.equal((await request(h.priv + '/event?token=tok-two', { method: 'POST', body: ev })).status, 200);
+  await by.check('401s');
+});
+
+htest('private API: unknown path → 404, with a valid token', async () => {
+  const h = await startHerald();
+  const r = await request(h.priv + '/nope', { headers: { Authorization: `Bearer ${h.token}` } });
+  assert.equal(r.status, 404, `${r.status} ${r.text}`);
+});
+
+htest('private auth: tokens from the config file', async () => {
+  const h = await startHerald({ tokens: [], config: { tokens: ['cfg-token'] } });
+  h.token = 'cfg-token';
+  assert.equal((await request(h.priv + '/state', { headers: { Authorization: 'Bearer cfg-token' } })).status, 200);
+  assert.equal((await request(h.priv + '/state')).status, 401);
+});
+
+htest('private auth: with no token configured, loopback clients are served', async () => {
+  const h = await startHerald({ tokens: [] });
+  const r = await request(h.priv + '/state');
+  assert.equal(r.status, 200, `${r.status} ${r.text}`);
+  assert.match(h.stdout + h.stderr, /loopback/i, 'the start-up log says only loopback clients are served');
+});
+
+htest('compat.public_private_api=true: private handlers on the public port, behind the token', async () => {
+  const h = await startHerald({ config: { compat: { public_private_api: true } } });
+  const by = await bystander(h);
+  for (const p of PATHS) {
+    const ok = await request(h.pub + p, { headers: { Authorization: `Bearer ${h.token}` } });
+    assert.equal(ok.status, 200, `public ${p} with token → ${ok.status}`);
+    assert.ok(ok.json && typeof ok.json === 'object');
+    assert.equal((await request(h.pub + `${p}?token=${h.token}`)).status, 200, `public ${p}?token=`);
+    assert.equal((await request(h.pub + p)).status, 401, `public ${p} without token`);
+    assert.equal((await request(h.pub + p, { headers: { Authorization: 'Bearer nope' } })).status, 401, `public ${p} wrong token`);
+  }
+  // Publishing through the public port reaches subscribers.
+  const s = await connect(h, { ep: ['compat/t'] });
+  const t = uid('compat');
+  const r = await publish(h, { ep: ['compat/t'], e: { type: t, detail: 1 } }, { base: h.pub });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual((await s.next(t)).e, { type: t, detail: 1 });
+  assert.equal((await publish(h, { ep: ['compat/t'], e: { type: t } }, { base: h.pub, token: null })).status, 401);
+  // Same answers on both ports.
+  const a = await h.connections();
+  const b = (await request(h.pub + '/connections', { headers: { Authorization: `Bearer ${h.token}` } })).json;
+  assert.deepEqual(a, b);
+  // The private port still works.
+  assert.equal((await h.state()).connections.total, 2);
+  await by.check('compat');
+});
+
+htest('compat.public_private_api=false (default): private paths are 404 on the public port', async () => {
+  const h = await startHerald();
+  for (const p of [...PATHS, '/event']) {
+    for (const method of ['GET', 'POST']) {
+      const r = await request(h.pub + p, {
+        method,
+        headers: { Authorization: `Bearer ${h.token}` },
+        body: method === 'POST' ? { ep: ['x'], e: { type: 'x' } } : undefined,
+      });
+      assert.equal(r.status, 404, `${method} public ${p} → ${r.status} ${r.text}`);
+    }
+  }
+});
