@@ -3,6 +3,7 @@
 #include "server/context.h"
 #include "server/hub.h"
 #include "server/json.h"
+#include "server/worker.h"
 
 namespace herald {
 
@@ -29,26 +30,26 @@ HttpResponse LimitResponse(const Status& refused) {
 
 std::string ConnectedDetail(const ServerContext& ctx, const Connection& conn) {
   return "{\"connid\":" + std::to_string(conn.id()) + ",\"secret\":" + JsonString(conn.secret) +
-         ",\"timeout\":" + std::to_string(ctx.config.stream.timeout_ms) + "}";
+         ",\"timeout\":" + std::to_string(TransportTimeoutMs(ctx.config, conn.transport())) + "}";
 }
 
 void SendConnected(const ServerContext& ctx, Connection* conn) {
-  conn->SendControl(
-      ControlJson(NowMs(), kServerTopic, kServerTopic, "connected", ConnectedDetail(ctx, *conn)));
+  SendServerEvent(conn, "connected", ConnectedDetail(ctx, *conn));
+}
+
+void SendAvailable(const ServerContext& ctx, Connection* conn, std::string_view filter) {
+  const std::string prefix = kPresencePrefix;
+  if (filter.rfind(prefix, 0) != 0) return;
+  std::string watched(filter.substr(prefix.size()));
+  if (watched.find_first_of("+#") != std::string::npos) return;
+  std::string detail =
+      "{\"clid_instances\":\"" + std::to_string(ctx.presence.Count(watched)) + "\"}";
+  conn->SendControl("available", ControlJson(NowMs(), filter, filter, "available", detail));
 }
 
 void AnnouncePresence(ServerContext& ctx, Connection* conn) {
   const int64_t count = ctx.presence.Change(conn->clid, +1);
-  const std::string prefix = kPresencePrefix;
-  for (auto* sub : conn->subscriptions) {
-    std::string_view filter = ConnectionIndex::FilterOf(sub);
-    if (filter.rfind(prefix, 0) != 0) continue;
-    std::string watched(filter.substr(prefix.size()));
-    if (watched.find_first_of("+#") != std::string::npos) continue;
-    std::string detail =
-        "{\"clid_instances\":\"" + std::to_string(ctx.presence.Count(watched)) + "\"}";
-    conn->SendControl(ControlJson(NowMs(), filter, filter, "available", detail));
-  }
+  for (auto* sub : conn->subscriptions) SendAvailable(ctx, conn, ConnectionIndex::FilterOf(sub));
   PublishPresence(&ctx, conn->clid, "connect", count);
 }
 

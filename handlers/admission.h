@@ -22,5 +22,7 @@ HttpResponse LimitResponse(const Status& refused);
 std::string ConnectedDetail(const ServerContext& ctx, const Connection& conn);
 void SendConnected(const ServerContext& ctx, Connection* conn);
 void AnnouncePresence(ServerContext& ctx, Connection* conn);
+// The `available` event for one @CONNECTION@/<clid> filter (nothing for others).
+void SendAvailable(const ServerContext& ctx, Connection* conn, std::string_view filter);
 
 }  // namespace herald

@@ -1,7 +1,10 @@
 // POST /alive: keeps a connection open past its timeout and rotates its
-// secret. Routed to the connection's worker by connid.
+// secret. POST /join, /leave: add or remove a filter at runtime. Routed to
+// the connection's worker by connid.
 #include "auth/secret.h"
+#include "handlers/admission.h"
 #include "handlers/handlers.h"
+#include "handlers/subscribe_request.h"
 #include "server/context.h"
 #include "server/json.h"
 #include "server/worker.h"
@@ -28,8 +31,8 @@ void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
     if (!c || c->closing || !SecretsEqual(c->secret, secret)) {
       return done(HttpResponse::Error(400, "Invalid data"));
     }
-    const auto& stream = worker->ctx().config.stream;
-    if (c->alive_count >= stream.max_alive_count) {
+    const Config& config = worker->ctx().config;
+    if (c->alive_count >= config.stream.max_alive_count) {
       return done(HttpResponse::Error(400, "Max alive reached"));
     }
     ++c->alive_count;
@@ -37,7 +40,73 @@ void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
     worker->RestartTimeout(c);
     done(HttpResponse::Json("{\"connid\":" + std::to_string(id) +
                             ",\"secret\":" + JsonString(c->secret) +
-                            ",\"timeout\":" + std::to_string(stream.timeout_ms) + "}"));
+                            ",\"timeout\":" +
+                            std::to_string(TransportTimeoutMs(config, c->transport())) + "}"));
+  });
+}
+
+// {"connid", "secret", "topic"} or {"connid", "secret", "channel"} (the
+// connection's space + "/" + channel). Answers {"connid", "topic"} and sends
+// `joined_room` / `leaved_room` on the connection.
+void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done, bool join) {
+  if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
+  CJsonPtr root = ParseJson(req.body);
+  const cJSON* connid_item = cJSON_GetObjectItemCaseSensitive(root.get(), "connid");
+  const cJSON* secret_item = cJSON_GetObjectItemCaseSensitive(root.get(), "secret");
+  const cJSON* topic_item = cJSON_GetObjectItemCaseSensitive(root.get(), "topic");
+  const cJSON* channel_item = cJSON_GetObjectItemCaseSensitive(root.get(), "channel");
+  std::optional<uint64_t> connid = JsonUint53(connid_item);
+  if (!root || !cJSON_IsObject(root.get()) || !connid || !cJSON_IsString(secret_item)) {
+    Add(ctx.stats.rejected_bad);
+    return done(HttpResponse::Error(400, "Invalid object"));
+  }
+  if ((topic_item != nullptr) == (channel_item != nullptr)) {
+    Add(ctx.stats.rejected_bad);
+    return done(HttpResponse::Error(400, "Either topic or channel is required"));
+  }
+  const cJSON* target = topic_item ? topic_item : channel_item;
+  if (!cJSON_IsString(target) || target->valuestring[0] == '\0') {
+    Add(ctx.stats.rejected_bad);
+    return done(HttpResponse::Error(400, topic_item ? "Topic should be a string"
+                                                    : "Channel should be a string"));
+  }
+  const size_t w = static_cast<size_t>(ConnIdWorker(*connid));
+  if (w >= ctx.workers.size()) return done(HttpResponse::Error(400, "Invalid data"));
+  Worker* worker = ctx.workers[w].get();
+  worker->Post([worker, join, id = *connid, secret = std::string(secret_item->valuestring),
+                name = std::string(target->valuestring), is_channel = channel_item != nullptr,
+                done = std::move(done)] {
+    Connection* c = worker->Find(id);
+    if (!c || c->closing || !SecretsEqual(c->secret, secret)) {
+      return done(HttpResponse::Error(400, "Invalid data"));
+    }
+    if (is_channel && c->space.empty()) {
+      return done(HttpResponse::Error(400, "Not a space connection"));
+    }
+    const ServerContext& ctx = worker->ctx();
+    const std::string topic = is_channel ? c->space + "/" + name : name;
+    Status valid = ValidateFilter(topic, ctx.config.limits);
+    if (!valid.ok()) return done(HttpResponse::FromStatus(valid));
+    std::string detail = std::string("{\"") + (is_channel ? "channel" : "topic") +
+                         "\":" + JsonString(name) + "}";
+    if (join) {
+      const auto max = static_cast<size_t>(ctx.config.limits.max_filters_per_connection);
+      bool known = false;
+      for (auto* sub : c->subscriptions) known |= ConnectionIndex::FilterOf(sub) == topic;
+      if (!known && c->subscriptions.size() >= max) {
+        return done(HttpResponse::Error(
+            400, "Too many event points (at most " + std::to_string(max) + ")"));
+      }
+      // Joining twice is harmless: the answer and the event are the same.
+      worker->Subscribe(c, topic);
+      SendServerEvent(c, "joined_room", detail);
+      SendAvailable(ctx, c, topic);
+    } else {
+      if (!worker->Unsubscribe(c, topic)) return done(HttpResponse::Error(400, "Not joined"));
+      SendServerEvent(c, "leaved_room", detail);
+    }
+    done(HttpResponse::Json("{\"connid\":" + std::to_string(id) +
+                            ",\"topic\":" + JsonString(topic) + "}"));
   });
 }
 
@@ -46,6 +115,14 @@ void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
 void RegisterControlHandlers(ServerContext& ctx) {
   ctx.public_routes.Add(
       "/alive", [&ctx](const HttpRequest& req, Responder done) { HandleAlive(ctx, req, done); },
+      false);
+  ctx.public_routes.Add(
+      "/join",
+      [&ctx](const HttpRequest& req, Responder done) { HandleJoinLeave(ctx, req, done, true); },
+      false);
+  ctx.public_routes.Add(
+      "/leave",
+      [&ctx](const HttpRequest& req, Responder done) { HandleJoinLeave(ctx, req, done, false); },
       false);
 }
 

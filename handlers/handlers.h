@@ -11,7 +11,7 @@ namespace herald {
 struct ServerContext;
 class Worker;
 
-void RegisterControlHandlers(ServerContext& ctx);  // /alive (public)
+void RegisterControlHandlers(ServerContext& ctx);  // /alive, /join, /leave (public)
 void RegisterPublishHandlers(ServerContext& ctx);  // /event (private)
 void RegisterOpsHandlers(ServerContext& ctx);      // /connections, /state, /memory (private)
 

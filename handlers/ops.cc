@@ -69,7 +69,7 @@ void HandleConnections(ServerContext& ctx, const HttpRequest& req, Responder don
 std::string StateJson(const ServerContext& ctx) {
   const NodeStats& s = ctx.stats;
   int64_t by_transport[kTransportCount] = {};
-  int64_t total = 0, topics = 0, filters = 0, delivered = 0;
+  int64_t total = 0, topics = 0, filters = 0, delivered = 0, replayed = 0;
   std::string by_worker = "[";
   for (size_t i = 0; i < ctx.workers.size(); ++i) {
     const WorkerStats& ws = ctx.workers[i]->stats();
@@ -82,6 +82,7 @@ std::string StateJson(const ServerContext& ctx) {
     topics += Read(ws.topics);
     filters += Read(ws.filters);
     delivered += Read(ws.delivered);
+    replayed += Read(ws.replayed);
     by_worker += (i ? "," : "") + std::to_string(n);
   }
   by_worker += "]";
@@ -99,6 +100,7 @@ std::string StateJson(const ServerContext& ctx) {
   out += ",\"topics\":" + std::to_string(topics) + ",\"filters\":" + std::to_string(filters);
   out += ",\"events\":{\"published\":" + std::to_string(Read(s.published)) +
          ",\"delivered\":" + std::to_string(delivered) +
+         ",\"replayed\":" + std::to_string(replayed) +
          ",\"dropped\":" + std::to_string(Read(s.dropped)) + "}";
   out += ",\"closed\":{";
   for (int r = 0; r < kCloseReasonCount; ++r) {
@@ -108,6 +110,15 @@ std::string StateJson(const ServerContext& ctx) {
   out += "},\"rejected\":{\"limit_connections\":" + std::to_string(Read(s.rejected_limit)) +
          ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) + "}";
   out += ",\"store\":{\"kind\":\"memory\",\"status\":\"up\"}";
+  const HistoryStats h = ctx.hub->store().Stats();
+  const uint32_t epoch = ctx.hub->epoch();
+  out += ",\"history\":{\"count\":" + std::to_string(h.count) +
+         ",\"bytes\":" + std::to_string(h.bytes) + ",\"oldest\":" +
+         (h.oldest_seq ? JsonString(FormatEventId(epoch, h.oldest_seq)) : "null") +
+         ",\"last\":" + (h.last_seq ? JsonString(FormatEventId(epoch, h.last_seq)) : "null") +
+         ",\"max_events\":" + std::to_string(ctx.config.history.max_events) +
+         ",\"max_bytes\":" + std::to_string(ctx.config.history.max_bytes) +
+         ",\"max_age_s\":" + std::to_string(ctx.config.history.max_age_s) + "}";
   out += ",\"limits\":{\"max_connections\":" + std::to_string(l.max_connections) +
          ",\"max_connections_per_ip\":" + std::to_string(l.max_connections_per_ip) +
          ",\"max_filters_per_connection\":" + std::to_string(l.max_filters_per_connection) +
@@ -146,7 +157,8 @@ void HandleMemory(ServerContext& ctx, Responder done) {
             ",\"heap_bytes\":" + std::to_string(mi.uordblks + mi.hblkhd) +
             ",\"connections_bytes\":" + std::to_string(conns) +
             ",\"index_bytes\":" + std::to_string(index) +
-            ",\"queue_bytes\":" + std::to_string(queue) + ",\"history_bytes\":0}"));
+            ",\"queue_bytes\":" + std::to_string(queue) + ",\"history_bytes\":" +
+            std::to_string(ctx.hub->store().Stats().bytes) + "}"));
       });
 }
 

@@ -66,6 +66,7 @@ void HandleStreamSubscribe(Worker& worker, evhttp_request* req) {
   Connection* c = worker.Adopt(std::move(conn), parsed->filters);
   SendConnected(ctx, c);
   AnnouncePresence(ctx, c);
+  if (!parsed->last_event_id.empty()) worker.StartReplay(c, parsed->last_event_id);
   LogDebug("stream", c->id(), "connected clid=%s filters=%zu", c->clid.c_str(),
            parsed->filters.size());
 }

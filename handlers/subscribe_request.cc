@@ -55,6 +55,11 @@ Result<SubscribeRequest> ParseEsWebSubscribe(const std::string& body, const Limi
     if (!cJSON_IsString(bind_key)) return Status::BadRequest("Bind key should be a string");
     out.bind_key = bind_key->valuestring;
   }
+  const cJSON* last_id = cJSON_GetObjectItemCaseSensitive(root.get(), "last_event_id");
+  if (last_id && !cJSON_IsNull(last_id)) {
+    if (!cJSON_IsString(last_id)) return Status::BadRequest("Last event id should be a string");
+    out.last_event_id = last_id->valuestring;
+  }
   const cJSON* ep = cJSON_GetObjectItemCaseSensitive(root.get(), "ep");
   if (!cJSON_IsArray(ep)) return Status::BadRequest("Event Points should be an array");
   if (cJSON_GetArraySize(ep) > limits.max_filters_per_connection) {

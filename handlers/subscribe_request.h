@@ -18,9 +18,10 @@ struct SubscribeRequest {
   std::string bind_key;
   std::vector<std::string> filters;  // validated, distinct, in request order
   std::vector<std::string> bound;    // filters marked "binded" (bound when auth lands)
+  std::string last_event_id;         // resume cursor; empty: none
 };
 
-// Body: {"clid", "bind_key", "ep": ["topic", {"topic", "binded"}]}.
+// Body: {"clid", "bind_key", "ep": ["topic", {"topic", "binded"}], "last_event_id"}.
 Result<SubscribeRequest> ParseEsWebSubscribe(const std::string& body, const Limits& limits);
 
 // Checks a clid: 1..max bytes, and usable as the last levels of the topic

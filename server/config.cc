@@ -130,6 +130,19 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"stream.timeout_ms", Int(&c->stream.timeout_ms, origin, 100, kBig)},
       {"stream.heartbeat_ms", Int(&c->stream.heartbeat_ms, origin, 50, kBig)},
       {"stream.max_alive_count", Int(&c->stream.max_alive_count, origin, 0, kBig)},
+      {"sse", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"sse.retry_ms", Int(&c->sse.retry_ms, origin, 0, kBig)},
+      {"sse.heartbeat_ms", Int(&c->sse.heartbeat_ms, origin, 50, kBig)},
+      {"sse.timeout_ms", Int(&c->sse.timeout_ms, origin, 0, kBig)},
+      {"poll", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"poll.timeout_ms", Int(&c->poll.timeout_ms, origin, 0, kBig)},
+      {"poll.max_timeout_ms", Int(&c->poll.max_timeout_ms, origin, 0, kBig)},
+      {"poll.max_batch", Int(&c->poll.max_batch, origin, 1, 100000)},
+      {"poll.session_ttl_ms", Int(&c->poll.session_ttl_ms, origin, 100, kBig)},
+      {"history", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"history.max_events", Int(&c->history.max_events, origin, 0, kBig)},
+      {"history.max_bytes", Int(&c->history.max_bytes, origin, 0, kBig)},
+      {"history.max_age_s", Int(&c->history.max_age_s, origin, 0, kBig)},
       {"limits", [](const cJSON*, const std::string&) { return Status::Ok(); }},
       {"limits.max_connections", Int(&c->limits.max_connections, origin, 1, kBig)},
       {"limits.max_connections_per_ip", Int(&c->limits.max_connections_per_ip, origin, 0, kBig)},
@@ -147,13 +160,16 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   };
   Status s = ReadObject(root.get(), "", origin, readers);
   // Nested objects: the top-level pass checked they are known keys.
-  for (const char* section : {"stream", "limits", "compat"}) {
+  for (const char* section : {"stream", "sse", "poll", "history", "limits", "compat"}) {
     if (!s.ok()) break;
     if (const cJSON* obj = cJSON_GetObjectItemCaseSensitive(root.get(), section)) {
       s = ReadObject(obj, section, origin, readers);
     }
   }
   if (!s.ok()) return s;
+  if (c->sse.timeout_ms != 0 && c->sse.timeout_ms < 100) {
+    return KeyError(origin, "sse.timeout_ms", "must be 0 (no timeout) or at least 100");
+  }
   c->workers = static_cast<int>(workers);
   static const char* kLevels[] = {"error", "warn", "info", "debug"};
   bool level_ok = false;

@@ -25,6 +25,26 @@ struct StreamConfig {
   int64_t max_alive_count = 60;  // /alive resets allowed per connection
 };
 
+// History kept for resume (the memory store); the oldest events go first.
+struct HistoryConfig {
+  int64_t max_events = 10000;
+  int64_t max_bytes = int64_t{64} << 20;
+  int64_t max_age_s = 3600;
+};
+
+struct SseConfig {
+  int64_t retry_ms = 3000;       // the `retry:` sent first: browsers wait this long to reconnect
+  int64_t heartbeat_ms = 15000;  // `:` comment lines
+  int64_t timeout_ms = 0;        // 0 = no timeout (browsers stay connected); else as stream
+};
+
+struct PollConfig {
+  int64_t timeout_ms = 30000;      // how long a poll is held when nothing matches
+  int64_t max_timeout_ms = 120000;  // cap on the client's `timeout`
+  int64_t max_batch = 100;          // events per reply
+  int64_t session_ttl_ms = 60000;   // a session lives this long after its last poll ends
+};
+
 struct Limits {
   int64_t max_connections = 100000;       // open subscriber connections per node
   int64_t max_connections_per_ip = 0;     // 0 = no per-address limit
@@ -48,6 +68,9 @@ struct Config {
   std::vector<std::string> tokens;
   std::string cors_origin = "*";
   StreamConfig stream;
+  SseConfig sse;
+  PollConfig poll;
+  HistoryConfig history;
   Limits limits;
   CompatConfig compat;
   std::string log_level = "info";  // error, warn, info, debug

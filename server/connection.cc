@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "server/presence.h"
 #include "server/wire.h"
 
 namespace herald {
@@ -27,10 +28,11 @@ const char* CloseReasonName(CloseReason r) {
   return "?";
 }
 
-void FrameCache::Reset(const Event* ev, std::string_view filter) {
+void FrameCache::Reset(const Event* ev, std::string_view filter, const EventRef* ref) {
   event_ = ev;
+  ref_ = ref;
   filter_ = filter;
-  have_json_ = have_stream_ = false;
+  have_json_ = have_stream_ = have_sse_ = false;
 }
 
 std::string_view FrameCache::Json() {
@@ -42,23 +44,85 @@ std::string_view FrameCache::Json() {
   return json_;
 }
 
+template <class AppendPayload>
+size_t FrameCache::BuildChunk(std::string* out, size_t payload_size, AppendPayload&& append) {
+  // Built in place (no temporary frame string): chunk head, payload, CRLF.
+  // clear() keeps the capacity: no allocation once warmed up.
+  char head[24];
+  int n = std::snprintf(head, sizeof head, "%zx\r\n", payload_size);
+  out->clear();
+  out->append(head, static_cast<size_t>(n));
+  const size_t offset = out->size();
+  append(out);
+  out->append("\r\n");
+  return offset;
+}
+
+std::string_view FrameCache::Slice(const std::string& chunk, size_t offset, bool chunked) {
+  std::string_view all = chunk;
+  if (chunked) return all;
+  return all.substr(offset, all.size() - offset - 2);
+}
+
 std::string_view FrameCache::StreamFrame(bool chunked) {
   if (!have_stream_) {
-    // Built in place (no temporary frame string): chunk head, frame, CRLF.
     std::string_view json = Json();
-    const std::string len = std::to_string(json.size());
-    char head[24];
-    int n = std::snprintf(head, sizeof head, "%zx\r\n", json.size() + len.size() + 4);
-    stream_chunk_.clear();
-    stream_chunk_.append(head, static_cast<size_t>(n));
-    stream_offset_ = stream_chunk_.size();
-    AppendStreamFrame(&stream_chunk_, json);
-    stream_chunk_.append("\r\n");
+    const size_t size = json.size() + std::to_string(json.size()).size() + 4;
+    stream_offset_ = BuildChunk(&stream_chunk_, size,
+                                [&](std::string* out) { AppendStreamFrame(out, json); });
     have_stream_ = true;
   }
-  std::string_view all = stream_chunk_;
-  if (chunked) return all;
-  return all.substr(stream_offset_, all.size() - stream_offset_ - 2);
+  return Slice(stream_chunk_, stream_offset_, chunked);
+}
+
+std::string_view FrameCache::SseFrame(bool chunked) {
+  if (!have_sse_) {
+    std::string_view json = Json();
+    const std::string& id = event_->id;
+    const size_t size = SseEventSize(id, json);
+    sse_offset_ = BuildChunk(&sse_chunk_, size,
+                             [&](std::string* out) { AppendSseEvent(out, id, json); });
+    have_sse_ = true;
+  }
+  return Slice(sse_chunk_, sse_offset_, chunked);
+}
+
+namespace {
+// 0: the filter ended, 1: exact level, 2: '+', 3: '#' (see MatchingFilter).
+int LevelRank(std::string_view level, bool ended) {
+  if (ended) return 0;
+  if (level == kSingleLevelWildcard) return 2;
+  if (level == kMultiLevelWildcard) return 3;
+  return 1;
+}
+
+// True when `a` comes before `b` in the index's visiting order.
+bool MoreSpecific(std::string_view a, std::string_view b) {
+  TopicLevelReader ra(a), rb(b);
+  while (!ra.done() || !rb.done()) {
+    const bool a_ended = ra.done(), b_ended = rb.done();
+    std::string_view la = a_ended ? std::string_view() : ra.Next();
+    std::string_view lb = b_ended ? std::string_view() : rb.Next();
+    const int x = LevelRank(la, a_ended), y = LevelRank(lb, b_ended);
+    if (x != y) return x < y;
+    if (x == 3) return false;  // both '#': equally specific
+  }
+  return false;
+}
+}  // namespace
+
+std::string_view MatchingFilter(const Connection& conn, std::string_view topic) {
+  std::string_view best;
+  for (const auto* sub : conn.subscriptions) {
+    std::string_view f = ConnectionIndex::FilterOf(sub);
+    if (!TopicsMatch(f, topic)) continue;
+    if (best.empty() || MoreSpecific(f, best)) best = f;
+  }
+  return best;
+}
+
+void SendServerEvent(Connection* conn, std::string_view type, std::string_view detail_json) {
+  conn->SendControl(type, ControlJson(NowMs(), kServerTopic, kServerTopic, type, detail_json));
 }
 
 }  // namespace herald

@@ -46,19 +46,33 @@ inline int ConnIdWorker(uint64_t connid) {
 // subscriber of the filter on this worker: no per-subscriber encoding.
 class FrameCache {
  public:
-  void Reset(const Event* ev, std::string_view filter);
+  // `ref`, when given, is the owning reference to `ev`, for a subscriber that
+  // must keep the event past the delivery (a poll session's whispers).
+  void Reset(const Event* ev, std::string_view filter, const EventRef* ref = nullptr);
   const Event& event() const { return *event_; }
+  const EventRef* ref() const { return ref_; }
+  std::string_view filter() const { return filter_; }
   std::string_view Json();
   // The es-web frame, and the same wrapped as an HTTP/1.1 chunk.
   std::string_view StreamFrame(bool chunked);
+  // The SSE message "id: <id>\ndata: <json>\n\n", bare or as a chunk.
+  std::string_view SseFrame(bool chunked);
 
  private:
+  // Builds `out` as chunk head + payload + CRLF; returns where the payload starts.
+  template <class AppendPayload>
+  static size_t BuildChunk(std::string* out, size_t payload_size, AppendPayload&& append);
+  static std::string_view Slice(const std::string& chunk, size_t offset, bool chunked);
+
   const Event* event_ = nullptr;
+  const EventRef* ref_ = nullptr;
   std::string_view filter_;
   std::string json_;
   std::string stream_chunk_;  // chunk head + frame + CRLF
   size_t stream_offset_ = 0;  // where the bare frame starts inside stream_chunk_
-  bool have_json_ = false, have_stream_ = false;
+  std::string sse_chunk_;
+  size_t sse_offset_ = 0;
+  bool have_json_ = false, have_stream_ = false, have_sse_ = false;
 };
 
 class Connection;
@@ -73,8 +87,9 @@ class Connection {
 
   // Queues an event; the bytes leave in one write per loop iteration.
   virtual void Deliver(FrameCache& frames) = 0;
-  // Sends a control event on @SERVER@ (or another control endpoint).
-  virtual void SendControl(std::string_view json) = 0;
+  // Sends a control event named `type` (connected, reset, joined_room...;
+  // SSE names the message after it); `json` is its whole ControlJson.
+  virtual void SendControl(std::string_view type, std::string_view json) = 0;
   virtual void SendHeartbeat() = 0;
   // Says `disconnect` with `reason` (where the transport can) and finishes
   // the response. Afterwards the connection never touches its request again.
@@ -82,6 +97,9 @@ class Connection {
   // The client is gone and its request already freed by the HTTP layer.
   virtual void Abandon() = 0;
   virtual size_t PendingBytes() const = 0;
+  // Runs once at the end of the loop iteration in which Worker::RequestFlush
+  // asked for it (a poll session answers its held poll there, once per batch).
+  virtual void Flush() {}
   // Request headers as a JSON object, for /connections?details=true.
   virtual std::string HeadersJson() const = 0;
 
@@ -91,6 +109,7 @@ class Connection {
   // Shared state, owned by the worker's loop thread.
   std::string secret;
   std::string clid;
+  std::string space;      // the space form (space + channel); empty otherwise
   std::string body;       // the subscribe request body, for details
   std::string remote;     // "ip:port"
   std::string remote_ip;  // for the per-address limit
@@ -100,6 +119,15 @@ class Connection {
   int64_t alive_count = 0;
   uint64_t last_seq = 0;  // last event delivered: overlapping filters deliver once
   bool closing = false;   // queued for closing at the end of the tick
+  // Resuming: live delivery is skipped while the worker replays history
+  // after `replay_after` (see Worker::StartReplay). Whispers that arrive
+  // meanwhile wait in `held_whispers` (they are not history).
+  bool replaying = false;
+  uint64_t replay_after = 0;
+  std::vector<EventRef> held_whispers;
+  // Not in the worker's timeout list: an SSE connection without a timeout,
+  // or a poll session while one of its polls is held.
+  bool timeout_paused = false;
   std::vector<ConnectionIndex::Subscription*> subscriptions;
   ListLinks<Connection> timeout_links;
   ListLinks<Connection> heartbeat_links;
@@ -108,5 +136,14 @@ class Connection {
   const uint64_t id_;
   const Transport transport_;
 };
+
+// The filter of `conn` through which an event on `topic` reaches it: the
+// first one the topic index would visit (most specific first, level by level:
+// a topic that ended, then an exact level, then '+', then '#'), so a replayed
+// event names the same `requested` filter as a live one. Empty if none.
+std::string_view MatchingFilter(const Connection& conn, std::string_view topic);
+
+// Sends a control event on @SERVER@ with `detail_json`.
+void SendServerEvent(Connection* conn, std::string_view type, std::string_view detail_json);
 
 }  // namespace herald

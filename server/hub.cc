@@ -4,6 +4,7 @@
 
 #include "server/context.h"
 #include "server/json.h"
+#include "server/memory_store.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -17,12 +18,14 @@ uint32_t DrawEpoch() {
 }
 }  // namespace
 
-Hub::Hub(ServerContext* ctx) : ctx_(ctx), epoch_(DrawEpoch()) {}
+Hub::Hub(ServerContext* ctx)
+    : ctx_(ctx), store_(std::make_unique<MemoryStore>(ctx->config.history, DrawEpoch())) {}
 
 EventRef Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisper) {
   std::lock_guard<std::mutex> lock(mu_);
-  EventRef ev = MakeEvent(++seq_, epoch_, NowMs(), std::move(topic), e_json, whisper);
+  EventRef ev = MakeEvent(++seq_, store_->epoch(), NowMs(), std::move(topic), e_json, whisper);
   Add(ctx_->stats.published);
+  store_->Append(ev);  // before any worker can dispatch it (see the header)
   if (whisper != 0) {
     size_t w = static_cast<size_t>(ConnIdWorker(whisper));
     if (w < ctx_->workers.size()) ctx_->workers[w]->PostEvent(ev);

@@ -1,17 +1,22 @@
 // Hub: the publish path. A publish becomes one immutable Event with the next
-// global sequence number and is handed to every worker's inbox (a whisper
-// only to the worker that owns its target). Ids and inbox order are assigned
-// under one mutex so every worker sees events in id order.
+// global sequence number, is appended to history (the Store), and only then
+// is handed to every worker's inbox (a whisper only to the worker that owns
+// its target). Ids, history order and inbox order are assigned under one
+// mutex, so every worker sees events in id order and every event a worker has
+// dispatched is already in history: a replay up to a worker's last dispatched
+// event, followed by live delivery, has no gap and no duplicate.
 //
 // Thread-safe: called from private-API threads and from workers.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 
 #include "server/event.h"
+#include "server/store.h"
 
 namespace herald {
 
@@ -23,11 +28,14 @@ class Hub {
   // Publishes `e_json` ({"type","detail"}, pure ASCII) on `topic`.
   // REQUIRES: topic validated. Returns the event (its id for the reply).
   EventRef Publish(std::string topic, std::string_view e_json, uint64_t whisper);
-  uint32_t epoch() const { return epoch_; }
+  uint32_t epoch() const { return store_->epoch(); }
+  // History. Thread-safe; lives as long as the Hub.
+  const Store& store() const { return *store_; }
 
  private:
   ServerContext* ctx_;
-  const uint32_t epoch_;  // drawn at start-up: a restarted node never mistakes an old cursor
+  // Its epoch is drawn at start-up: a restarted node never mistakes an old cursor.
+  std::unique_ptr<Store> store_;
   std::mutex mu_;
   uint64_t seq_ = 0;
 };

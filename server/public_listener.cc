@@ -5,6 +5,9 @@
 
 #include <thread>
 
+#include "handlers/poll.h"
+#include "handlers/selftest.h"
+#include "handlers/sse.h"
 #include "handlers/stream.h"
 #include "server/api_auth.h"
 #include "server/context.h"
@@ -120,6 +123,10 @@ void HandlePublicRequest(evhttp_request* req, void* arg) {
     HandleStreamSubscribe(worker, req);
     return;
   }
+  // Streaming and held responses: these own their request beyond the handler.
+  if (path == "/sse") return HandleSseSubscribe(worker, req);
+  if (path == "/poll") return HandlePoll(worker, req);
+  if (path == "/selftest") return HandleSelftest(worker, req);
   if (const Router::Route* route = ctx.public_routes.Find(path)) {
     Dispatch(worker, req, *route);
     return;

@@ -19,6 +19,7 @@ struct WorkerStats {
   Counter connections[kTransportCount] = {};
   Counter delivered{0};   // event frames queued to subscribers
   Counter events_in{0};   // events this worker matched
+  Counter replayed{0};    // history events replayed to resuming subscribers
   Counter filters{0};     // subscriptions in this worker's index
   Counter topics{0};      // distinct filters in this worker's index
   Counter index_bytes{0};

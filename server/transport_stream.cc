@@ -13,7 +13,7 @@ std::vector<std::pair<const char*, std::string>> StreamResponseHeaders() {
           {"X-Accel-Buffering", "no"}};
 }
 
-void StreamConnection::SendControl(std::string_view json) {
+void StreamConnection::SendControl(std::string_view, std::string_view json) {
   std::string frame;
   AppendStreamFrame(&frame, json);
   WriteBody(frame);
@@ -24,7 +24,7 @@ void StreamConnection::SendHeartbeat() { WriteBody(kStreamHeartbeat); }
 void StreamConnection::End(CloseReason reason) {
   if (!open()) return;
   std::string detail = std::string("{\"reason\":\"") + CloseReasonName(reason) + "\"}";
-  SendControl(ControlJson(NowMs(), kServerTopic, kServerTopic, "disconnect", detail));
+  SendServerEvent(this, "disconnect", detail);
   Finish();
 }
 

@@ -12,7 +12,7 @@ class StreamConnection : public EvhttpConnection {
       : EvhttpConnection(id, Transport::kStream, worker, req) {}
 
   void Deliver(FrameCache& frames) override { WriteFramed(frames.StreamFrame(chunked())); }
-  void SendControl(std::string_view json) override;
+  void SendControl(std::string_view type, std::string_view json) override;
   void SendHeartbeat() override;
   void End(CloseReason reason) override;
 };

@@ -11,6 +11,26 @@ void AppendStreamFrame(std::string* out, std::string_view json) {
   out->append(json);
 }
 
+void AppendSseEvent(std::string* out, std::string_view id, std::string_view json) {
+  out->append("id: ");
+  out->append(id);
+  out->append("\ndata: ");
+  out->append(json);
+  out->append("\n\n");
+}
+
+size_t SseEventSize(std::string_view id, std::string_view json) {
+  return 4 + id.size() + 7 + json.size() + 2;
+}
+
+void AppendSseNamedEvent(std::string* out, std::string_view name, std::string_view json) {
+  out->append("event: ");
+  out->append(name);
+  out->append("\ndata: ");
+  out->append(json);
+  out->append("\n\n");
+}
+
 void AppendChunk(std::string* out, std::string_view payload) {
   char head[20];
   int n = std::snprintf(head, sizeof head, "%zx\r\n", payload.size());

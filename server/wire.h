@@ -11,6 +11,14 @@ namespace herald {
 void AppendStreamFrame(std::string* out, std::string_view json);
 inline constexpr std::string_view kStreamHeartbeat = "''0''";
 
+// Server-Sent Events. An application event: "id: <id>\ndata: <json>\n\n"
+// (the JSON is one line: JSON text escapes every newline). A named event:
+// "event: <name>\ndata: <json>\n\n". The heartbeat is a comment line.
+void AppendSseEvent(std::string* out, std::string_view id, std::string_view json);
+size_t SseEventSize(std::string_view id, std::string_view json);
+void AppendSseNamedEvent(std::string* out, std::string_view name, std::string_view json);
+inline constexpr std::string_view kSseHeartbeat = ":\n\n";
+
 // HTTP/1.1 chunk: <hex size>\r\n<payload>\r\n.
 void AppendChunk(std::string* out, std::string_view payload);
 

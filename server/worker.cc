@@ -1,5 +1,6 @@
 #include "server/worker.h"
 
+#include <event2/bufferevent.h>
 #include <event2/thread.h>
 #include <unistd.h>
 
@@ -8,22 +9,53 @@
 #include "server/context.h"
 #include "server/hub.h"
 #include "server/log.h"
+#include "server/presence.h"
 #include "server/public_listener.h"
+#include "server/store.h"
 
 namespace herald {
 namespace {
 constexpr int kTickMs = 50;  // resolution of timeouts and heartbeats
 constexpr timeval kShutdownDrain = {0, 300 * 1000};
+constexpr int kIdleTimeoutS = 30;  // evhttp's keep-alive idle and request read timeout
+// Replay: events read from history per connection per loop iteration, so a
+// long replay never stalls the other connections of the worker.
+constexpr size_t kReplaySliceEvents = 200;
+constexpr size_t kMaxHeldWhispers = 1000;
 
 bool IsPresenceFilter(std::string_view f) { return f.rfind(kPresencePrefix, 0) == 0; }
 }  // namespace
 
+int64_t TransportTimeoutMs(const Config& config, Transport t) {
+  switch (t) {
+    case Transport::kStream: return config.stream.timeout_ms;
+    case Transport::kSse: return config.sse.timeout_ms;
+    case Transport::kPoll: return config.poll.session_ttl_ms;
+  }
+  return 0;
+}
+
+int64_t TransportHeartbeatMs(const Config& config, Transport t) {
+  switch (t) {
+    case Transport::kStream: return config.stream.heartbeat_ms;
+    case Transport::kSse: return config.sse.heartbeat_ms;
+    case Transport::kPoll: return 0;  // a poll is answered, never kept open
+  }
+  return 0;
+}
+
 Worker::Worker(int index, ServerContext* ctx) : index_(index), ctx_(ctx) {}
 
 Worker::~Worker() {
-  // Connections hold requests that belong to http_: drop them first.
+  // Connections and held requests belong to http_: drop them first.
   for (auto& [id, conn] : conns_) conn->Abandon();
   conns_.clear();
+  for (auto& [token, entry] : held_) {
+    if (evhttp_connection* evcon = evhttp_request_get_connection(entry->req)) {
+      evhttp_connection_set_closecb(evcon, nullptr, nullptr);
+    }
+  }
+  held_.clear();
 }
 
 Status Worker::Init(int listen_fd) {
@@ -34,7 +66,7 @@ Status Worker::Init(int listen_fd) {
   const Limits& lim = ctx_->config.limits;
   evhttp_set_max_body_size(http_.get(), lim.max_body_bytes);
   evhttp_set_max_headers_size(http_.get(), lim.max_header_bytes);
-  evhttp_set_timeout(http_.get(), 30);  // idle keep-alive and request read timeout
+  evhttp_set_timeout(http_.get(), kIdleTimeoutS);
   evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_OPTIONS |
                                               EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
@@ -54,6 +86,10 @@ Status Worker::Init(int listen_fd) {
   tick_.reset(event_new(
       base_.get(), -1, EV_PERSIST,
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->OnTick(); }, this));
+  replay_timer_.reset(event_new(
+      base_.get(), -1, 0,
+      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunReplays(); },
+      this));
   timeval tick = {0, kTickMs * 1000};
   event_add(wake_.get(), nullptr);
   event_add(tick_.get(), &tick);
@@ -94,6 +130,7 @@ void Worker::Shutdown() {
     std::vector<Connection*> all;
     for (auto& [id, conn] : conns_) all.push_back(conn.get());
     for (Connection* c : all) Close(c, CloseReason::kShutdown);
+    EndHeld();
     event_base_loopexit(base_.get(), &kShutdownDrain);
   });
 }
@@ -106,10 +143,12 @@ void Worker::Drain() {
   for (InboxItem& item : draining_) {
     if (item.event) {
       Add(stats_.events_in);
+      // In seq order: the Hub posts under its mutex.
+      last_dispatched_seq_ = item.event->seq;
       if (item.event->whisper) {
-        DispatchWhisper(*item.event);
+        DispatchWhisper(item.event);
       } else {
-        Dispatch(*item.event);
+        Dispatch(item.event);
       }
     } else if (item.task) {
       item.task();
@@ -117,39 +156,49 @@ void Worker::Drain() {
   }
   draining_.clear();  // keeps capacity
   CloseSlow();
+  RunFlushes();
 }
 
-void Worker::Dispatch(const Event& ev) {
+void Worker::Dispatch(const EventRef& ref) {
+  const Event& ev = *ref;
   topics_.Match(ev.topic, [&](std::string_view filter, const auto& subscribers) {
-    frames_.Reset(&ev, filter);
+    frames_.Reset(&ev, filter, &ref);
     for (Connection* conn : subscribers) {
       // Visit order is most specific filter first, so the first match wins.
       if (conn->last_seq == ev.seq) continue;
+      // A resuming connection gets this event from its replay (it is in history).
+      if (conn->replaying) continue;
       conn->last_seq = ev.seq;
-      DeliverTo(conn);
+      DeliverTo(conn, frames_);
     }
   });
 }
 
-void Worker::DispatchWhisper(const Event& ev) {
+void Worker::DispatchWhisper(const EventRef& ref) {
+  const Event& ev = *ref;
   Connection* conn = Find(ev.whisper);
   if (!conn) return;
-  for (auto* sub : conn->subscriptions) {
-    std::string_view filter = ConnectionIndex::FilterOf(sub);
-    if (TopicsMatch(filter, ev.topic)) {
-      frames_.Reset(&ev, filter);
-      DeliverTo(conn);
-      return;
+  std::string_view filter = MatchingFilter(*conn, ev.topic);
+  if (filter.empty()) return;
+  if (conn->replaying) {
+    // Not history: it waits for the replay to pass its seq.
+    if (conn->held_whispers.size() >= kMaxHeldWhispers) {
+      conn->held_whispers.erase(conn->held_whispers.begin());
+      Add(ctx_->stats.dropped);
     }
+    conn->held_whispers.push_back(ref);
+    return;
   }
+  frames_.Reset(&ev, filter, &ref);
+  DeliverTo(conn, frames_);
 }
 
-void Worker::DeliverTo(Connection* conn) {
+void Worker::DeliverTo(Connection* conn, FrameCache& frames) {
   if (conn->closing) {
     Add(ctx_->stats.dropped);
     return;
   }
-  conn->Deliver(frames_);
+  conn->Deliver(frames);
   Add(stats_.delivered);
   if (conn->PendingBytes() > static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
     conn->closing = true;
@@ -168,17 +217,22 @@ void Worker::CloseSlow() {
 
 void Worker::OnTick() {
   const int64_t now = NowMs();
-  while (Connection* c = timeouts_.front()) {
-    if (c->deadline_ms > now) break;
-    Close(c, CloseReason::kTimeout);
+  for (auto& list : timeouts_) {
+    while (Connection* c = list.front()) {
+      if (c->deadline_ms > now) break;
+      Close(c, CloseReason::kTimeout);
+    }
   }
-  const int64_t heartbeat = ctx_->config.stream.heartbeat_ms;
-  while (Connection* c = heartbeats_.front()) {
-    if (c->next_heartbeat_ms > now) break;
-    c->SendHeartbeat();
-    c->next_heartbeat_ms = now + heartbeat;
-    heartbeats_.MoveToBack(c);
+  for (int t = 0; t < kTransportCount; ++t) {
+    const int64_t heartbeat = TransportHeartbeatMs(ctx_->config, static_cast<Transport>(t));
+    while (Connection* c = heartbeats_[t].front()) {
+      if (c->next_heartbeat_ms > now) break;
+      c->SendHeartbeat();
+      c->next_heartbeat_ms = now + heartbeat;
+      heartbeats_[t].MoveToBack(c);
+    }
   }
+  RunFlushes();
 }
 
 uint64_t Worker::NextConnId() {
@@ -189,9 +243,12 @@ Connection* Worker::Adopt(std::unique_ptr<Connection> conn,
                           const std::vector<std::string>& filters) {
   Connection* c = conn.get();
   const int64_t now = NowMs();
+  const int t = static_cast<int>(c->transport());
+  const int64_t timeout = TransportTimeoutMs(ctx_->config, c->transport());
+  const int64_t heartbeat = TransportHeartbeatMs(ctx_->config, c->transport());
   c->since_ms = now;
-  c->deadline_ms = now + ctx_->config.stream.timeout_ms;
-  c->next_heartbeat_ms = now + ctx_->config.stream.heartbeat_ms;
+  c->deadline_ms = now + timeout;
+  c->next_heartbeat_ms = now + heartbeat;
   c->subscriptions.reserve(filters.size());
   int64_t watchers = 0;
   for (const std::string& f : filters) {
@@ -199,8 +256,12 @@ Connection* Worker::Adopt(std::unique_ptr<Connection> conn,
     if (IsPresenceFilter(f)) ++watchers;
   }
   if (watchers) ctx_->presence.ChangeWatchers(watchers);
-  timeouts_.PushBack(c);
-  heartbeats_.PushBack(c);
+  if (timeout > 0) {
+    timeouts_[t].PushBack(c);
+  } else {
+    c->timeout_paused = true;
+  }
+  if (heartbeat > 0) heartbeats_[t].PushBack(c);
   conns_.emplace(c->id(), std::move(conn));
   Add(stats_.connections[static_cast<int>(c->transport())]);
   Add(stats_.connection_bytes, ConnectionBytes(*c));
@@ -214,8 +275,22 @@ Connection* Worker::Find(uint64_t connid) {
 }
 
 void Worker::RestartTimeout(Connection* conn) {
-  conn->deadline_ms = NowMs() + ctx_->config.stream.timeout_ms;
-  timeouts_.MoveToBack(conn);
+  if (conn->timeout_paused) return;
+  const int64_t timeout = TransportTimeoutMs(ctx_->config, conn->transport());
+  if (timeout <= 0) return;
+  conn->deadline_ms = NowMs() + timeout;
+  timeouts_[static_cast<int>(conn->transport())].MoveToBack(conn);
+}
+
+void Worker::PauseTimeout(Connection* conn) {
+  timeouts_[static_cast<int>(conn->transport())].Remove(conn);
+  conn->timeout_paused = true;
+}
+
+void Worker::ResumeTimeout(Connection* conn) {
+  if (TransportTimeoutMs(ctx_->config, conn->transport()) <= 0) return;
+  conn->timeout_paused = false;
+  RestartTimeout(conn);
 }
 
 void Worker::Close(Connection* conn, CloseReason reason) {
@@ -233,8 +308,8 @@ void Worker::Forget(Connection* conn, CloseReason reason) {
   }
   conn->subscriptions.clear();
   if (watchers) ctx_->presence.ChangeWatchers(-watchers);
-  timeouts_.Remove(conn);
-  heartbeats_.Remove(conn);
+  timeouts_[static_cast<int>(conn->transport())].Remove(conn);
+  heartbeats_[static_cast<int>(conn->transport())].Remove(conn);
   Add(stats_.connections[static_cast<int>(conn->transport())], -1);
   Add(stats_.connection_bytes, -ConnectionBytes(*conn));
   Add(ctx_->stats.closed[static_cast<int>(reason)]);
@@ -269,6 +344,208 @@ size_t Worker::PendingBytes() {
     if (item.event) total += item.event->head.size() + item.event->tail.size();
   }
   return total;
+}
+
+void Worker::SendReset(Connection* conn, ResetReason reason) {
+  LogDebug("worker", conn->id(), "resume: reset (%s)", ResetReasonName(reason));
+  SendServerEvent(conn, "reset", ResetDetailJson(reason, ctx_->hub->store()));
+}
+
+void Worker::StartReplay(Connection* conn, std::string_view cursor) {
+  ResumePoint p = ResolveCursor(cursor, ctx_->hub->store());
+  if (p.reset != ResetReason::kNone) {
+    SendReset(conn, p.reset);
+    return;
+  }
+  conn->replaying = true;
+  conn->replay_after = p.after_seq;
+  replaying_.push_back(conn->id());
+  ScheduleReplay(0);
+}
+
+void Worker::ScheduleReplay(int delay_ms) {
+  if (replay_scheduled_) return;
+  replay_scheduled_ = true;
+  // A timer rather than event_active: it runs after the next poll for I/O,
+  // so replay slices and other connections' traffic take turns.
+  timeval tv = {0, delay_ms * 1000};
+  event_add(replay_timer_.get(), &tv);
+}
+
+void Worker::RunReplays() {
+  replay_scheduled_ = false;
+  bool progressed = false;
+  size_t kept = 0;
+  for (size_t i = 0; i < replaying_.size(); ++i) {
+    Connection* c = Find(replaying_[i]);
+    if (!c || c->closing || !c->replaying) continue;
+    if (!ReplaySlice(c, &progressed)) replaying_[kept++] = replaying_[i];
+  }
+  replaying_.resize(kept);
+  CloseSlow();
+  RunFlushes();
+  // Paused replays (their client reads slowly) look again a little later.
+  if (!replaying_.empty()) ScheduleReplay(progressed ? 0 : 10);
+}
+
+bool Worker::ReplaySlice(Connection* c, bool* progressed) {
+  // Keep half the output cap free for live traffic and heartbeats.
+  const size_t pause_at = static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes) / 2;
+  if (c->PendingBytes() > pause_at) return false;
+  replay_slice_.clear();
+  if (!ctx_->hub->store().ReadAfter(c->replay_after, kReplaySliceEvents, &replay_slice_)) {
+    // History was trimmed past the replay while it ran.
+    SendReset(c, ResetReason::kTrimmed);
+    FinishReplay(c);
+    return true;
+  }
+  *progressed = true;
+  bool caught_up = replay_slice_.size() < kReplaySliceEvents;
+  for (const EventRef& ref : replay_slice_) {
+    const Event& ev = *ref;
+    // Later events are still in (or on their way to) this worker's inbox:
+    // live delivery takes over from here.
+    if (ev.seq > last_dispatched_seq_) {
+      caught_up = true;
+      break;
+    }
+    // Whispers held back during the replay go out in seq order.
+    while (!c->held_whispers.empty() && c->held_whispers.front()->seq < ev.seq) {
+      const EventRef w = c->held_whispers.front();
+      c->held_whispers.erase(c->held_whispers.begin());
+      std::string_view wf = MatchingFilter(*c, w->topic);
+      if (wf.empty()) continue;
+      replay_frames_.Reset(w.get(), wf, &w);
+      DeliverTo(c, replay_frames_);
+    }
+    c->replay_after = ev.seq;
+    std::string_view filter = MatchingFilter(*c, ev.topic);
+    if (filter.empty() || c->last_seq >= ev.seq) continue;
+    c->last_seq = ev.seq;
+    replay_frames_.Reset(&ev, filter, &ref);
+    DeliverTo(c, replay_frames_);
+    Add(stats_.replayed);
+    if (c->closing) return true;  // closed as slow: nothing more to replay
+    if (c->PendingBytes() > pause_at) {
+      caught_up = false;  // the rest of this slice waits for the client
+      break;
+    }
+  }
+  replay_slice_.clear();  // drop the references now, keep the capacity
+  if (!caught_up) return false;
+  FinishReplay(c);
+  return true;
+}
+
+void Worker::FinishReplay(Connection* c) {
+  c->replaying = false;
+  std::vector<EventRef> whispers;
+  whispers.swap(c->held_whispers);
+  for (const EventRef& w : whispers) {
+    std::string_view wf = MatchingFilter(*c, w->topic);
+    if (wf.empty()) continue;
+    replay_frames_.Reset(w.get(), wf, &w);
+    DeliverTo(c, replay_frames_);
+  }
+  LogDebug("worker", c->id(), "resume: replay done, live from seq %llu",
+           static_cast<unsigned long long>(last_dispatched_seq_));
+}
+
+bool Worker::Subscribe(Connection* conn, const std::string& filter) {
+  for (auto* sub : conn->subscriptions) {
+    if (ConnectionIndex::FilterOf(sub) == filter) return false;
+  }
+  Add(stats_.connection_bytes, -ConnectionBytes(*conn));
+  conn->subscriptions.push_back(topics_.Add(filter, conn));
+  Add(stats_.connection_bytes, ConnectionBytes(*conn));
+  if (IsPresenceFilter(filter)) ctx_->presence.ChangeWatchers(1);
+  UpdateIndexStats();
+  return true;
+}
+
+bool Worker::Unsubscribe(Connection* conn, const std::string& filter) {
+  auto& subs = conn->subscriptions;
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (ConnectionIndex::FilterOf(subs[i]) != filter) continue;
+    topics_.Remove(subs[i]);
+    subs.erase(subs.begin() + static_cast<std::ptrdiff_t>(i));
+    if (IsPresenceFilter(filter)) ctx_->presence.ChangeWatchers(-1);
+    UpdateIndexStats();
+    return true;
+  }
+  return false;
+}
+
+void Worker::RequestFlush(Connection* conn) { flushes_.push_back(conn->id()); }
+
+void Worker::RunFlushes() {
+  // Flush may queue more (it answers a poll, which may post): take the list.
+  while (!flushes_.empty()) {
+    std::vector<uint64_t> ids;
+    ids.swap(flushes_);
+    for (uint64_t id : ids) {
+      if (Connection* c = Find(id)) c->Flush();
+    }
+  }
+}
+
+uint64_t Worker::HoldRequest(evhttp_request* req, HeldEnd on_end) {
+  const uint64_t token = next_held_token_++;
+  auto entry = std::make_unique<HeldEntry>(HeldEntry{this, token, req, std::move(on_end)});
+  evhttp_connection* evcon = evhttp_request_get_connection(req);
+  // Held for longer than evhttp's idle timeout: no read/write timeout meanwhile.
+  bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), nullptr, nullptr);
+  evhttp_connection_set_closecb(evcon, &Worker::OnHeldClose, entry.get());
+  held_.emplace(token, std::move(entry));
+  return token;
+}
+
+void Worker::OnHeldClose(evhttp_connection*, void* arg) {
+  auto* entry = static_cast<HeldEntry*>(arg);
+  Worker* w = entry->worker;
+  auto it = w->held_.find(entry->token);
+  if (it == w->held_.end()) return;
+  std::unique_ptr<HeldEntry> owned = std::move(it->second);
+  w->held_.erase(it);
+  // evhttp detached the unanswered request from the dying connection;
+  // answering it now just frees it.
+  evhttp_send_reply_end(owned->req);
+  if (owned->on_end) owned->on_end(owned->token, nullptr);
+}
+
+evhttp_request* Worker::HeldRequest(uint64_t token) {
+  auto it = held_.find(token);
+  return it == held_.end() ? nullptr : it->second->req;
+}
+
+evhttp_request* Worker::ReleaseHeld(uint64_t token) {
+  auto it = held_.find(token);
+  if (it == held_.end()) return nullptr;
+  evhttp_request* req = it->second->req;
+  held_.erase(it);
+  if (evhttp_connection* evcon = evhttp_request_get_connection(req)) {
+    evhttp_connection_set_closecb(evcon, nullptr, nullptr);
+    evhttp_connection_set_timeout(evcon, kIdleTimeoutS);
+  }
+  return req;
+}
+
+void Worker::AnswerHeld(uint64_t token, HttpResponse resp) {
+  Post([this, token, resp = std::move(resp)] {
+    if (evhttp_request* req = ReleaseHeld(token)) SendEvhttpResponse(*this, req, resp);
+  });
+}
+
+void Worker::EndHeld() {
+  std::vector<uint64_t> tokens;
+  for (auto& [token, entry] : held_) tokens.push_back(token);
+  for (uint64_t token : tokens) {
+    auto it = held_.find(token);
+    if (it == held_.end()) continue;
+    HeldEnd on_end = std::move(it->second->on_end);
+    evhttp_request* req = ReleaseHeld(token);
+    if (on_end) on_end(token, req);
+  }
 }
 
 }  // namespace herald

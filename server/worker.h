@@ -8,12 +8,20 @@
 // subscriber's output buffer; libevent then writes each connection once per
 // loop iteration. Subscribers over the output cap are closed after the drain,
 // never from inside the delivery loop.
+//
+// Resume: events reach the inbox in seq order, and each was appended to
+// history before it was posted, so every event this worker has dispatched
+// (up to last_dispatched_seq_) is in history. A resuming connection is marked
+// `replaying`: live delivery skips it while a replay task feeds it history in
+// slices, up to last_dispatched_seq_; once caught up (on this thread, so no
+// event can slip in between) it goes live. No gap, no duplicate.
 #pragma once
 
 #include <event2/http.h>
 
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -22,12 +30,20 @@
 
 #include "server/c_handles.h"
 #include "server/connection.h"
+#include "server/cursor.h"
+#include "server/http.h"
 #include "server/stats.h"
 #include "server/status.h"
 
 namespace herald {
 
 struct ServerContext;
+struct Config;
+
+// How long a connection of transport `t` lives without /alive (0: forever),
+// and how often it gets a heartbeat (0: never).
+int64_t TransportTimeoutMs(const Config& config, Transport t);
+int64_t TransportHeartbeatMs(const Config& config, Transport t);
 
 class Worker {
  public:
@@ -60,8 +76,40 @@ class Worker {
   // connection's timeout and heartbeat clocks.
   Connection* Adopt(std::unique_ptr<Connection> conn, const std::vector<std::string>& filters);
   Connection* Find(uint64_t connid);
-  // Restarts the connection's timeout (POST /alive).
+  // Restarts the connection's timeout (POST /alive), unless it is paused.
   void RestartTimeout(Connection* conn);
+  // Takes the connection out of / back into its timeout list (a poll session
+  // while one of its polls is held).
+  void PauseTimeout(Connection* conn);
+  void ResumeTimeout(Connection* conn);
+  // Replays history after `cursor` to `conn` in slices between other work,
+  // then lets live delivery continue; or, if history does not cover the
+  // cursor, sends `reset` and goes live at once. Call after `connected`.
+  void StartReplay(Connection* conn, std::string_view cursor);
+  // Sends a `reset` control event saying why.
+  void SendReset(Connection* conn, ResetReason reason);
+  // Join/leave at runtime. False when `filter` already is / is not one of
+  // the connection's filters. REQUIRES: filter validated.
+  bool Subscribe(Connection* conn, const std::string& filter);
+  bool Unsubscribe(Connection* conn, const std::string& filter);
+  // Calls conn->Flush() once at the end of this loop iteration's work.
+  void RequestFlush(Connection* conn);
+  uint64_t last_dispatched_seq() const { return last_dispatched_seq_; }
+
+  // Held requests: a request answered later, possibly by another worker (a
+  // held poll), or streamed by a timer (/selftest). The worker keeps it
+  // until it is released; if the client leaves first, `on_end(token,
+  // nullptr)` runs (the request is already freed); at shutdown
+  // `on_end(token, req)` runs and must answer or end `req`.
+  using HeldEnd = std::function<void(uint64_t token, evhttp_request* req)>;
+  uint64_t HoldRequest(evhttp_request* req, HeldEnd on_end);
+  // The held request, or nullptr once released or gone.
+  evhttp_request* HeldRequest(uint64_t token);
+  // Stops holding; returns the request for the caller to answer (nullptr
+  // if it is gone). The connection's idle timeout is restored.
+  evhttp_request* ReleaseHeld(uint64_t token);
+  // Any thread: answers held request `token` with `resp` on this loop.
+  void AnswerHeld(uint64_t token, HttpResponse resp);
   // Ends the connection with `reason` and forgets it.
   void Close(Connection* conn, CloseReason reason);
   // The HTTP layer saw the client go; the transport has already let go of
@@ -83,9 +131,17 @@ class Worker {
   void Push(InboxItem item);
   void Run();
   void Drain();
-  void Dispatch(const Event& ev);
-  void DispatchWhisper(const Event& ev);
-  void DeliverTo(Connection* conn);
+  void Dispatch(const EventRef& ev);
+  void DispatchWhisper(const EventRef& ev);
+  void ScheduleReplay(int delay_ms);
+  void RunReplays();
+  // One slice of conn's replay; true when it is over (caught up or reset).
+  bool ReplaySlice(Connection* conn, bool* progressed);
+  void FinishReplay(Connection* conn);
+  void RunFlushes();
+  void EndHeld();
+  static void OnHeldClose(evhttp_connection* evcon, void* entry);
+  void DeliverTo(Connection* conn, FrameCache& frames);
   void CloseSlow();
   void OnTick();
   void Forget(Connection* conn, CloseReason reason);
@@ -108,10 +164,29 @@ class Worker {
 
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   ConnectionIndex topics_;
-  IntrusiveList<Connection, &Connection::timeout_links> timeouts_;
-  IntrusiveList<Connection, &Connection::heartbeat_links> heartbeats_;
+  // One list per transport: within a list every deadline has one duration,
+  // so appending keeps it sorted.
+  IntrusiveList<Connection, &Connection::timeout_links> timeouts_[kTransportCount];
+  IntrusiveList<Connection, &Connection::heartbeat_links> heartbeats_[kTransportCount];
   std::vector<Connection*> slow_;
   FrameCache frames_;
+  uint64_t last_dispatched_seq_ = 0;
+
+  std::vector<uint64_t> replaying_;  // connids
+  EventPtr replay_timer_;
+  bool replay_scheduled_ = false;
+  std::vector<EventRef> replay_slice_;
+  FrameCache replay_frames_;
+  std::vector<uint64_t> flushes_;  // connids
+
+  struct HeldEntry {
+    Worker* worker;
+    uint64_t token;
+    evhttp_request* req;
+    HeldEnd on_end;
+  };
+  std::unordered_map<uint64_t, std::unique_ptr<HeldEntry>> held_;
+  uint64_t next_held_token_ = 1;
   uint64_t next_seq_ = 1;
   bool shutting_down_ = false;
 };

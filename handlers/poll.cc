@@ -1,0 +1,125 @@
+#include "handlers/poll.h"
+
+#include <algorithm>
+
+#include "auth/secret.h"
+#include "handlers/admission.h"
+#include "handlers/subscribe_query.h"
+#include "server/context.h"
+#include "server/json.h"
+#include "server/log.h"
+#include "server/poll_session.h"
+#include "server/public_listener.h"
+#include "server/worker.h"
+
+namespace herald {
+namespace {
+
+std::string HeadersJson(const HttpRequest& req) {
+  std::string out = "{";
+  for (const auto& [k, v] : req.headers) {
+    if (out.size() > 1) out += ",";
+    AppendJsonString(&out, k);
+    out += ":";
+    AppendJsonString(&out, v);
+  }
+  return out + "}";
+}
+
+// The first poll: a new session on this worker, answered at once.
+void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& request,
+                  SubscribeParams params) {
+  ServerContext& ctx = worker.ctx();
+  Status admitted = AdmitConnection(ctx, request.remote_ip);
+  if (!admitted.ok()) {
+    SendEvhttpResponse(worker, req, LimitResponse(admitted));
+    return;
+  }
+  auto conn = std::make_unique<PollConnection>(worker.NextConnId(), &worker);
+  conn->secret = NewSecret();
+  conn->clid = params.clid;
+  conn->space = params.space;
+  conn->body = request.method == "POST" ? request.body : "";
+  conn->body.shrink_to_fit();
+  conn->remote_ip = request.remote_ip;
+  conn->remote = request.remote_ip;
+  conn->headers_json = HeadersJson(request);
+  Connection* c = worker.Adopt(std::move(conn), params.filters);
+  AnnouncePresence(ctx, c);
+  Worker* w = &worker;
+  auto* session = static_cast<PollConnection*>(c);
+  LogDebug("poll", c->id(), "session started clid=%s filters=%zu", c->clid.c_str(),
+           params.filters.size());
+  // Timeout 0: the first poll never waits.
+  session->Poll(params.cursor.value_or(""), 0, 0,
+                [w, req](HttpResponse resp) { SendEvhttpResponse(*w, req, resp); });
+}
+
+}  // namespace
+
+void HandlePoll(Worker& worker, evhttp_request* req) {
+  ServerContext& ctx = worker.ctx();
+  const evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
+    Add(ctx.stats.rejected_bad);
+    SendEvhttpResponse(worker, req, HttpResponse::Error(400, "Method is not GET or POST"));
+    return;
+  }
+  HttpRequest request = ToHttpRequest(req);
+  auto collected = CollectParams(request);
+  auto parsed = collected.ok() ? ParseSubscribeParams(*collected, ctx.config.limits, true)
+                               : Result<SubscribeParams>(collected.status());
+  if (!parsed.ok()) {
+    Add(ctx.stats.rejected_bad);
+    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(parsed.status()));
+    return;
+  }
+  SubscribeParams& p = *parsed;
+  if (!p.connid) {
+    if (p.filters.empty()) {
+      Add(ctx.stats.rejected_bad);
+      SendEvhttpResponse(worker, req, HttpResponse::Error(400, "Topic missing"));
+      return;
+    }
+    StartSession(worker, req, request, std::move(p));
+    return;
+  }
+  const PollConfig& cfg = ctx.config.poll;
+  const int64_t timeout = std::min(p.timeout_ms.value_or(cfg.timeout_ms), cfg.max_timeout_ms);
+  const size_t owner_index = static_cast<size_t>(ConnIdWorker(*p.connid));
+  if (owner_index >= ctx.workers.size()) {
+    SendEvhttpResponse(worker, req, HttpResponse::Error(410, "Unknown or expired session"));
+    return;
+  }
+  Worker* owner = ctx.workers[owner_index].get();
+  Worker* here = &worker;
+  const uint64_t connid = *p.connid;
+  // The request stays here; the session answers through `reply`, from its
+  // own worker. If the client leaves first, the session is told.
+  const uint64_t token =
+      worker.HoldRequest(req, [here, owner, connid](uint64_t t, evhttp_request* r) {
+        if (r) {  // shutting down
+          HttpResponse resp = HttpResponse::Error(503, "Server is shutting down");
+          resp.headers.emplace_back("Retry-After", "1");
+          SendEvhttpResponse(*here, r, resp);
+        }
+        owner->Post([owner, connid, t] {
+          if (Connection* c = owner->Find(connid); c && c->transport() == Transport::kPoll) {
+            static_cast<PollConnection*>(c)->CancelPoll(t);
+          }
+        });
+      });
+  Responder reply = [here, token](HttpResponse resp) { here->AnswerHeld(token, std::move(resp)); };
+  owner->Post([owner, connid, token, timeout, secret = std::move(p.secret),
+               since = p.cursor.value_or(""), reply = std::move(reply)]() mutable {
+    Connection* c = owner->Find(connid);
+    if (!c || c->closing) return reply(HttpResponse::Error(410, "Unknown or expired session"));
+    if (c->transport() != Transport::kPoll) {
+      return reply(HttpResponse::Error(400, "Not a poll session"));
+    }
+    if (!SecretsEqual(c->secret, secret)) return reply(HttpResponse::Error(400, "Invalid data"));
+    static_cast<PollConnection*>(c)->Poll(since, timeout, token, std::move(reply));
+  });
+}
+
+}  // namespace herald

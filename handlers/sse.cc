@@ -1,0 +1,61 @@
+#include "handlers/sse.h"
+
+#include "auth/secret.h"
+#include "handlers/admission.h"
+#include "handlers/subscribe_query.h"
+#include "server/context.h"
+#include "server/log.h"
+#include "server/public_listener.h"
+#include "server/transport_sse.h"
+#include "server/worker.h"
+
+namespace herald {
+
+void HandleSseSubscribe(Worker& worker, evhttp_request* req) {
+  ServerContext& ctx = worker.ctx();
+  if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+    Add(ctx.stats.rejected_bad);
+    SendEvhttpResponse(worker, req, HttpResponse::Error(400, "Method is not GET"));
+    return;
+  }
+  HttpRequest request = ToHttpRequest(req);
+  auto parsed = ParseSubscribeParams(request.query, ctx.config.limits, false);
+  if (!parsed.ok()) {
+    Add(ctx.stats.rejected_bad);
+    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(parsed.status()));
+    return;
+  }
+  // EventSource reconnects to the same URL (with its original lastEventId, if
+  // any) and sends the newest id it saw as Last-Event-ID: the header wins.
+  std::optional<std::string> cursor = parsed->cursor;
+  if (const std::string* h = request.Header("Last-Event-ID")) cursor = *h;
+
+  Status admitted = AdmitConnection(ctx, request.remote_ip);
+  if (!admitted.ok()) {
+    SendEvhttpResponse(worker, req, LimitResponse(admitted));
+    return;
+  }
+  auto conn = std::make_unique<SseConnection>(worker.NextConnId(), &worker, req);
+  conn->secret = NewSecret();
+  conn->clid = parsed->clid;
+  conn->space = parsed->space;
+  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
+  const char* query = uri ? evhttp_uri_get_query(uri) : nullptr;
+  conn->body = query ? query : "";
+  char* host = nullptr;
+  ev_uint16_t port = 0;
+  evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
+  conn->remote_ip = request.remote_ip;
+  conn->remote = request.remote_ip + ":" + std::to_string(port);
+  AddCorsHeaders(worker, req);
+  conn->StartResponse(SseResponseHeaders());
+  conn->SendRetry(ctx.config.sse.retry_ms);
+  Connection* c = worker.Adopt(std::move(conn), parsed->filters);
+  SendConnected(ctx, c);
+  AnnouncePresence(ctx, c);
+  if (cursor && !cursor->empty()) worker.StartReplay(c, *cursor);
+  LogDebug("sse", c->id(), "connected clid=%s filters=%zu%s", c->clid.c_str(),
+           parsed->filters.size(), cursor ? " (resuming)" : "");
+}
+
+}  // namespace herald

@@ -1,0 +1,32 @@
+#include "server/transport_sse.h"
+
+#include "server/wire.h"
+
+namespace herald {
+
+std::vector<std::pair<const char*, std::string>> SseResponseHeaders() {
+  return {{"Content-Type", "text/event-stream"},
+          {"Cache-Control", "no-cache, no-transform"},
+          {"X-Accel-Buffering", "no"}};
+}
+
+void SseConnection::SendControl(std::string_view type, std::string_view json) {
+  std::string message;
+  AppendSseNamedEvent(&message, type, json);
+  WriteBody(message);
+}
+
+void SseConnection::SendHeartbeat() { WriteBody(kSseHeartbeat); }
+
+void SseConnection::SendRetry(int64_t retry_ms) {
+  WriteBody("retry: " + std::to_string(retry_ms) + "\n\n");
+}
+
+void SseConnection::End(CloseReason reason) {
+  if (!open()) return;
+  std::string detail = std::string("{\"reason\":\"") + CloseReasonName(reason) + "\"}";
+  SendServerEvent(this, "disconnect", detail);
+  Finish();
+}
+
+}  // namespace herald
