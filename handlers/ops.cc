@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <string_view>
+#include <unordered_set>
 
 #include "handlers/handlers.h"
 #include "server/context.h"
@@ -66,10 +68,37 @@ void HandleConnections(ServerContext& ctx, const HttpRequest& req, Responder don
       });
 }
 
-std::string StateJson(const ServerContext& ctx) {
+// A worker's distinct filters, one per line (a filter never holds a newline).
+std::string DistinctFilters(Worker& w) {
+  std::unordered_set<std::string_view> seen;
+  std::string out;
+  w.ForEachConnection([&](Connection& c) {
+    for (auto* sub : c.subscriptions) {
+      std::string_view f = ConnectionIndex::FilterOf(sub);
+      if (seen.insert(f).second) out.append(f).push_back('\n');
+    }
+  });
+  return out;
+}
+
+// Filters subscribed on several workers count once: the union of the workers' sets.
+int64_t CountDistinct(const std::vector<std::string>& parts) {
+  std::unordered_set<std::string_view> all;
+  for (const std::string& p : parts) {
+    std::string_view rest = p;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      all.insert(rest.substr(0, nl));
+      rest.remove_prefix(nl + 1);
+    }
+  }
+  return static_cast<int64_t>(all.size());
+}
+
+std::string StateJson(const ServerContext& ctx, int64_t topics) {
   const NodeStats& s = ctx.stats;
   int64_t by_transport[kTransportCount] = {};
-  int64_t total = 0, topics = 0, filters = 0, delivered = 0, replayed = 0;
+  int64_t total = 0, filters = 0, delivered = 0, replayed = 0;
   std::string by_worker = "[";
   for (size_t i = 0; i < ctx.workers.size(); ++i) {
     const WorkerStats& ws = ctx.workers[i]->stats();
@@ -79,7 +108,6 @@ std::string StateJson(const ServerContext& ctx) {
       n += Read(ws.connections[t]);
     }
     total += n;
-    topics += Read(ws.topics);
     filters += Read(ws.filters);
     delivered += Read(ws.delivered);
     replayed += Read(ws.replayed);
@@ -171,7 +199,11 @@ void RegisterOpsHandlers(ServerContext& ctx) {
       true);
   ctx.private_routes.Add(
       "/state",
-      [&ctx](const HttpRequest&, Responder done) { done(HttpResponse::Json(StateJson(ctx))); },
+      [&ctx](const HttpRequest&, Responder done) {
+        GatherFromWorkers(ctx, DistinctFilters, [&ctx, done](std::vector<std::string> parts) {
+          done(HttpResponse::Json(StateJson(ctx, CountDistinct(parts))));
+        });
+      },
       true);
   ctx.private_routes.Add(
       "/memory", [&ctx](const HttpRequest&, Responder done) { HandleMemory(ctx, done); }, true);

@@ -78,6 +78,13 @@ void EvhttpConnection::Finish() {
     bufferevent* bev = evhttp_connection_get_bufferevent(evcon);
     bufferevent_set_timeouts(bev, nullptr, &kFinishWriteTimeout);
   }
+  // The headers went out long ago, but evhttp consults the request's output
+  // headers again once the body is flushed: "Connection: close" there makes
+  // it close the socket instead of waiting for another request on it. A
+  // client whose stream ended reconnects anyway.
+  evkeyvalq* out_headers = evhttp_request_get_output_headers(req_);
+  evhttp_remove_header(out_headers, "Connection");
+  evhttp_add_header(out_headers, "Connection", "close");
   evhttp_request* req = req_;
   req_ = nullptr;
   out_ = nullptr;

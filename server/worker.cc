@@ -326,7 +326,6 @@ void Worker::Forget(Connection* conn, CloseReason reason) {
 void Worker::UpdateIndexStats() {
   stats_.filters.store(static_cast<int64_t>(topics_.subscription_count()),
                        std::memory_order_relaxed);
-  stats_.topics.store(static_cast<int64_t>(topics_.filter_count()), std::memory_order_relaxed);
 }
 
 int64_t Worker::ConnectionBytes(const Connection& c) {

@@ -51,7 +51,7 @@ htest('POST / limits: limits.max_filters_per_connection → Too many event point
   assert.ok(Number.isSafeInteger(ok.detail.connid), '4 filters accepted');
   const r = await post(h, { ep: ['a', 'b', 'c', 'd', 'e'] });
   await by.check('too many filters');
-  assertError(r, 400, 'Too many event points', '5 filters, max 4');
+  assertError(r, 400, /^Too many event points \(at most 4\)$/, '5 filters, max 4');
 });
 
 htest('POST / default limit: 64 event points accepted, 65 rejected', async () => {
@@ -62,7 +62,7 @@ htest('POST / default limit: 64 event points accepted, 65 rejected', async () =>
   assert.ok(Number.isSafeInteger(s.detail.connid));
   const r = await post(h, { ep: ep(65) });
   await by.check('65 filters');
-  assertError(r, 400, 'Too many event points', '65 filters');
+  assertError(r, 400, /^Too many event points \(at most 64\)$/, '65 filters');
 });
 
 htest('POST / limits: clid over limits.max_clid_bytes → 400', async () => {
@@ -94,14 +94,19 @@ htest('413: body over limits.max_body_bytes, on POST /, /alive and /event', asyn
   await by.check('413');
 });
 
-htest('413 answers carry CORS and a JSON error body', async () => {
+htest('413 on both listeners; the private API answers with a JSON error body', async () => {
+  // On the public listener libevent 2.1 answers an oversized body itself,
+  // before any handler runs, and has no hook to render that page (see
+  // docs/protocol.md): only the status is ours to assert there.
   const h = await startHerald({ config: { limits: { max_body_bytes: 1024 } } });
   const by = await bystander(h);
   const r = await post(h, JSON.stringify({ ep: ['a'], pad: 'x'.repeat(2000) }));
   await by.check('413');
   assert.equal(r.status, 413);
-  assert.equal(r.headers['access-control-allow-origin'], '*', `413 carries Access-Control-Allow-Origin; headers ${JSON.stringify(r.headers)}`);
-  assert.ok(r.json && typeof r.json.error === 'string', `413 JSON body: ${JSON.stringify(r.text)}`);
+  const p = await publish(h, { ep: ['a'], e: { type: 't', detail: 'x'.repeat(2000) } });
+  assertError(p, 413, 'Body too large', 'private 413', { phrase: false });
+  assert.equal(p.headers['access-control-allow-origin'], '*');
+  await by.check('private 413');
 });
 
 htest('413: default 1 MiB limit, announced by Content-Length', async () => {
@@ -206,14 +211,15 @@ htest('POST /event bad input: the original texts', async () => {
   await by.check('private 404');
 });
 
-htest('POST /event errors: the reason is also the status line reason phrase', async () => {
+htest('POST /event errors: the reason is in the JSON body (libmicrohttpd sends standard phrases)', async () => {
   const h = await startHerald();
   const by = await bystander(h);
   const r1 = await request(h.priv + '/event', { method: 'POST', headers: { Authorization: `Bearer ${h.token}` }, body: '{nope' });
   const r2 = await publish(h, { ep: ['a'], e: { type: 5 } });
   await by.check('private errors');
-  assertError(r1, 400, 'Invalid JSON in body', 'bad JSON on /event');
-  assertError(r2, 400, 'Event type should be a string', 'bad type on /event');
+  assertError(r1, 400, 'Invalid JSON in body', 'bad JSON on /event', { phrase: false });
+  assert.equal(r1.statusMessage, 'Bad Request');
+  assertError(r2, 400, 'Event type should be a string', 'bad type on /event', { phrase: false });
 });
 
 htest('bad input does not disturb an open stream mid-flight', async () => {
