@@ -98,7 +98,8 @@ class Connection {
   virtual void Abandon() = 0;
   virtual size_t PendingBytes() const = 0;
   // Runs once at the end of the loop iteration in which Worker::RequestFlush
-  // asked for it (a poll session answers its held poll there, once per batch).
+  // asked for it: a streaming transport writes what it queued, a poll session
+  // answers its held poll (once per batch either way).
   virtual void Flush() {}
   // Request headers as a JSON object, for /connections?details=true.
   virtual std::string HeadersJson() const = 0;

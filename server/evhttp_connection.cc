@@ -31,13 +31,33 @@ void EvhttpConnection::StartResponse(
   // evhttp chose chunked framing iff it added Transfer-Encoding (HTTP/1.1).
   chunked_ = evhttp_find_header(out_headers, "Transfer-Encoding") != nullptr;
   evhttp_connection* evcon = evhttp_request_get_connection(req_);
-  bufferevent* bev = evhttp_connection_get_bufferevent(evcon);
-  out_ = bufferevent_get_output(bev);
+  bev_ = evhttp_connection_get_bufferevent(evcon);
+  out_ = bufferevent_get_output(bev_);
   // A stream is idle for long stretches: no read or write timeout. Slow
   // readers are bounded by the output cap instead.
-  bufferevent_set_timeouts(bev, nullptr, nullptr);
-  bufferevent_setwatermark(bev, EV_READ, 0, kMaxUnreadInput);
+  bufferevent_set_timeouts(bev_, nullptr, nullptr);
+  bufferevent_setwatermark(bev_, EV_READ, 0, kMaxUnreadInput);
   evhttp_connection_set_closecb(evcon, &EvhttpConnection::OnClose, this);
+  // Cork: the worker flushes; the status line and headers go with the first frames.
+  bufferevent_disable(bev_, EV_WRITE);
+  MarkDirty();
+}
+
+void EvhttpConnection::MarkDirty() {
+  if (dirty_) return;
+  dirty_ = true;
+  worker_->RequestFlush(this);
+}
+
+void EvhttpConnection::Flush() {
+  dirty_ = false;
+  if (!out_ || evbuffer_get_length(out_) == 0) return;
+  // While libevent is already writing a backlog, adding to it is enough.
+  if (bufferevent_get_enabled(bev_) & EV_WRITE) return;
+  evbuffer_write(out_, bufferevent_getfd(bev_));
+  // Whatever the kernel did not take (or an error, which libevent then
+  // reports through evhttp's close path) is left to the write event.
+  if (evbuffer_get_length(out_) > 0) bufferevent_enable(bev_, EV_WRITE);
 }
 
 void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
@@ -47,12 +67,14 @@ void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
   evhttp_request* req = conn->req_;
   conn->req_ = nullptr;
   conn->out_ = nullptr;
+  conn->bev_ = nullptr;
   if (req) evhttp_send_reply_end(req);
   conn->worker_->OnClientGone(conn);  // destroys conn
 }
 
 void EvhttpConnection::WriteBody(std::string_view payload) {
   if (!out_) return;
+  MarkDirty();
   if (chunked_) {
     char head[20];
     int n = std::snprintf(head, sizeof head, "%zx\r\n", payload.size());
@@ -65,7 +87,9 @@ void EvhttpConnection::WriteBody(std::string_view payload) {
 }
 
 void EvhttpConnection::WriteFramed(std::string_view bytes) {
-  if (out_) evbuffer_add(out_, bytes.data(), bytes.size());
+  if (!out_) return;
+  MarkDirty();
+  evbuffer_add(out_, bytes.data(), bytes.size());
 }
 
 size_t EvhttpConnection::PendingBytes() const { return out_ ? evbuffer_get_length(out_) : 0; }
@@ -77,6 +101,9 @@ void EvhttpConnection::Finish() {
     evhttp_connection_set_closecb(evcon, nullptr, nullptr);
     bufferevent* bev = evhttp_connection_get_bufferevent(evcon);
     bufferevent_set_timeouts(bev, nullptr, &kFinishWriteTimeout);
+    // Uncork: evhttp finishes a close-delimited (HTTP/1.0) response by
+    // waiting for the write event to drain the buffer.
+    bufferevent_enable(bev, EV_WRITE);
   }
   // The headers went out long ago, but evhttp consults the request's output
   // headers again once the body is flushed: "Connection: close" there makes
@@ -88,7 +115,8 @@ void EvhttpConnection::Finish() {
   evhttp_request* req = req_;
   req_ = nullptr;
   out_ = nullptr;
-  evhttp_send_reply_end(req);
+  bev_ = nullptr;
+  evhttp_send_reply_end(req);  // switches libevent's writing back on
 }
 
 void EvhttpConnection::Abandon() {
@@ -98,6 +126,7 @@ void EvhttpConnection::Abandon() {
   }
   req_ = nullptr;  // evhttp frees it with its connection
   out_ = nullptr;
+  bev_ = nullptr;
 }
 
 std::string EvhttpConnection::HeadersJson() const {

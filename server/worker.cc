@@ -90,6 +90,10 @@ Status Worker::Init(int listen_fd) {
       base_.get(), -1, 0,
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunReplays(); },
       this));
+  flush_.reset(event_new(
+      base_.get(), -1, 0,
+      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunFlushes(); },
+      this));
   timeval tick = {0, kTickMs * 1000};
   event_add(wake_.get(), nullptr);
   event_add(tick_.get(), &tick);
@@ -475,7 +479,11 @@ bool Worker::Unsubscribe(Connection* conn, const std::string& filter) {
   return false;
 }
 
-void Worker::RequestFlush(Connection* conn) { flushes_.push_back(conn->id()); }
+void Worker::RequestFlush(Connection* conn) {
+  // Writes from handlers and timers are flushed too, still in this iteration.
+  if (flushes_.empty()) event_active(flush_.get(), 0, 0);
+  flushes_.push_back(conn->id());
+}
 
 void Worker::RunFlushes() {
   // Flush may queue more (it answers a poll, which may post): take the list.

@@ -156,6 +156,7 @@ class Worker {
   evhttp_bound_socket* bound_ = nullptr;
   EventPtr wake_;
   EventPtr tick_;
+  EventPtr flush_;  // runs RunFlushes after whatever callback requested one
   std::thread thread_;
 
   std::mutex inbox_mu_;
