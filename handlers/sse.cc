@@ -42,11 +42,7 @@ void HandleSseSubscribe(Worker& worker, evhttp_request* req) {
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
   const char* query = uri ? evhttp_uri_get_query(uri) : nullptr;
   conn->body = query ? query : "";
-  char* host = nullptr;
-  ev_uint16_t port = 0;
-  evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
-  conn->remote_ip = request.remote_ip;
-  conn->remote = request.remote_ip + ":" + std::to_string(port);
+  conn->remote = PeerAddress(req, &conn->remote_ip);
   AddCorsHeaders(worker, req);
   conn->StartResponse(SseResponseHeaders());
   conn->SendRetry(ctx.config.sse.retry_ms);

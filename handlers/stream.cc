@@ -22,14 +22,6 @@ std::string ReadBody(evhttp_request* req) {
   return body;
 }
 
-std::string PeerAddress(evhttp_request* req, std::string* ip) {
-  char* host = nullptr;
-  ev_uint16_t port = 0;
-  evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
-  *ip = host ? host : "";
-  return *ip + ":" + std::to_string(port);
-}
-
 }  // namespace
 
 void HandleStreamSubscribe(Worker& worker, evhttp_request* req) {

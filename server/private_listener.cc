@@ -9,6 +9,7 @@
 #include "server/api_auth.h"
 #include "server/context.h"
 #include "server/log.h"
+#include "server/net_address.h"
 
 namespace herald {
 namespace {
@@ -107,22 +108,13 @@ void OnCompleted(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationC
 
 Status PrivateListener::Start() {
   const HostPort& hp = ctx_->config.private_listen;
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(hp.host.c_str(), std::to_string(hp.port).c_str(), &hints, &found) != 0 ||
-      !found) {
-    return Status::Error(500, "private_listen: cannot resolve " + hp.ToString());
-  }
-  sockaddr_storage addr{};
-  std::memcpy(&addr, found->ai_addr, found->ai_addrlen);
-  const bool v6 = found->ai_family == AF_INET6;
-  freeaddrinfo(found);
+  auto resolved = ResolveListenAddress(hp, "private_listen");
+  if (!resolved.ok()) return resolved.status();
+  const bool v6 = resolved->family == AF_INET6;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                    MHD_USE_AUTO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
   daemon_.reset(MHD_start_daemon(
-      flags, hp.port, nullptr, nullptr, &OnRequest, ctx_, MHD_OPTION_SOCK_ADDR, &addr,
+      flags, hp.port, nullptr, nullptr, &OnRequest, ctx_, MHD_OPTION_SOCK_ADDR, &resolved->addr,
       MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr, MHD_OPTION_CONNECTION_LIMIT, 512u,
       MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END));
   if (!daemon_) return Status::Error(500, "private_listen: cannot listen on " + hp.ToString());

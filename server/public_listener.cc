@@ -31,12 +31,6 @@ const char* MethodName(evhttp_cmd_type cmd) {
   return "?";
 }
 
-std::string RemoteIp(evhttp_request* req) {
-  char* host = nullptr;
-  ev_uint16_t port = 0;
-  evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
-  return host ? host : "";
-}
 
 void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
   HttpRequest request = ToHttpRequest(req);
@@ -58,6 +52,14 @@ void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
 
 }  // namespace
 
+std::string PeerAddress(evhttp_request* req, std::string* ip) {
+  char* host = nullptr;
+  ev_uint16_t port = 0;
+  evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
+  *ip = host ? host : "";
+  return *ip + ":" + std::to_string(port);
+}
+
 HttpRequest ToHttpRequest(evhttp_request* req) {
   HttpRequest r;
   r.method = MethodName(evhttp_request_get_command(req));
@@ -73,7 +75,7 @@ HttpRequest ToHttpRequest(evhttp_request* req) {
   size_t len = evbuffer_get_length(in);
   r.body.resize(len);
   evbuffer_remove(in, r.body.data(), len);
-  r.remote_ip = RemoteIp(req);
+  PeerAddress(req, &r.remote_ip);
   return r;
 }
 

@@ -5,6 +5,8 @@
 
 #include <event2/http.h>
 
+#include <string>
+
 #include "server/http.h"
 
 namespace herald {
@@ -19,5 +21,7 @@ HttpRequest ToHttpRequest(evhttp_request* req);
 // Sends `resp` on `req` (adds CORS). Loop thread of the request's worker only.
 void SendEvhttpResponse(Worker& worker, evhttp_request* req, const HttpResponse& resp);
 void AddCorsHeaders(Worker& worker, evhttp_request* req);
+// The client's "ip:port"; its ip alone goes to `ip`.
+std::string PeerAddress(evhttp_request* req, std::string* ip);
 
 }  // namespace herald

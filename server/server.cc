@@ -13,30 +13,24 @@
 #include "handlers/subscribe_request.h"
 #include "server/hub.h"
 #include "server/log.h"
+#include "server/net_address.h"
 #include "server/worker.h"
 
 namespace herald {
 namespace {
 
 Result<int> Listen(const HostPort& hp, uint16_t* bound_port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(hp.host.c_str(), std::to_string(hp.port).c_str(), &hints, &found) != 0 ||
-      !found) {
-    return Status::Error(500, "listen: cannot resolve " + hp.ToString());
-  }
-  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  auto resolved = ResolveListenAddress(hp, "listen");
+  if (!resolved.ok()) return resolved.status();
+  int fd = socket(resolved->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || bind(fd, found->ai_addr, found->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&resolved->addr), resolved->len) != 0 ||
+      listen(fd, 4096) != 0) {
     std::string err = std::strerror(errno);
-    freeaddrinfo(found);
     if (fd >= 0) close(fd);
     return Status::Error(500, "listen: cannot listen on " + hp.ToString() + ": " + err);
   }
-  freeaddrinfo(found);
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);

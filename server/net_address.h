@@ -1,0 +1,21 @@
+// Resolving a configured HOST:PORT into a socket address to listen on,
+// shared by the public listener and the private API.
+#pragma once
+
+#include <sys/socket.h>
+
+#include "server/config.h"
+#include "server/status.h"
+
+namespace herald {
+
+struct ListenAddress {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  int family = 0;
+};
+
+// `what` names the config key in the error ("listen", "private_listen").
+Result<ListenAddress> ResolveListenAddress(const HostPort& hp, const char* what);
+
+}  // namespace herald
