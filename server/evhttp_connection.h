@@ -51,6 +51,7 @@ class EvhttpConnection : public Connection {
   evhttp_request* req_;
   evbuffer* out_ = nullptr;
   bufferevent* bev_ = nullptr;
+  std::string headers_json_;  // the request's headers, kept after evhttp's copy is freed
   bool chunked_ = false;
   bool dirty_ = false;  // queued in the worker's flush list
 };
