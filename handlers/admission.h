@@ -6,12 +6,37 @@
 
 #include <string>
 
+#include "auth/claims.h"
+#include "server/config.h"
 #include "server/connection.h"
 #include "server/http.h"
 
 namespace herald {
 
 struct ServerContext;
+class Worker;
+
+// JWT auth of a space connection (handlers/auth.cc). Checked before
+// admission: a bad token or ticket, or a space the token does not grant, is a
+// 401; no credentials at all leaves the connection pending until POST
+// /authenticate or auth.timeout_ms. `required` is false outside spaces and
+// when no JWT key is configured (spaces are then open).
+struct SpaceAuth {
+  bool required = false;
+  bool pending = false;
+  Claims claims;
+};
+// Also refuses (403) filters outside `space/...` when auth is required.
+Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
+                                 const std::string& space,
+                                 const std::vector<std::string>& filters);
+// Is `topic` inside `space` (space/...)? Space connections stay inside their space.
+bool InsideSpace(const std::string& space, const std::string& topic);
+void ApplySpaceAuth(Worker& worker, Connection* conn, const SpaceAuth& auth);
+// The space form of the stream body (POST /): {"space", "channels": [...]}
+// adds `space/channel` filters; no space leaves everything untouched.
+Status ParseBodySpace(const std::string& body, const Limits& limits, std::string* space,
+                      std::vector<std::string>* filters);
 
 // Reserves a connection slot for `ip`; a 503 Status when a limit is reached.
 // A successful admission is released by Worker::Forget.

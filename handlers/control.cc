@@ -85,6 +85,10 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
     }
     const ServerContext& ctx = worker->ctx();
     const std::string topic = is_channel ? c->space + "/" + name : name;
+    // With JWT auth on, a space connection's filters stay inside its space.
+    if (!c->space.empty() && ctx.config.auth.JwtEnabled() && !InsideSpace(c->space, topic)) {
+      return done(HttpResponse::Error(403, "Topic outside the space"));
+    }
     Status valid = ValidateFilter(topic, ctx.config.limits);
     if (!valid.ok()) return done(HttpResponse::FromStatus(valid));
     std::string detail = std::string("{\"") + (is_channel ? "channel" : "topic") +

@@ -6,14 +6,28 @@
 #include <string>
 #include <vector>
 
+#include "server/status.h"
+
 namespace herald {
 
 struct ServerContext;
+struct Principal;
 class Worker;
 
 void RegisterControlHandlers(ServerContext& ctx);  // /alive, /join, /leave (public)
 void RegisterPublishHandlers(ServerContext& ctx);  // /event (private)
 void RegisterOpsHandlers(ServerContext& ctx);      // /connections, /state, /memory (private)
+void RegisterAdminHandlers(ServerContext& ctx);    // /disconnect (private)
+void RegisterAuthHandlers(ServerContext& ctx);     // /authenticate, /ticket (public)
+// Loads auth.jwt_* (secret, public key files, policy) into the context.
+Status LoadJwtAuth(ServerContext& ctx);
+// Loads auth.bind_key_private_key and auth.acl_file into the context.
+Status LoadBindKeyAuth(ServerContext& ctx);
+// Checks a subscriber's bind key and bound ("binded") filters against the
+// ACL; on success fills `who` (who.bound false when there is no bind key:
+// then `bound` is ignored, the topics are plain subscriptions).
+Status AuthorizeBoundSubscribe(const ServerContext& ctx, const std::string& bind_key,
+                               const std::vector<std::string>& bound, Principal* who);
 
 // Runs `collect` on every worker's loop thread and hands the results, in
 // worker order, to `done` on the thread of the last worker to answer.

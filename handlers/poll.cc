@@ -30,6 +30,12 @@ std::string HeadersJson(const HttpRequest& req) {
 void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& request,
                   SubscribeParams params) {
   ServerContext& ctx = worker.ctx();
+  auto space_auth = CheckSpaceAuth(ctx, request, params.space, params.filters);
+  if (!space_auth.ok()) {
+    Add(ctx.stats.rejected_bad);
+    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(space_auth.status()));
+    return;
+  }
   Status admitted = AdmitConnection(ctx, request.remote_ip);
   if (!admitted.ok()) {
     SendEvhttpResponse(worker, req, LimitResponse(admitted));
@@ -45,6 +51,7 @@ void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& reques
   conn->remote = request.remote_ip;
   conn->headers_json = HeadersJson(request);
   Connection* c = worker.Adopt(std::move(conn), params.filters);
+  ApplySpaceAuth(worker, c, *space_auth);
   AnnouncePresence(ctx, c);
   Worker* w = &worker;
   auto* session = static_cast<PollConnection*>(c);

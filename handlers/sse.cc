@@ -30,6 +30,12 @@ void HandleSseSubscribe(Worker& worker, evhttp_request* req) {
   std::optional<std::string> cursor = parsed->cursor;
   if (const std::string* h = request.Header("Last-Event-ID")) cursor = *h;
 
+  auto space_auth = CheckSpaceAuth(ctx, request, parsed->space, parsed->filters);
+  if (!space_auth.ok()) {
+    Add(ctx.stats.rejected_bad);
+    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(space_auth.status()));
+    return;
+  }
   Status admitted = AdmitConnection(ctx, request.remote_ip);
   if (!admitted.ok()) {
     SendEvhttpResponse(worker, req, LimitResponse(admitted));
@@ -47,6 +53,7 @@ void HandleSseSubscribe(Worker& worker, evhttp_request* req) {
   conn->StartResponse(SseResponseHeaders());
   conn->SendRetry(ctx.config.sse.retry_ms);
   Connection* c = worker.Adopt(std::move(conn), parsed->filters);
+  ApplySpaceAuth(worker, c, *space_auth);
   SendConnected(ctx, c);
   AnnouncePresence(ctx, c);
   if (cursor && !cursor->empty()) worker.StartReplay(c, *cursor);

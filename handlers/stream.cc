@@ -4,6 +4,7 @@
 
 #include "auth/secret.h"
 #include "handlers/admission.h"
+#include "handlers/handlers.h"
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
 #include "server/hub.h"
@@ -38,6 +39,22 @@ void HandleStreamSubscribe(Worker& worker, evhttp_request* req) {
     SendEvhttpResponse(worker, req, HttpResponse::FromStatus(parsed.status()));
     return;
   }
+  std::string space;
+  Status space_ok = ParseBodySpace(body, ctx.config.limits, &space, &parsed->filters);
+  auto space_auth = space_ok.ok() ? CheckSpaceAuth(ctx, ToHttpRequest(req), space, parsed->filters)
+                                  : Result<SpaceAuth>(space_ok);
+  if (!space_auth.ok()) {
+    Add(ctx.stats.rejected_bad);
+    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(space_auth.status()));
+    return;
+  }
+  Principal who;
+  Status bind = AuthorizeBoundSubscribe(ctx, parsed->bind_key, parsed->bound, &who);
+  if (!bind.ok()) {
+    Add(ctx.stats.rejected_bad);
+    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(bind));
+    return;
+  }
   std::string ip;
   std::string remote = PeerAddress(req, &ip);
   Status admitted = AdmitConnection(ctx, ip);
@@ -49,13 +66,20 @@ void HandleStreamSubscribe(Worker& worker, evhttp_request* req) {
   auto conn = std::make_unique<StreamConnection>(worker.NextConnId(), &worker, req);
   conn->secret = NewSecret();
   conn->clid = parsed->clid;
+  if (who.bound) {
+    conn->bound = true;
+    conn->user = std::move(who.uid);
+    conn->bound_filters = parsed->bound;
+  }
   conn->body = std::move(body);
   conn->body.shrink_to_fit();
   conn->remote = std::move(remote);
   conn->remote_ip = std::move(ip);
   AddCorsHeaders(worker, req);
   conn->StartResponse(StreamResponseHeaders());
+  conn->space = std::move(space);
   Connection* c = worker.Adopt(std::move(conn), parsed->filters);
+  ApplySpaceAuth(worker, c, *space_auth);
   SendConnected(ctx, c);
   AnnouncePresence(ctx, c);
   if (!parsed->last_event_id.empty()) worker.StartReplay(c, parsed->last_event_id);

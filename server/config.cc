@@ -157,16 +157,38 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"limits.max_clid_bytes", Int(&c->limits.max_clid_bytes, origin, 1, 65536)},
       {"compat", [](const cJSON*, const std::string&) { return Status::Ok(); }},
       {"compat.public_private_api", Bool(&c->compat.public_private_api, origin)},
+      {"auth", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"auth.bind_key_private_key", String(&c->auth.bind_key_private_key, origin)},
+      {"auth.bind_key_max_age_ms", Int(&c->auth.bind_key_max_age_ms, origin, 1, kBig)},
+      {"auth.acl_file", String(&c->auth.acl_file, origin)},
+      {"auth.jwt_hs256_secret", String(&c->auth.jwt_hs256_secret, origin)},
+      {"auth.jwt_public_keys", StringList(&c->auth.jwt_public_keys, origin)},
+      {"auth.jwt_algorithms", StringList(&c->auth.jwt_algorithms, origin)},
+      {"auth.jwt_leeway_s", Int(&c->auth.jwt_leeway_s, origin, 0, 86400)},
+      {"auth.jwt_issuer", String(&c->auth.jwt_issuer, origin)},
+      {"auth.jwt_audience", String(&c->auth.jwt_audience, origin)},
+      {"auth.jwt_spaces_claim", String(&c->auth.jwt_spaces_claim, origin)},
+      {"auth.timeout_ms", Int(&c->auth.timeout_ms, origin, 100, kBig)},
+      {"auth.expiring_notice_s", Int(&c->auth.expiring_notice_s, origin, 0, kBig)},
+      {"auth.ticket_ttl_ms", Int(&c->auth.ticket_ttl_ms, origin, 100, kBig)},
   };
   Status s = ReadObject(root.get(), "", origin, readers);
   // Nested objects: the top-level pass checked they are known keys.
-  for (const char* section : {"stream", "sse", "poll", "history", "limits", "compat"}) {
+  for (const char* section : {"stream", "sse", "poll", "history", "limits", "compat", "auth"}) {
     if (!s.ok()) break;
     if (const cJSON* obj = cJSON_GetObjectItemCaseSensitive(root.get(), section)) {
       s = ReadObject(obj, section, origin, readers);
     }
   }
   if (!s.ok()) return s;
+  for (const std::string& alg : c->auth.jwt_algorithms) {
+    if (alg != "HS256" && alg != "RS256" && alg != "ES256") {
+      return KeyError(origin, "auth.jwt_algorithms", "expected HS256, RS256 or ES256");
+    }
+  }
+  if (c->auth.jwt_spaces_claim.empty()) {
+    return KeyError(origin, "auth.jwt_spaces_claim", "must not be empty");
+  }
   if (c->sse.timeout_ms != 0 && c->sse.timeout_ms < 100) {
     return KeyError(origin, "sse.timeout_ms", "must be 0 (no timeout) or at least 100");
   }
@@ -189,7 +211,9 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
       return cl;
     }
     static const char* kWithValue[] = {"--config", "--listen", "--private-listen", "--workers",
-                                       "--token"};
+                                       "--token", "--bind-key-private-key",
+                                       "--jwt-hs256-secret", "--jwt-public-key",
+                                       "--auth-timeout-ms"};
     bool known = false;
     for (const char* f : kWithValue) known |= arg == f;
     if (!known) return Status::BadRequest("unknown flag " + arg + " (see --help)");
@@ -210,6 +234,7 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
     if (!s.ok()) return s;
   }
   bool tokens_from_flags = false;
+  bool jwt_keys_from_flags = false;
   for (const auto& [flag, value] : flags) {
     if (flag == "--listen" || flag == "--private-listen") {
       auto hp = ParseHostPort(value);
@@ -221,6 +246,22 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
         return Status::BadRequest("--workers: expected a number from 0 to 64");
       }
       cl.config.workers = std::stoi(value);
+    } else if (flag == "--jwt-hs256-secret") {
+      if (value.empty()) return Status::BadRequest("--jwt-hs256-secret: must not be empty");
+      cl.config.auth.jwt_hs256_secret = value;
+    } else if (flag == "--jwt-public-key") {
+      // Repeatable; flags replace the file's list like --token does.
+      if (!jwt_keys_from_flags) cl.config.auth.jwt_public_keys.clear();
+      jwt_keys_from_flags = true;
+      cl.config.auth.jwt_public_keys.push_back(value);
+    } else if (flag == "--auth-timeout-ms") {
+      if (value.empty() || value.size() > 9 ||
+          value.find_first_not_of("0123456789") != std::string::npos || std::stol(value) < 100) {
+        return Status::BadRequest("--auth-timeout-ms: expected a number of ms, at least 100");
+      }
+      cl.config.auth.timeout_ms = std::stol(value);
+    } else if (flag == "--bind-key-private-key") {
+      cl.config.auth.bind_key_private_key = value;
     } else if (flag == "--token") {
       if (value.empty()) return Status::BadRequest("--token: must not be empty");
       // Flags replace the file's tokens rather than adding to them, like every other flag.
@@ -247,6 +288,14 @@ Usage: herald [--config FILE] [flags]
   --workers N              event-loop threads (default: number of cores)
   --token TOKEN            publisher/ops bearer token; repeat for several. Without any,
                            the private API serves loopback clients only.
+  --bind-key-private-key FILE
+                           RSA private key (PEM) that decrypts es-web-notify bind keys
+  --hash-password PASSWORD print a pub_password hash for the ACL file and exit
+  --jwt-hs256-secret S     accept HS256 JWTs signed with S (space connections, tickets,
+                           publisher JWTs). Without any JWT key, spaces are open.
+  --jwt-public-key FILE    accept RS256/ES256 JWTs verified with this PEM public key
+                           (kid = file base name); repeat for several
+  --auth-timeout-ms N      a space connection must authenticate within N ms (default 5000)
   -h, --help               this text
 
 Flags override the config file. Signals: SIGTERM/SIGINT end every stream with a

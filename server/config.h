@@ -61,6 +61,25 @@ struct CompatConfig {
   bool public_private_api = false;  // also serve the private API on the public port
 };
 
+// Bind keys and topic ACLs (docs/auth.md).
+struct AuthConfig {
+  std::string bind_key_private_key;     // PEM file; empty: bind keys refused
+  int64_t bind_key_max_age_ms = 3000;   // a bind key is valid this long after its iat
+  std::string acl_file;                 // JSON ACL for bound topics; empty: none registered
+  // JWT (auth/jwt.h). With no hs256_secret and no public key, spaces are open.
+  std::string jwt_hs256_secret;               // HMAC secret for HS256 tokens
+  std::vector<std::string> jwt_public_keys;   // PEM files (RSA/EC); kid = base name
+  std::vector<std::string> jwt_algorithms{"HS256", "RS256", "ES256"};
+  int64_t jwt_leeway_s = 30;                  // clock skew allowed on exp/nbf/iat
+  std::string jwt_issuer;                     // empty: not checked
+  std::string jwt_audience;                   // empty: not checked
+  std::string jwt_spaces_claim = "spaces";
+  int64_t timeout_ms = 5000;         // a space connection must authenticate within this
+  int64_t expiring_notice_s = 30;    // `auth_expiring` this long before the token's exp
+  int64_t ticket_ttl_ms = 10000;     // a ticket from POST /ticket is valid this long
+  bool JwtEnabled() const { return !jwt_hs256_secret.empty() || !jwt_public_keys.empty(); }
+};
+
 struct Config {
   HostPort listen{"127.0.0.1", 8080};
   HostPort private_listen{"127.0.0.1", 8081};
@@ -73,6 +92,7 @@ struct Config {
   HistoryConfig history;
   Limits limits;
   CompatConfig compat;
+  AuthConfig auth;
   std::string log_level = "info";  // error, warn, info, debug
 };
 

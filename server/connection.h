@@ -111,6 +111,15 @@ class Connection {
   std::string secret;
   std::string clid;
   std::string space;      // the space form (space + channel); empty otherwise
+  std::string user;       // the bound uid (bind key / JWT sub); empty when anonymous
+  // Says why in the `disconnect` event instead of CloseReasonName (POST
+  // /disconnect's `reason`); the /state counters still count the CloseReason.
+  std::string close_text;
+  // Bound with a bind key (`user` is its uid, empty if unidentified), and the
+  // filters subscribed as bound ("binded"): those get only the bound
+  // publishes the topic's ACL lets `user` read (Worker::DeliverTo).
+  bool bound = false;
+  std::vector<std::string> bound_filters;
   std::string body;       // the subscribe request body, for details
   std::string remote;     // "ip:port"
   std::string remote_ip;  // for the per-address limit
@@ -120,6 +129,14 @@ class Connection {
   int64_t alive_count = 0;
   uint64_t last_seq = 0;  // last event delivered: overlapping filters deliver once
   bool closing = false;   // queued for closing at the end of the tick
+  // JWT auth of a space connection (auth/jwt.h, handlers/auth.cc). A pending
+  // connection gets no events until POST /authenticate, and is closed as
+  // `unauthorized` at auth_deadline_ms. token_exp_s is checked before every
+  // delivery: a stored integer, so the check costs nothing.
+  bool auth_pending = false;
+  int64_t auth_deadline_ms = 0;
+  int64_t token_exp_s = 0;        // 0: no token (or one without exp)
+  bool expiring_sent = false;     // `auth_expiring` sent for the current token
   // Resuming: live delivery is skipped while the worker replays history
   // after `replay_after` (see Worker::StartReplay). Whispers that arrive
   // meanwhile wait in `held_whispers` (they are not history).

@@ -7,6 +7,10 @@
 #include <memory>
 #include <vector>
 
+#include "auth/acl.h"
+#include "auth/bind_key.h"
+#include "auth/jwt.h"
+#include "auth/tickets.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/presence.h"
@@ -28,6 +32,15 @@ struct ServerContext {
   std::unique_ptr<Hub> hub;
   Router public_routes;   // served by every worker on the public listener
   Router private_routes;  // the private API (MHD), and the public one in compat mode
+  // Bind keys and the ACL of bound topics (auth.*); loaded before the workers
+  // start, read-only afterwards. Null: bind keys refused / no topic registered.
+  EvpPkeyPtr bind_key_private_key;
+  std::shared_ptr<const Acl> acl;
+  // JWT keys and policy (auth.jwt_*), loaded by LoadJwtAuth before the workers
+  // start; read-only afterwards. The ticket store is thread-safe.
+  JwtKeys jwt_keys;
+  JwtPolicy jwt_policy;
+  TicketStore tickets;
 };
 
 }  // namespace herald

@@ -19,8 +19,10 @@ std::string FormatEventId(uint32_t epoch, uint64_t seq) {
 }
 
 EventRef MakeEvent(uint64_t seq, uint32_t epoch, int64_t iat_ms, std::string topic,
-                   std::string_view e_json, uint64_t whisper) {
+                   std::string_view e_json, uint64_t whisper,
+                   std::shared_ptr<const AclRecord> bound) {
   auto ev = std::make_shared<Event>();
+  ev->bound = std::move(bound);
   ev->seq = seq;
   ev->id = FormatEventId(epoch, seq);
   ev->iat_ms = iat_ms;

@@ -11,12 +11,17 @@
 
 namespace herald {
 
+struct AclRecord;
+
 struct Event {
   uint64_t seq = 0;      // global sequence, strictly increasing in publish order
   std::string id;        // "<epoch hex>-<seq>": the resume cursor clients echo back
   int64_t iat_ms = 0;    // publish time, ms since the Unix epoch
   std::string topic;     // as published (may hold + and #: matching is symmetric)
   uint64_t whisper = 0;  // connid of the only recipient, 0 for a shout
+  // Set for a bound ("binded") publish: the ACL record of `topic`, whose
+  // `sub` list decides which bound subscribers get it (Worker::DeliverTo).
+  std::shared_ptr<const AclRecord> bound;
   // Pre-rendered pure-ASCII JSON: head + JsonString(filter) + tail is the
   // whole event object {"id","iat","ep":{"requested","emitted"},"e"}.
   std::string head;
@@ -26,7 +31,8 @@ using EventRef = std::shared_ptr<const Event>;
 
 // Builds an event. `e_json` is the pure-ASCII JSON of {"type", "detail"}.
 EventRef MakeEvent(uint64_t seq, uint32_t epoch, int64_t iat_ms, std::string topic,
-                   std::string_view e_json, uint64_t whisper);
+                   std::string_view e_json, uint64_t whisper,
+                   std::shared_ptr<const AclRecord> bound = nullptr);
 
 std::string FormatEventId(uint32_t epoch, uint64_t seq);
 

@@ -21,9 +21,11 @@ uint32_t DrawEpoch() {
 Hub::Hub(ServerContext* ctx)
     : ctx_(ctx), store_(std::make_unique<MemoryStore>(ctx->config.history, DrawEpoch())) {}
 
-EventRef Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisper) {
+EventRef Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisper,
+                      std::shared_ptr<const AclRecord> bound) {
   std::lock_guard<std::mutex> lock(mu_);
-  EventRef ev = MakeEvent(++seq_, store_->epoch(), NowMs(), std::move(topic), e_json, whisper);
+  EventRef ev = MakeEvent(++seq_, store_->epoch(), NowMs(), std::move(topic), e_json, whisper,
+                          std::move(bound));
   Add(ctx_->stats.published);
   store_->Append(ev);  // before any worker can dispatch it (see the header)
   if (whisper != 0) {

@@ -27,7 +27,9 @@ class Hub {
   explicit Hub(ServerContext* ctx);
   // Publishes `e_json` ({"type","detail"}, pure ASCII) on `topic`.
   // REQUIRES: topic validated. Returns the event (its id for the reply).
-  EventRef Publish(std::string topic, std::string_view e_json, uint64_t whisper);
+  // `bound`: a bound publish's ACL record (see Event::bound).
+  EventRef Publish(std::string topic, std::string_view e_json, uint64_t whisper,
+                   std::shared_ptr<const AclRecord> bound = nullptr);
   uint32_t epoch() const { return store_->epoch(); }
   // History. Thread-safe; lives as long as the Hub.
   const Store& store() const { return *store_; }

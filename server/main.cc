@@ -5,12 +5,24 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <string>
 
+#include "auth/password.h"
 #include "server/config.h"
 #include "server/log.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "--hash-password") {
+    if (argc != 3) {
+      std::fprintf(stderr, "herald: usage: herald --hash-password PASSWORD\n");
+      return 2;
+    }
+    std::string hash = herald::HashPassword(argv[2]);
+    if (hash.empty()) return 1;
+    std::printf("%s\n", hash.c_str());
+    return 0;
+  }
   auto cl = herald::ParseCommandLine(argc, argv);
   if (!cl.ok()) {
     std::fprintf(stderr, "herald: %s\n", cl.status().reason().c_str());

@@ -195,7 +195,8 @@ void PollConnection::CancelPoll(uint64_t token) {
 
 void PollConnection::End(CloseReason reason) {
   if (!held_) return;
-  std::string detail = std::string("{\"reason\":\"") + CloseReasonName(reason) + "\"}";
+  std::string detail =
+      "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text) + "}";
   SendServerEvent(this, "disconnect", detail);
   AnswerHeld(true);
 }

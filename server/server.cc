@@ -54,10 +54,16 @@ Server::~Server() {
 }
 
 Status Server::Start() {
+  Status auth = LoadBindKeyAuth(ctx_);
+  if (!auth.ok()) return auth;
+  Status jwt = LoadJwtAuth(ctx_);
+  if (!jwt.ok()) return jwt;
+  RegisterAuthHandlers(ctx_);
   ctx_.hub = std::make_unique<Hub>(&ctx_);
   RegisterControlHandlers(ctx_);
   RegisterPublishHandlers(ctx_);
   RegisterOpsHandlers(ctx_);
+  RegisterAdminHandlers(ctx_);
 
   auto fd = Listen(ctx_.config.listen, &public_port_);
   if (!fd.ok()) return fd.status();

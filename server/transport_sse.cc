@@ -1,5 +1,6 @@
 #include "server/transport_sse.h"
 
+#include "server/json.h"
 #include "server/wire.h"
 
 namespace herald {
@@ -24,7 +25,8 @@ void SseConnection::SendRetry(int64_t retry_ms) {
 
 void SseConnection::End(CloseReason reason) {
   if (!open()) return;
-  std::string detail = std::string("{\"reason\":\"") + CloseReasonName(reason) + "\"}";
+  std::string detail =
+      "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text) + "}";
   SendServerEvent(this, "disconnect", detail);
   Finish();
 }

@@ -1,6 +1,7 @@
 #include "server/transport_stream.h"
 
 #include "server/presence.h"
+#include "server/json.h"
 #include "server/wire.h"
 
 namespace herald {
@@ -23,7 +24,8 @@ void StreamConnection::SendHeartbeat() { WriteBody(kStreamHeartbeat); }
 
 void StreamConnection::End(CloseReason reason) {
   if (!open()) return;
-  std::string detail = std::string("{\"reason\":\"") + CloseReasonName(reason) + "\"}";
+  std::string detail =
+      "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text) + "}";
   SendServerEvent(this, "disconnect", detail);
   Finish();
 }

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "auth/acl.h"
 #include "server/context.h"
 #include "server/hub.h"
 #include "server/log.h"
@@ -163,6 +164,23 @@ void Worker::Drain() {
   RunFlushes();
 }
 
+namespace {
+
+// Bound topics: a bound event reaches a bound filter if the ACL's `sub`
+// admits the connection's user, and a plain filter only with "*" in `sub`;
+// a plain event never reaches a bound filter. Plain events to connections
+// without bound filters skip all of it.
+bool BoundAdmits(const Connection& conn, const Event& ev, std::string_view filter) {
+  if (!ev.bound && conn.bound_filters.empty()) return true;
+  bool bound_filter = false;
+  for (const std::string& f : conn.bound_filters) bound_filter |= f == filter;
+  if (!ev.bound) return !bound_filter;
+  if (!bound_filter) return ev.bound->SubAll();
+  return ev.bound->MaySubscribe(Principal{conn.bound, conn.user});
+}
+
+}  // namespace
+
 void Worker::Dispatch(const EventRef& ref) {
   const Event& ev = *ref;
   topics_.Match(ev.topic, [&](std::string_view filter, const auto& subscribers) {
@@ -172,6 +190,7 @@ void Worker::Dispatch(const EventRef& ref) {
       if (conn->last_seq == ev.seq) continue;
       // A resuming connection gets this event from its replay (it is in history).
       if (conn->replaying) continue;
+      if (!BoundAdmits(*conn, ev, filter)) continue;
       conn->last_seq = ev.seq;
       DeliverTo(conn, frames_);
     }
@@ -202,6 +221,15 @@ void Worker::DeliverTo(Connection* conn, FrameCache& frames) {
     Add(ctx_->stats.dropped);
     return;
   }
+  if (!BoundAdmits(*conn, frames.event(), frames.filter())) return;
+  if (conn->auth_pending) return;  // no events before the token
+  if (conn->token_exp_s != 0 && NowMs() / 1000 >= conn->token_exp_s) {
+    // Expired: `disconnect` `unauthorized` instead of the event. Closed after
+    // the dispatch loop, like a slow subscriber, so the loop stays valid.
+    conn->closing = true;
+    unauthorized_.push_back(conn);
+    return;
+  }
   conn->Deliver(frames);
   Add(stats_.delivered);
   if (conn->PendingBytes() > static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
@@ -217,6 +245,37 @@ void Worker::CloseSlow() {
     Close(conn, CloseReason::kSlow);
   }
   slow_.clear();
+  for (Connection* conn : unauthorized_) {
+    LogInfo("worker", conn->id(), "closing: token expired");
+    Close(conn, CloseReason::kUnauthorized);
+  }
+  unauthorized_.clear();
+}
+
+void Worker::CheckAuth(int64_t now_ms) {
+  const int64_t now_s = now_ms / 1000;
+  const int64_t notice_s = ctx_->config.auth.expiring_notice_s;
+  size_t keep = 0;
+  for (size_t i = 0; i < auth_watch_.size(); ++i) {
+    Connection* c = Find(auth_watch_[i]);
+    if (!c || c->closing) continue;
+    if (c->auth_pending && now_ms >= c->auth_deadline_ms) {
+      Close(c, CloseReason::kUnauthorized);
+      continue;
+    }
+    if (c->token_exp_s != 0 && now_s >= c->token_exp_s) {
+      Close(c, CloseReason::kUnauthorized);
+      continue;
+    }
+    if (c->token_exp_s != 0 && !c->expiring_sent && now_s >= c->token_exp_s - notice_s) {
+      c->expiring_sent = true;
+      SendServerEvent(c, "auth_expiring",
+                      "{\"connid\":" + std::to_string(c->id()) +
+                          ",\"exp\":" + std::to_string(c->token_exp_s) + "}");
+    }
+    auth_watch_[keep++] = auth_watch_[i];
+  }
+  auth_watch_.resize(keep);
 }
 
 void Worker::OnTick() {
@@ -236,6 +295,7 @@ void Worker::OnTick() {
       heartbeats_[t].MoveToBack(c);
     }
   }
+  if (!auth_watch_.empty()) CheckAuth(now);
   RunFlushes();
 }
 

@@ -76,6 +76,8 @@ class Worker {
   // connection's timeout and heartbeat clocks.
   Connection* Adopt(std::unique_ptr<Connection> conn, const std::vector<std::string>& filters);
   Connection* Find(uint64_t connid);
+  // Watches a space connection's auth deadline and token exp on every tick.
+  void WatchAuth(Connection* conn) { auth_watch_.push_back(conn->id()); }
   // Restarts the connection's timeout (POST /alive), unless it is paused.
   void RestartTimeout(Connection* conn);
   // Takes the connection out of / back into its timeout list (a poll session
@@ -143,6 +145,7 @@ class Worker {
   static void OnHeldClose(evhttp_connection* evcon, void* entry);
   void DeliverTo(Connection* conn, FrameCache& frames);
   void CloseSlow();
+  void CheckAuth(int64_t now_ms);
   void OnTick();
   void Forget(Connection* conn, CloseReason reason);
   void UpdateIndexStats();
@@ -170,6 +173,8 @@ class Worker {
   IntrusiveList<Connection, &Connection::timeout_links> timeouts_[kTransportCount];
   IntrusiveList<Connection, &Connection::heartbeat_links> heartbeats_[kTransportCount];
   std::vector<Connection*> slow_;
+  std::vector<Connection*> unauthorized_;  // token expired at delivery; closed with slow_
+  std::vector<uint64_t> auth_watch_;       // space connections with a deadline or a token exp
   FrameCache frames_;
   uint64_t last_dispatched_seq_ = 0;
 

@@ -1,0 +1,192 @@
+// POST /disconnect (private): ends every connection matching one selector
+// (connid, user, clid or space) on every worker, saying `disconnect` with the
+// given reason. Answers {"closed": n}.
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "handlers/handlers.h"
+#include "server/context.h"
+#include "server/json.h"
+#include "server/log.h"
+#include "server/topic.h"
+#include "server/worker.h"
+
+namespace herald {
+namespace {
+
+constexpr size_t kMaxReasonBytes = 64;
+
+struct Selector {
+  enum Kind { kConnId, kUser, kClid, kSpace } kind = kConnId;
+  uint64_t connid = 0;
+  std::string value;
+  std::string reason = "kicked";
+
+  bool Matches(const Connection& c) const {
+    switch (kind) {
+      case kConnId:
+        return c.id() == connid;
+      case kUser:
+        return c.user == value;
+      case kClid:
+        return c.clid == value;
+      case kSpace:
+        return c.space == value;
+    }
+    return false;
+  }
+};
+
+bool IsShortPrintable(const std::string& s) {
+  if (s.empty() || s.size() > kMaxReasonBytes) return false;
+  for (unsigned char ch : s) {
+    if (ch < 0x20 || ch > 0x7e) return false;
+  }
+  return true;
+}
+
+Result<Selector> ParseSelector(const std::string& body) {
+  CJsonPtr root = ParseJson(body);
+  if (!root || !cJSON_IsObject(root.get())) return Status::BadRequest("Invalid JSON in body");
+  Selector sel;
+  int selectors = 0;
+  const cJSON* item;
+  cJSON_ArrayForEach(item, root.get()) {
+    const std::string key = item->string ? item->string : "";
+    if (key == "reason") {
+      if (!cJSON_IsString(item) || !IsShortPrintable(item->valuestring)) {
+        return Status::BadRequest("reason should be a printable ASCII string of 1 to " +
+                                  std::to_string(kMaxReasonBytes) + " bytes");
+      }
+      sel.reason = item->valuestring;
+      continue;
+    }
+    ++selectors;
+    if (key == "connid") {
+      auto id = JsonUint53(item);
+      if (!id || *id == 0) return Status::BadRequest("connid should be a connection id");
+      sel.kind = Selector::kConnId;
+      sel.connid = *id;
+    } else if (key == "user" || key == "clid" || key == "space") {
+      if (!cJSON_IsString(item) || item->valuestring[0] == '\0') {
+        return Status::BadRequest(key + " should be a non-empty string");
+      }
+      sel.kind = key == "user"   ? Selector::kUser
+                 : key == "clid" ? Selector::kClid
+                                 : Selector::kSpace;
+      sel.value = item->valuestring;
+    } else {
+      return Status::BadRequest("Unknown field: " + key);
+    }
+  }
+  if (selectors != 1) {
+    return Status::BadRequest("Give exactly one of connid, user, clid, space");
+  }
+  return sel;
+}
+
+// Loop thread of `w`: closes the matching connections, returns how many.
+std::string CloseMatching(Worker& w, const Selector& sel) {
+  std::vector<Connection*> victims;
+  w.ForEachConnection([&](Connection& c) {
+    if (!c.closing && sel.Matches(c)) victims.push_back(&c);
+  });
+  for (Connection* c : victims) {
+    c->close_text = sel.reason;
+    w.Close(c, CloseReason::kKicked);
+  }
+  return std::to_string(victims.size());
+}
+
+void HandleDisconnect(ServerContext& ctx, const HttpRequest& req, Responder done) {
+  if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
+  Result<Selector> sel = ParseSelector(req.body);
+  if (!sel.ok()) {
+    Add(ctx.stats.rejected_bad);
+    return done(HttpResponse::FromStatus(sel.status()));
+  }
+  GatherFromWorkers(
+      ctx, [sel = *sel](Worker& w) { return CloseMatching(w, sel); },
+      [done](std::vector<std::string> parts) {
+        int64_t n = 0;
+        for (const std::string& p : parts) n += std::stoll(p);
+        done(HttpResponse::Json("{\"closed\":" + std::to_string(n) + "}"));
+      });
+}
+
+}  // namespace
+
+void RegisterAdminHandlers(ServerContext& ctx) {
+  ctx.private_routes.Add(
+      "/disconnect",
+      [&ctx](const HttpRequest& req, Responder done) { HandleDisconnect(ctx, req, done); }, true);
+}
+
+}  // namespace herald
+
+namespace herald {
+namespace {
+
+Result<std::string> ReadFile(const std::string& path, const char* key) {
+  std::ifstream in(path);
+  if (!in) {
+    return Status::BadRequest(std::string(key) + ": " + path +
+                              ": cannot read: " + std::strerror(errno));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+Status AuthorizeBoundSubscribe(const ServerContext& ctx, const std::string& bind_key,
+                               const std::vector<std::string>& bound, Principal* who) {
+  *who = Principal{};
+  // As es-web-notify: "binded" only works with a bind key; without one the
+  // topics are plain subscriptions.
+  if (bind_key.empty()) return Status::Ok();
+  auto id = DecodeBindKey(ctx.bind_key_private_key.get(), bind_key, NowMs(),
+                          ctx.config.auth.bind_key_max_age_ms);
+  if (!id.ok()) return id.status();
+  who->bound = true;
+  who->uid = std::move(id->uid);
+  for (const std::string& topic : bound) {
+    if (HasWildcard(topic)) {
+      return Status::BadRequest("Binded event points cannot have wildcards: " + topic);
+    }
+    AclRecordRef rec = ctx.acl ? ctx.acl->Find(topic) : nullptr;
+    if (!rec) return Status::Error(403, "Event point is not registered: " + topic);
+    if (!rec->MaySubscribe(*who)) return Status::Error(403, "Not allowed to subscribe to " + topic);
+  }
+  return Status::Ok();
+}
+
+Status LoadBindKeyAuth(ServerContext& ctx) {
+  const AuthConfig& a = ctx.config.auth;
+  if (!a.bind_key_private_key.empty()) {
+    auto pem = ReadFile(a.bind_key_private_key, "auth.bind_key_private_key");
+    if (!pem.ok()) return pem.status();
+    auto key = LoadBindKeyPrivateKey(*pem);
+    if (!key.ok()) {
+      return Status::BadRequest("auth.bind_key_private_key: " + a.bind_key_private_key + ": " +
+                                key.status().reason());
+    }
+    ctx.bind_key_private_key = std::move(*key);
+  }
+  if (!a.acl_file.empty()) {
+    auto text = ReadFile(a.acl_file, "auth.acl_file");
+    if (!text.ok()) return text.status();
+    auto acl = Acl::Parse(*text, "auth.acl_file: " + a.acl_file);
+    if (!acl.ok()) return acl.status();
+    ctx.acl = *acl;
+    LogInfo("auth", 0, "ACL: %zu bound event points from %s", ctx.acl->size(), a.acl_file.c_str());
+  }
+  return Status::Ok();
+}
+
+}  // namespace herald

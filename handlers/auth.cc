@@ -1,0 +1,214 @@
+// JWT auth of space connections (docs/auth.md). POST /ticket trades a JWT
+// (Authorization header) for a single-use ticket for EventSource URLs.
+// POST /authenticate {"connid","secret","token"} authorizes a pending space
+// connection, or refreshes the token of a live one (`authorized`); a token
+// that no longer grants the connection's space closes it as `unauthorized`.
+// Tokens and secrets are never logged.
+#include <algorithm>
+#include <string>
+
+#include "auth/jwt.h"
+#include "auth/secret.h"
+#include "handlers/admission.h"
+#include "handlers/handlers.h"
+#include "handlers/subscribe_request.h"
+#include "server/context.h"
+#include "server/event.h"
+#include "server/json.h"
+#include "server/worker.h"
+
+namespace herald {
+namespace {
+
+int64_t NowS() { return NowMs() / 1000; }
+
+// "Bearer <token>" (scheme case-insensitive), or nullptr.
+const std::string* BearerToken(const HttpRequest& req, std::string* out) {
+  const std::string* h = req.Header("Authorization");
+  if (!h || h->size() < 7) return nullptr;
+  std::string scheme = h->substr(0, 7);
+  for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (scheme != "bearer ") return nullptr;
+  size_t start = h->find_first_not_of(' ', 7);
+  if (start == std::string::npos) return nullptr;
+  *out = h->substr(start);
+  return out;
+}
+
+Status Unauthorized(const std::string& why) { return Status::Error(401, "unauthorized: " + why); }
+
+HttpResponse AuthError(const Status& s) {
+  HttpResponse resp = HttpResponse::FromStatus(s);
+  if (s.http_status() == 401) resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return resp;
+}
+
+void HandleTicket(ServerContext& ctx, const HttpRequest& req, Responder done) {
+  if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
+  if (!ctx.config.auth.JwtEnabled()) return done(HttpResponse::Error(404, "JWT auth is not configured"));
+  std::string token;
+  if (!BearerToken(req, &token)) return done(AuthError(Unauthorized("Authorization: Bearer <jwt> missing")));
+  auto claims = VerifyJwt(token, ctx.jwt_keys, ctx.jwt_policy, NowS());
+  if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
+  const int64_t ttl = ctx.config.auth.ticket_ttl_ms;
+  std::string ticket = ctx.tickets.Issue(*claims, NowMs(), ttl);
+  done(HttpResponse::Json("{\"ticket\":" + JsonString(ticket) +
+                          ",\"expires_in_ms\":" + std::to_string(ttl) + "}"));
+}
+
+void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder done) {
+  if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
+  CJsonPtr root = ParseJson(req.body);
+  const cJSON* connid_item = cJSON_GetObjectItemCaseSensitive(root.get(), "connid");
+  const cJSON* secret_item = cJSON_GetObjectItemCaseSensitive(root.get(), "secret");
+  const cJSON* token_item = cJSON_GetObjectItemCaseSensitive(root.get(), "token");
+  std::optional<uint64_t> connid = JsonUint53(connid_item);
+  if (!root || !cJSON_IsObject(root.get()) || !connid || !cJSON_IsString(secret_item) ||
+      !cJSON_IsString(token_item)) {
+    Add(ctx.stats.rejected_bad);
+    return done(HttpResponse::Error(400, "Invalid object"));
+  }
+  if (!ctx.config.auth.JwtEnabled()) return done(HttpResponse::Error(404, "JWT auth is not configured"));
+  // Verified here, off the connection's worker: signature checks are the costly part.
+  auto claims = VerifyJwt(token_item->valuestring, ctx.jwt_keys, ctx.jwt_policy, NowS());
+  if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
+  const size_t w = static_cast<size_t>(ConnIdWorker(*connid));
+  if (w >= ctx.workers.size()) return done(HttpResponse::Error(400, "Invalid data"));
+  Worker* worker = ctx.workers[w].get();
+  worker->Post([worker, id = *connid, secret = std::string(secret_item->valuestring),
+                claims = std::move(*claims), done = std::move(done)] {
+    Connection* c = worker->Find(id);
+    if (!c || c->closing || !SecretsEqual(c->secret, secret)) {
+      return done(HttpResponse::Error(400, "Invalid data"));
+    }
+    if (c->space.empty()) return done(HttpResponse::Error(400, "Not a space connection"));
+    if (!claims.GrantsSpace(c->space)) {
+      worker->Close(c, CloseReason::kUnauthorized);
+      return done(AuthError(Unauthorized("space not granted")));
+    }
+    const bool was_watched = c->auth_pending || c->token_exp_s != 0;
+    c->auth_pending = false;
+    c->token_exp_s = claims.exp_s;
+    c->expiring_sent = false;
+    if (c->user.empty()) c->user = claims.sub;
+    if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
+    std::string detail = "{\"connid\":" + std::to_string(id) +
+                         ",\"exp\":" + std::to_string(claims.exp_s) + "}";
+    SendServerEvent(c, "authorized", detail);
+    done(HttpResponse::Json(detail));
+  });
+}
+
+}  // namespace
+
+bool InsideSpace(const std::string& space, const std::string& topic) {
+  return topic.size() > space.size() + 1 && topic.compare(0, space.size(), space) == 0 &&
+         topic[space.size()] == '/';
+}
+
+Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
+                                 const std::string& space,
+                                 const std::vector<std::string>& filters) {
+  SpaceAuth out;
+  // Spaces are open when no JWT key is configured (docs/auth.md).
+  if (space.empty() || !ctx.config.auth.JwtEnabled()) return out;
+  out.required = true;
+  for (const std::string& f : filters) {
+    if (!InsideSpace(space, f)) return Status::Error(403, "Topic outside the space: " + f);
+  }
+  std::string token;
+  if (BearerToken(req, &token)) {
+    auto claims = VerifyJwt(token, ctx.jwt_keys, ctx.jwt_policy, NowS());
+    if (!claims.ok()) return Unauthorized(claims.status().reason());
+    out.claims = std::move(*claims);
+  } else if (const std::string* ticket = req.Query("ticket")) {
+    auto claims = ctx.tickets.Redeem(*ticket, NowMs());
+    if (!claims) return Unauthorized("unknown, used or expired ticket");
+    out.claims = std::move(*claims);
+  } else {
+    out.pending = true;  // may still POST /authenticate within auth.timeout_ms
+    return out;
+  }
+  if (out.claims.exp_s != 0 && NowS() >= out.claims.exp_s) return Unauthorized("token expired");
+  if (!out.claims.GrantsSpace(space)) return Unauthorized("space not granted");
+  return out;
+}
+
+Status ParseBodySpace(const std::string& body, const Limits& limits, std::string* space,
+                      std::vector<std::string>* filters) {
+  CJsonPtr root = ParseJson(body);
+  const cJSON* sp = cJSON_GetObjectItemCaseSensitive(root.get(), "space");
+  const cJSON* channels = cJSON_GetObjectItemCaseSensitive(root.get(), "channels");
+  if (!sp || cJSON_IsNull(sp)) {
+    if (channels && !cJSON_IsNull(channels)) return Status::BadRequest("Space missing");
+    return Status::Ok();
+  }
+  if (!cJSON_IsString(sp) || sp->valuestring[0] == '\0' ||
+      std::string(sp->valuestring).find_first_of("/+#") != std::string::npos ||
+      !ValidateFilter(sp->valuestring, limits).ok()) {
+    return Status::BadRequest("Invalid space");
+  }
+  *space = sp->valuestring;
+  if (!channels || cJSON_IsNull(channels)) return Status::Ok();
+  if (!cJSON_IsArray(channels)) return Status::BadRequest("Channels should be an array");
+  const cJSON* ch;
+  cJSON_ArrayForEach(ch, channels) {
+    if (!cJSON_IsString(ch) || ch->valuestring[0] == '\0') return Status::BadRequest("Invalid channel");
+    std::string topic = *space + "/" + ch->valuestring;
+    Status s = ValidateFilter(topic, limits);
+    if (!s.ok()) return s;
+    if (std::find(filters->begin(), filters->end(), topic) == filters->end()) filters->push_back(topic);
+  }
+  if (filters->size() > static_cast<size_t>(limits.max_filters_per_connection)) {
+    return Status::BadRequest("Too many event points (at most " +
+                              std::to_string(limits.max_filters_per_connection) + ")");
+  }
+  return Status::Ok();
+}
+
+void ApplySpaceAuth(Worker& worker, Connection* conn, const SpaceAuth& auth) {
+  if (!auth.required) return;
+  if (auth.pending) {
+    conn->auth_pending = true;
+    conn->auth_deadline_ms = NowMs() + worker.ctx().config.auth.timeout_ms;
+  } else {
+    conn->token_exp_s = auth.claims.exp_s;
+    if (conn->user.empty()) conn->user = auth.claims.sub;
+  }
+  if (conn->auth_pending || conn->token_exp_s != 0) worker.WatchAuth(conn);
+}
+
+Status LoadJwtAuth(ServerContext& ctx) {
+  const AuthConfig& a = ctx.config.auth;
+  ctx.jwt_keys.keys.clear();
+  // RFC 7518 3.2: an HS256 key shorter than the hash (32 bytes) is guessable.
+  if (!a.jwt_hs256_secret.empty() && a.jwt_hs256_secret.size() < 32) {
+    return Status::BadRequest("auth.jwt_hs256_secret: must be at least 32 bytes");
+  }
+  if (!a.jwt_hs256_secret.empty()) {
+    ctx.jwt_keys.keys.push_back({"", JwtKeyKind::kHmac, a.jwt_hs256_secret});
+  }
+  for (const std::string& path : a.jwt_public_keys) {
+    auto key = LoadJwtPublicKeyFile(path);
+    if (!key.ok()) return Status::BadRequest("auth.jwt_public_keys: " + key.status().reason());
+    ctx.jwt_keys.keys.push_back(std::move(*key));
+  }
+  ctx.jwt_policy.algorithms = a.jwt_algorithms;
+  ctx.jwt_policy.leeway_s = a.jwt_leeway_s;
+  ctx.jwt_policy.issuer = a.jwt_issuer;
+  ctx.jwt_policy.audience = a.jwt_audience;
+  ctx.jwt_policy.spaces_claim = a.jwt_spaces_claim;
+  return Status::Ok();
+}
+
+void RegisterAuthHandlers(ServerContext& ctx) {
+  ctx.public_routes.Add(
+      "/ticket", [&ctx](const HttpRequest& req, Responder done) { HandleTicket(ctx, req, done); },
+      false);
+  ctx.public_routes.Add(
+      "/authenticate",
+      [&ctx](const HttpRequest& req, Responder done) { HandleAuthenticate(ctx, req, done); },
+      false);
+}
+
+}  // namespace herald
