@@ -101,8 +101,8 @@ Status AuthorizeBoundPublish(const ServerContext& ctx, const cJSON* root,
 // the symmetric TopicsMatch would let `+` slip past `news/#`.
 Status AuthorizeJwtPublish(const ServerContext& ctx, const HttpRequest& req,
                            const std::vector<Target>& targets) {
-  // The private listener lets /event through with any Authorization header
-  // when JWTs are configured, so everything but a JWT gets the static check here.
+  // Listeners let /event through with any Authorization header when JWTs are
+  // configured (ListenerChecksToken), so everything but a JWT gets the static check here.
   const std::string* auth = req.Header("Authorization");
   std::string_view given;
   if (auth && auth->size() > 7 && ctx.config.auth.JwtEnabled()) {

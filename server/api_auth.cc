@@ -28,4 +28,8 @@ bool AuthorizePrivate(const Config& config, const HttpRequest& req) {
   return match;
 }
 
+bool ListenerChecksToken(const Config& config, const HttpRequest& req) {
+  return !(req.path == "/event" && config.auth.JwtEnabled() && req.Header("Authorization"));
+}
+
 }  // namespace herald

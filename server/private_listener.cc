@@ -61,10 +61,7 @@ HttpResponse Serve(ServerContext& ctx, PendingRequest& p) {
   }
   const Router::Route* route = ctx.private_routes.Find(req.path);
   if (!route) return HttpResponse::Error(404, "Not found");
-  // A publisher JWT is no static token: /event verifies it and its `publish` claim itself.
-  const bool jwt_publish = req.path == "/event" && ctx.config.auth.JwtEnabled() &&
-                           req.Header("Authorization") != nullptr;
-  if (!jwt_publish && !AuthorizePrivate(ctx.config, req)) {
+  if (ListenerChecksToken(ctx.config, req) && !AuthorizePrivate(ctx.config, req)) {
     return HttpResponse::Error(401, "Missing or wrong token");
   }
   // This is an MHD connection thread: waiting here blocks no event loop.

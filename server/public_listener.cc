@@ -34,7 +34,9 @@ const char* MethodName(evhttp_cmd_type cmd) {
 
 void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
   HttpRequest request = ToHttpRequest(req);
-  if (route.is_private && !AuthorizePrivate(worker.ctx().config, request)) {
+  const Config& config = worker.ctx().config;
+  if (route.is_private && ListenerChecksToken(config, request) &&
+      !AuthorizePrivate(config, request)) {
     SendEvhttpResponse(worker, req, HttpResponse::Error(401, "Missing or wrong token"));
     return;
   }

@@ -27,3 +27,22 @@ htest('auth: publisher JWT publish claim → 200 inside, 403 outside', async () 
   const stat = await publish(h, body('any/topic'));
   assert.equal(stat.status, 200, stat.text);
 });
+
+htest('auth: publisher JWTs work the same on the public port in compat mode', async () => {
+  const h = await startHerald({
+    config: { compat: { public_private_api: true } },
+    extraArgs: ['--jwt-hs256-secret', SECRET],
+  });
+  const news = uid('news');
+  const jwt = mint('HS256', SECRET, claims({ publish: [`${news}/#`] }));
+  const ok = await publish(h, body(`${news}/a`), { token: jwt, base: h.pub });
+  assert.equal(ok.status, 200, ok.text);
+  const out = await publish(h, body('elsewhere/x'), { token: jwt, base: h.pub });
+  assert.equal(out.status, 403, out.text);
+  const bad = await publish(h, body(`${news}/a`), { token: 'not-a-token', base: h.pub });
+  assert.equal(bad.status, 401, bad.text);
+  const none = await publish(h, body(`${news}/a`), { token: null, base: h.pub });
+  assert.equal(none.status, 401, none.text);
+  const stat = await publish(h, body('any/topic'), { base: h.pub });
+  assert.equal(stat.status, 200, stat.text);
+});
