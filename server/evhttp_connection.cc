@@ -140,6 +140,14 @@ void EvhttpConnection::Finish() {
   evhttp_send_reply_end(req);  // switches libevent's writing back on
 }
 
+void EvhttpConnection::End(CloseReason reason) {
+  if (!open()) return;
+  std::string detail =
+      "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text) + "}";
+  SendServerEvent(this, "disconnect", detail);
+  Finish();
+}
+
 void EvhttpConnection::Abandon() {
   if (!req_) return;
   if (evhttp_connection* evcon = evhttp_request_get_connection(req_)) {

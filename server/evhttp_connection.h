@@ -29,6 +29,9 @@ class EvhttpConnection : public Connection {
   // Sends status 200 with `headers`; from then on the body streams.
   void StartResponse(const std::vector<std::pair<const char*, std::string>>& headers);
   size_t PendingBytes() const override;
+  // Says `disconnect` (with the custom close text, if any) in the
+  // transport's own framing, then finishes the response.
+  void End(CloseReason reason) override;
   void Abandon() override;
   // Writes what is queued with one writev; leaves the rest to libevent.
   void Flush() override;

@@ -23,12 +23,4 @@ void SseConnection::SendRetry(int64_t retry_ms) {
   WriteBody("retry: " + std::to_string(retry_ms) + "\n\n");
 }
 
-void SseConnection::End(CloseReason reason) {
-  if (!open()) return;
-  std::string detail =
-      "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text) + "}";
-  SendServerEvent(this, "disconnect", detail);
-  Finish();
-}
-
 }  // namespace herald

@@ -24,7 +24,6 @@ class SseConnection : public EvhttpConnection {
   void Deliver(FrameCache& frames) override { WriteFramed(frames.SseFrame(chunked())); }
   void SendControl(std::string_view type, std::string_view json) override;
   void SendHeartbeat() override;
-  void End(CloseReason reason) override;
   // The first bytes of the stream: "retry: <ms>".
   void SendRetry(int64_t retry_ms);
 };

@@ -22,12 +22,4 @@ void StreamConnection::SendControl(std::string_view, std::string_view json) {
 
 void StreamConnection::SendHeartbeat() { WriteBody(kStreamHeartbeat); }
 
-void StreamConnection::End(CloseReason reason) {
-  if (!open()) return;
-  std::string detail =
-      "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text) + "}";
-  SendServerEvent(this, "disconnect", detail);
-  Finish();
-}
-
 }  // namespace herald

@@ -14,7 +14,6 @@ class StreamConnection : public EvhttpConnection {
   void Deliver(FrameCache& frames) override { WriteFramed(frames.StreamFrame(chunked())); }
   void SendControl(std::string_view type, std::string_view json) override;
   void SendHeartbeat() override;
-  void End(CloseReason reason) override;
 };
 
 // The response headers of an es-web stream (CORS is added by the listener).
