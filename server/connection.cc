@@ -45,26 +45,31 @@ std::string_view FrameCache::Json() {
 }
 
 template <class AppendPayload>
-size_t FrameCache::BuildChunk(std::string* out, size_t payload_size, AppendPayload&& append) {
+size_t FrameCache::BuildChunk(SharedBuffer* out, size_t payload_size,
+                              AppendPayload&& append) {
+  // Connections may still queue the previous frame (until the end of the
+  // loop iteration): then it gets a fresh buffer, else the old one is reused
+  // (clear() keeps the capacity: no allocation once warmed up).
+  if (!*out || out->use_count() > 1) *out = std::make_shared<std::string>();
+  std::string* s = out->get();
   // Built in place (no temporary frame string): chunk head, payload, CRLF.
-  // clear() keeps the capacity: no allocation once warmed up.
   char head[24];
   int n = std::snprintf(head, sizeof head, "%zx\r\n", payload_size);
-  out->clear();
-  out->append(head, static_cast<size_t>(n));
-  const size_t offset = out->size();
-  append(out);
-  out->append("\r\n");
+  s->clear();
+  s->append(head, static_cast<size_t>(n));
+  const size_t offset = s->size();
+  append(s);
+  s->append("\r\n");
   return offset;
 }
 
-std::string_view FrameCache::Slice(const std::string& chunk, size_t offset, bool chunked) {
-  std::string_view all = chunk;
-  if (chunked) return all;
-  return all.substr(offset, all.size() - offset - 2);
+FrameView FrameCache::Slice(const SharedBuffer& chunk, size_t offset, bool chunked) {
+  std::string_view all = *chunk;
+  if (!chunked) all = all.substr(offset, all.size() - offset - 2);
+  return FrameView{all, &chunk};
 }
 
-std::string_view FrameCache::StreamFrame(bool chunked) {
+FrameView FrameCache::StreamFrame(bool chunked) {
   if (!have_stream_) {
     std::string_view json = Json();
     const size_t size = json.size() + std::to_string(json.size()).size() + 4;
@@ -75,7 +80,7 @@ std::string_view FrameCache::StreamFrame(bool chunked) {
   return Slice(stream_chunk_, stream_offset_, chunked);
 }
 
-std::string_view FrameCache::SseFrame(bool chunked) {
+FrameView FrameCache::SseFrame(bool chunked) {
   if (!have_sse_) {
     std::string_view json = Json();
     const std::string& id = event_->id;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,16 @@ inline int ConnIdWorker(uint64_t connid) {
   return static_cast<int>(connid & ((1u << kWorkerBits) - 1));
 }
 
+// An encoded frame and the buffer it lies in. The buffer is shared by every
+// subscriber the frame goes to: a connection that queues the frame instead of
+// copying it holds a reference until its bytes are written.
+using SharedBuffer = std::shared_ptr<std::string>;  // connections only read it
+struct FrameView {
+  std::string_view bytes;
+  const SharedBuffer* buffer;
+  operator std::string_view() const { return bytes; }  // NOLINT: a view of the bytes
+};
+
 // The encodings of one event as matched by one filter, built lazily the first
 // time a subscriber of that transport needs them, then shared by every
 // subscriber of the filter on this worker: no per-subscriber encoding.
@@ -54,23 +65,25 @@ class FrameCache {
   std::string_view filter() const { return filter_; }
   std::string_view Json();
   // The es-web frame, and the same wrapped as an HTTP/1.1 chunk.
-  std::string_view StreamFrame(bool chunked);
+  FrameView StreamFrame(bool chunked);
   // The SSE message "id: <id>\ndata: <json>\n\n", bare or as a chunk.
-  std::string_view SseFrame(bool chunked);
+  FrameView SseFrame(bool chunked);
 
  private:
-  // Builds `out` as chunk head + payload + CRLF; returns where the payload starts.
+  // Builds `*out` as chunk head + payload + CRLF; returns where the payload
+  // starts. Reuses the buffer when no connection still queues it.
   template <class AppendPayload>
-  static size_t BuildChunk(std::string* out, size_t payload_size, AppendPayload&& append);
-  static std::string_view Slice(const std::string& chunk, size_t offset, bool chunked);
+  static size_t BuildChunk(SharedBuffer* out, size_t payload_size,
+                           AppendPayload&& append);
+  static FrameView Slice(const SharedBuffer& chunk, size_t offset, bool chunked);
 
   const Event* event_ = nullptr;
   const EventRef* ref_ = nullptr;
   std::string_view filter_;
   std::string json_;
-  std::string stream_chunk_;  // chunk head + frame + CRLF
+  SharedBuffer stream_chunk_;  // chunk head + frame + CRLF
   size_t stream_offset_ = 0;  // where the bare frame starts inside stream_chunk_
-  std::string sse_chunk_;
+  SharedBuffer sse_chunk_;
   size_t sse_offset_ = 0;
   bool have_json_ = false, have_stream_ = false, have_sse_ = false;
 };

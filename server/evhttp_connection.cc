@@ -4,6 +4,9 @@
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
+#include <sys/uio.h>
+
+#include <cerrno>
 #include <cstdio>
 
 #include "server/json.h"
@@ -72,13 +75,55 @@ void EvhttpConnection::MarkDirty() {
 
 void EvhttpConnection::Flush() {
   dirty_ = false;
-  if (!out_ || evbuffer_get_length(out_) == 0) return;
-  // While libevent is already writing a backlog, adding to it is enough.
-  if (bufferevent_get_enabled(bev_) & EV_WRITE) return;
-  evbuffer_write(out_, bufferevent_getfd(bev_));
+  if (!out_) return;
+  if (n_queued_ > 0) {
+    WriteQueued();  // out_ is empty behind queued frames (see WriteShared)
+  } else {
+    if (evbuffer_get_length(out_) == 0) return;
+    // While libevent is already writing a backlog, adding to it is enough.
+    if (bufferevent_get_enabled(bev_) & EV_WRITE) return;
+    evbuffer_write(out_, bufferevent_getfd(bev_));
+  }
   // Whatever the kernel did not take (or an error, which libevent then
   // reports through evhttp's close path) is left to the write event.
   if (evbuffer_get_length(out_) > 0) bufferevent_enable(bev_, EV_WRITE);
+}
+
+void EvhttpConnection::WriteQueued() {
+  iovec iov[kMaxQueued];
+  for (size_t i = 0; i < n_queued_; ++i) {
+    iov[i].iov_base = const_cast<char*>(queued_[i].data);
+    iov[i].iov_len = queued_[i].size;
+  }
+  ssize_t n = writev(bufferevent_getfd(bev_), iov, static_cast<int>(n_queued_));
+  // On EAGAIN or an error nothing was taken: all of it goes to out_, and a
+  // real error surfaces when libevent writes it.
+  size_t written = n > 0 ? static_cast<size_t>(n) : 0;
+  for (size_t i = 0; i < n_queued_; ++i) {
+    QueuedFrame& q = queued_[i];
+    const size_t skip = written < q.size ? written : q.size;
+    written -= skip;
+    if (skip < q.size) evbuffer_add(out_, q.data + skip, q.size - skip);
+    q.buffer.reset();
+  }
+  n_queued_ = 0;
+  queued_bytes_ = 0;
+}
+
+void EvhttpConnection::SpillQueued() {
+  for (size_t i = 0; i < n_queued_; ++i) {
+    QueuedFrame& q = queued_[i];
+    if (out_) evbuffer_add(out_, q.data, q.size);
+    q.buffer.reset();
+  }
+  n_queued_ = 0;
+  queued_bytes_ = 0;
+}
+
+void EvhttpConnection::DropQueued() {
+  for (size_t i = 0; i < n_queued_; ++i) queued_[i].buffer.reset();
+  n_queued_ = 0;
+  queued_bytes_ = 0;
 }
 
 void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
@@ -89,6 +134,7 @@ void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
   conn->req_ = nullptr;
   conn->out_ = nullptr;
   conn->bev_ = nullptr;
+  conn->DropQueued();
   if (req) evhttp_send_reply_end(req);
   conn->worker_->OnClientGone(conn);  // destroys conn
 }
@@ -96,6 +142,7 @@ void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
 void EvhttpConnection::WriteBody(std::string_view payload) {
   if (!out_) return;
   MarkDirty();
+  SpillQueued();
   if (chunked_) {
     char head[20];
     int n = std::snprintf(head, sizeof head, "%zx\r\n", payload.size());
@@ -110,13 +157,33 @@ void EvhttpConnection::WriteBody(std::string_view payload) {
 void EvhttpConnection::WriteFramed(std::string_view bytes) {
   if (!out_) return;
   MarkDirty();
+  SpillQueued();
   evbuffer_add(out_, bytes.data(), bytes.size());
 }
 
-size_t EvhttpConnection::PendingBytes() const { return out_ ? evbuffer_get_length(out_) : 0; }
+void EvhttpConnection::WriteShared(const FrameView& frame) {
+  if (!out_) return;
+  MarkDirty();
+  // By reference only while nothing waits in out_: order is queued, then out_.
+  if (n_queued_ < kMaxQueued && evbuffer_get_length(out_) == 0) {
+    QueuedFrame& q = queued_[n_queued_++];
+    q.buffer = *frame.buffer;
+    q.data = frame.bytes.data();
+    q.size = frame.bytes.size();
+    queued_bytes_ += q.size;
+    return;
+  }
+  SpillQueued();
+  evbuffer_add(out_, frame.bytes.data(), frame.bytes.size());
+}
+
+size_t EvhttpConnection::PendingBytes() const {
+  return out_ ? evbuffer_get_length(out_) + queued_bytes_ : 0;
+}
 
 void EvhttpConnection::Finish() {
   if (!req_) return;
+  SpillQueued();
   evhttp_connection* evcon = evhttp_request_get_connection(req_);
   if (evcon) {
     evhttp_connection_set_closecb(evcon, nullptr, nullptr);
@@ -153,6 +220,7 @@ void EvhttpConnection::Abandon() {
   if (evhttp_connection* evcon = evhttp_request_get_connection(req_)) {
     evhttp_connection_set_closecb(evcon, nullptr, nullptr);
   }
+  DropQueued();
   req_ = nullptr;  // evhttp frees it with its connection
   out_ = nullptr;
   bev_ = nullptr;

@@ -21,7 +21,7 @@ class SseConnection : public EvhttpConnection {
   SseConnection(uint64_t id, Worker* worker, evhttp_request* req)
       : EvhttpConnection(id, Transport::kSse, worker, req) {}
 
-  void Deliver(FrameCache& frames) override { WriteFramed(frames.SseFrame(chunked())); }
+  void Deliver(FrameCache& frames) override { WriteShared(frames.SseFrame(chunked())); }
   void SendControl(std::string_view type, std::string_view json) override;
   void SendHeartbeat() override;
   // The first bytes of the stream: "retry: <ms>".

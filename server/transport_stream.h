@@ -11,7 +11,7 @@ class StreamConnection : public EvhttpConnection {
   StreamConnection(uint64_t id, Worker* worker, evhttp_request* req)
       : EvhttpConnection(id, Transport::kStream, worker, req) {}
 
-  void Deliver(FrameCache& frames) override { WriteFramed(frames.StreamFrame(chunked())); }
+  void Deliver(FrameCache& frames) override { WriteShared(frames.StreamFrame(chunked())); }
   void SendControl(std::string_view type, std::string_view json) override;
   void SendHeartbeat() override;
 };
