@@ -18,6 +18,9 @@ namespace herald {
 namespace {
 constexpr int kTickMs = 50;  // resolution of timeouts and heartbeats
 constexpr timeval kShutdownDrain = {0, 300 * 1000};
+// Events queued for a worker without waking it (no filter there can match
+// them) before it drains anyway: bounds the memory they hold.
+constexpr size_t kMaxQueuedUnwoken = 256;
 constexpr int kIdleTimeoutS = 30;  // evhttp's keep-alive idle and request read timeout
 // Replay: events read from history per connection per loop iteration, so a
 // long replay never stalls the other connections of the worker.
@@ -112,14 +115,40 @@ void Worker::Join() {
 void Worker::Run() { event_base_dispatch(base_.get()); }
 
 void Worker::Push(InboxItem item) {
-  bool wake;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(inbox_mu_);
-    wake = inbox_.empty();
+    // An event no filter here can match is queued without a wake-up: every
+    // event still passes through every worker in seq order (resume relies on
+    // it), but a publish wakes only the workers it reaches. The queue is
+    // bounded: past kMaxQueuedUnwoken the worker drains anyway.
+    const bool urgent = !item.event || item.event->whisper != 0 ||
+                        interest_.MayMatch(item.event->topic) ||
+                        inbox_.size() >= kMaxQueuedUnwoken;
     inbox_.push_back(std::move(item));
+    // One wake-up per batch: a busy worker drains everything queued meanwhile.
+    if (urgent && !wake_pending_) wake = wake_pending_ = true;
   }
-  // One wake-up per batch: a busy worker drains everything queued meanwhile.
   if (wake) event_active(wake_.get(), EV_READ, 0);
+}
+
+void Worker::DrainSoonIfQueued() {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    if (!inbox_.empty() && !wake_pending_) wake = wake_pending_ = true;
+  }
+  if (wake) event_active(wake_.get(), EV_READ, 0);
+}
+
+void Worker::AddFilter(Connection* conn, const std::string& filter) {
+  conn->subscriptions.push_back(topics_.Add(filter, conn));
+  interest_.Add(filter);
+}
+
+void Worker::RemoveFilter(ConnectionIndex::Subscription* sub) {
+  interest_.Remove(ConnectionIndex::FilterOf(sub));
+  topics_.Remove(sub);
 }
 
 void Worker::Post(std::function<void()> task) { Push(InboxItem{nullptr, std::move(task)}); }
@@ -144,6 +173,7 @@ void Worker::Drain() {
   {
     std::lock_guard<std::mutex> lock(inbox_mu_);
     draining_.swap(inbox_);
+    wake_pending_ = false;
   }
   for (InboxItem& item : draining_) {
     if (item.event) {
@@ -316,9 +346,10 @@ Connection* Worker::Adopt(std::unique_ptr<Connection> conn,
   c->subscriptions.reserve(filters.size());
   int64_t watchers = 0;
   for (const std::string& f : filters) {
-    c->subscriptions.push_back(topics_.Add(f, c));
+    AddFilter(c, f);
     if (IsPresenceFilter(f)) ++watchers;
   }
+  DrainSoonIfQueued();
   if (watchers) ctx_->presence.ChangeWatchers(watchers);
   if (timeout > 0) {
     timeouts_[t].PushBack(c);
@@ -368,7 +399,7 @@ void Worker::Forget(Connection* conn, CloseReason reason) {
   int64_t watchers = 0;
   for (auto* sub : conn->subscriptions) {
     if (IsPresenceFilter(ConnectionIndex::FilterOf(sub))) ++watchers;
-    topics_.Remove(sub);
+    RemoveFilter(sub);
   }
   conn->subscriptions.clear();
   if (watchers) ctx_->presence.ChangeWatchers(-watchers);
@@ -519,7 +550,8 @@ bool Worker::Subscribe(Connection* conn, const std::string& filter) {
     if (ConnectionIndex::FilterOf(sub) == filter) return false;
   }
   Add(stats_.connection_bytes, -ConnectionBytes(*conn));
-  conn->subscriptions.push_back(topics_.Add(filter, conn));
+  AddFilter(conn, filter);
+  DrainSoonIfQueued();
   Add(stats_.connection_bytes, ConnectionBytes(*conn));
   if (IsPresenceFilter(filter)) ctx_->presence.ChangeWatchers(1);
   UpdateIndexStats();
@@ -530,7 +562,7 @@ bool Worker::Unsubscribe(Connection* conn, const std::string& filter) {
   auto& subs = conn->subscriptions;
   for (size_t i = 0; i < subs.size(); ++i) {
     if (ConnectionIndex::FilterOf(subs[i]) != filter) continue;
-    topics_.Remove(subs[i]);
+    RemoveFilter(subs[i]);
     subs.erase(subs.begin() + static_cast<std::ptrdiff_t>(i));
     if (IsPresenceFilter(filter)) ctx_->presence.ChangeWatchers(-1);
     UpdateIndexStats();

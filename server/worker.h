@@ -32,6 +32,7 @@
 #include "server/connection.h"
 #include "server/cursor.h"
 #include "server/http.h"
+#include "server/interest_filter.h"
 #include "server/stats.h"
 #include "server/status.h"
 
@@ -131,6 +132,10 @@ class Worker {
     std::function<void()> task;
   };
   void Push(InboxItem item);
+  // After adding a filter: events queued without a wake-up may match it now.
+  void DrainSoonIfQueued();
+  void AddFilter(Connection* conn, const std::string& filter);
+  void RemoveFilter(ConnectionIndex::Subscription* sub);
   void Run();
   void Drain();
   void Dispatch(const EventRef& ev);
@@ -164,6 +169,8 @@ class Worker {
 
   std::mutex inbox_mu_;
   std::vector<InboxItem> inbox_;     // guarded by inbox_mu_
+  bool wake_pending_ = false;        // guarded by inbox_mu_: wake_ is active
+  InterestFilter interest_;          // what topics_ may match; read under inbox_mu_
   std::vector<InboxItem> draining_;  // loop thread only
 
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
