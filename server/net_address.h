@@ -18,4 +18,8 @@ struct ListenAddress {
 // `what` names the config key in the error ("listen", "private_listen").
 Result<ListenAddress> ResolveListenAddress(const HostPort& hp, const char* what);
 
+// A non-blocking listening socket on `hp` (SO_REUSEADDR, backlog 4096);
+// `*bound_port` gets the port it got (for port 0).
+Result<int> ListenSocket(const HostPort& hp, const char* what, uint16_t* bound_port);
+
 }  // namespace herald

@@ -1,22 +1,38 @@
 #include "server/private_listener.h"
 
 #include <arpa/inet.h>
+#include <event2/event.h>
+#include <microhttpd.h>
 #include <netdb.h>
+#include <unistd.h>
 
-#include <cstring>
 #include <future>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
 
 #include "server/api_auth.h"
+#include "server/c_handles.h"
 #include "server/context.h"
 #include "server/log.h"
 #include "server/net_address.h"
+#include "server/worker.h"
 
 namespace herald {
 namespace {
 
+constexpr unsigned kConnectionsPerWorker = 512;
+constexpr unsigned kIdleTimeoutS = 30;
+
+// One request on an MHD connection, from its first callback to OnCompleted.
 struct PendingRequest {
+  uint64_t id = 0;
+  MHD_Connection* connection = nullptr;
   HttpRequest request;
   bool too_large = false;
+  bool suspended = false;  // waiting for a handler that answers later
+  std::optional<HttpResponse> answer;
 };
 
 MHD_Result CollectValue(void* cls, MHD_ValueKind, const char* key, const char* value) {
@@ -49,8 +65,9 @@ MHD_Result Send(MHD_Connection* connection, const ServerContext& ctx, const Http
   return ok;
 }
 
-HttpResponse Serve(ServerContext& ctx, PendingRequest& p) {
-  HttpRequest& req = p.request;
+// What the listener answers itself, before any handler runs.
+std::optional<HttpResponse> Precheck(const ServerContext& ctx, const PendingRequest& p) {
+  const HttpRequest& req = p.request;
   if (p.too_large) return HttpResponse::Error(413, "Body too large");
   if (req.method == "OPTIONS") {
     HttpResponse r;
@@ -59,73 +76,203 @@ HttpResponse Serve(ServerContext& ctx, PendingRequest& p) {
                  {"Access-Control-Allow-Headers", "Content-Type, Authorization"}};
     return r;
   }
-  const Router::Route* route = ctx.private_routes.Find(req.path);
-  if (!route) return HttpResponse::Error(404, "Not found");
+  if (!ctx.private_routes.Find(req.path)) return HttpResponse::Error(404, "Not found");
   if (ListenerChecksToken(ctx.config, req) && !AuthorizePrivate(ctx.config, req)) {
     return HttpResponse::Error(401, "Missing or wrong token");
   }
-  // This is an MHD connection thread: waiting here blocks no event loop.
-  std::promise<HttpResponse> answer;
-  std::future<HttpResponse> result = answer.get_future();
-  route->handler(req, [&answer](HttpResponse r) { answer.set_value(std::move(r)); });
-  return result.get();
-}
-
-MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url, const char* method,
-                     const char*, const char* upload_data, size_t* upload_data_size,
-                     void** con_cls) {
-  auto* ctx = static_cast<ServerContext*>(cls);
-  auto* pending = static_cast<PendingRequest*>(*con_cls);
-  if (!pending) {
-    pending = new PendingRequest();  // freed in OnCompleted
-    pending->request.method = method;
-    pending->request.path = url;
-    *con_cls = pending;
-    return MHD_YES;
-  }
-  if (*upload_data_size > 0) {
-    std::string& body = pending->request.body;
-    if (body.size() + *upload_data_size > static_cast<size_t>(ctx->config.limits.max_body_bytes)) {
-      pending->too_large = true;
-    } else if (!pending->too_large) {
-      body.append(upload_data, *upload_data_size);
-    }
-    *upload_data_size = 0;
-    return MHD_YES;
-  }
-  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, CollectValue,
-                            &pending->request.query);
-  MHD_get_connection_values(connection, MHD_HEADER_KIND, CollectValue, &pending->request.headers);
-  pending->request.remote_ip = ClientIp(connection);
-  HttpResponse resp = Serve(*ctx, *pending);
-  return Send(connection, *ctx, resp);
-}
-
-void OnCompleted(void*, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
-  delete static_cast<PendingRequest*>(*con_cls);
-  *con_cls = nullptr;
+  return std::nullopt;
 }
 
 }  // namespace
 
+// One MHD daemon in one worker's loop: libevent watches MHD's epoll fd and a
+// timer for MHD's own timeouts; MHD_run does the work. Every MHD call and
+// every PendingRequest stays on that loop thread.
+class PrivateListener::WorkerDaemon {
+ public:
+  WorkerDaemon(ServerContext* ctx, Worker* worker) : ctx_(ctx), worker_(worker) {}
+  ~WorkerDaemon() { StopOnLoop(); }
+
+  // Main thread, before the loop runs. Takes `listen_fd`.
+  Status Start(int listen_fd, bool v6) {
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
+                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    daemon_.reset(MHD_start_daemon(
+        flags, 0, nullptr, nullptr, &WorkerDaemon::OnRequest, this, MHD_OPTION_LISTEN_SOCKET,
+        listen_fd, MHD_OPTION_NOTIFY_COMPLETED, &WorkerDaemon::OnCompleted, this,
+        MHD_OPTION_CONNECTION_LIMIT, kConnectionsPerWorker, MHD_OPTION_CONNECTION_TIMEOUT,
+        kIdleTimeoutS, MHD_OPTION_END));
+    if (!daemon_) {
+      close(listen_fd);
+      return Status::Error(500, "private_listen: cannot start libmicrohttpd");
+    }
+    const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_.get(), MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info) return Status::Error(500, "private_listen: libmicrohttpd has no epoll fd");
+    auto run = [](evutil_socket_t, short, void* self) { static_cast<WorkerDaemon*>(self)->Run(); };
+    ready_.reset(event_new(worker_->base(), info->epoll_fd, EV_READ | EV_PERSIST, run, this));
+    timer_.reset(event_new(worker_->base(), -1, 0, run, this));
+    if (!ready_ || !timer_ || event_add(ready_.get(), nullptr) != 0) {
+      return Status::Error(500, "private_listen: cannot watch libmicrohttpd's epoll fd");
+    }
+    return Status::Ok();
+  }
+
+  // Loop thread (or any thread once the loop is gone).
+  void StopOnLoop() {
+    if (!daemon_) return;
+    // MHD refuses to stop with suspended connections: resume them first.
+    for (auto& [id, p] : pending_) {
+      if (!p->suspended) continue;
+      p->answer = HttpResponse::Error(503, "Shutting down");
+      p->suspended = false;
+      MHD_resume_connection(p->connection);
+    }
+    ready_.reset();
+    timer_.reset();
+    daemon_.reset();  // closes every connection; OnCompleted frees its request
+    for (auto& [id, p] : pending_) delete p;
+    pending_.clear();
+  }
+
+ private:
+  void Run() {
+    MHD_run(daemon_.get());
+    // MHD's next timeout; 0 while it still has ready connections of its own.
+    MHD_UNSIGNED_LONG_LONG ms = 0;
+    if (MHD_get_timeout(daemon_.get(), &ms) == MHD_YES) {
+      const timeval tv = {static_cast<time_t>(ms / 1000),
+                          static_cast<suseconds_t>((ms % 1000) * 1000)};
+      event_add(timer_.get(), &tv);
+    } else {
+      event_del(timer_.get());
+    }
+  }
+
+  static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
+                              const char* method, const char*, const char* upload_data,
+                              size_t* upload_data_size, void** con_cls) {
+    auto* self = static_cast<WorkerDaemon*>(cls);
+    auto* p = static_cast<PendingRequest*>(*con_cls);
+    if (!p) {
+      p = new PendingRequest();  // freed in OnCompleted
+      p->id = self->next_id_++;
+      p->connection = connection;
+      p->request.method = method;
+      p->request.path = url;
+      self->pending_.emplace(p->id, p);
+      *con_cls = p;
+      return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+      self->TakeBody(p, upload_data, *upload_data_size);
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    if (!p->answer && !p->suspended) self->Serve(p);
+    if (p->answer) return Send(connection, *self->ctx_, *p->answer);
+    if (!p->suspended) {
+      p->suspended = true;
+      MHD_suspend_connection(connection);
+    }
+    return MHD_YES;
+  }
+
+  void TakeBody(PendingRequest* p, const char* data, size_t size) {
+    std::string& body = p->request.body;
+    if (body.size() + size > static_cast<size_t>(ctx_->config.limits.max_body_bytes)) {
+      p->too_large = true;
+    } else if (!p->too_large) {
+      body.append(data, size);
+    }
+  }
+
+  // Runs the handler; p->answer is set at once if it answered at once.
+  void Serve(PendingRequest* p) {
+    HttpRequest& req = p->request;
+    MHD_get_connection_values(p->connection, MHD_GET_ARGUMENT_KIND, CollectValue, &req.query);
+    MHD_get_connection_values(p->connection, MHD_HEADER_KIND, CollectValue, &req.headers);
+    req.remote_ip = ClientIp(p->connection);
+    if (auto early = Precheck(*ctx_, *p)) {
+      p->answer = std::move(*early);
+      return;
+    }
+    const uint64_t id = p->id;
+    ctx_->private_routes.Find(req.path)->handler(
+        req, [this, id](HttpResponse r) { Answer(id, std::move(r)); });
+  }
+
+  // Any thread: the handler's answer goes to the loop that owns the request.
+  void Answer(uint64_t id, HttpResponse r) {
+    if (worker_->InLoopThread()) return AnswerOnLoop(id, std::move(r));
+    worker_->Post([this, id, r = std::move(r)]() mutable { AnswerOnLoop(id, std::move(r)); });
+  }
+
+  void AnswerOnLoop(uint64_t id, HttpResponse r) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;  // the client left, or the listener stopped
+    PendingRequest* p = it->second;
+    p->answer = std::move(r);
+    if (!p->suspended) return;  // answered from inside the handler: sent on return
+    p->suspended = false;
+    MHD_resume_connection(p->connection);
+    event_active(timer_.get(), EV_TIMEOUT, 0);  // MHD picks it up on its next run
+  }
+
+  static void OnCompleted(void* cls, MHD_Connection*, void** con_cls,
+                          MHD_RequestTerminationCode) {
+    auto* self = static_cast<WorkerDaemon*>(cls);
+    auto* p = static_cast<PendingRequest*>(*con_cls);
+    if (!p) return;
+    self->pending_.erase(p->id);
+    delete p;
+    *con_cls = nullptr;
+  }
+
+  ServerContext* const ctx_;
+  Worker* const worker_;
+  MhdDaemonPtr daemon_;
+  EventPtr ready_;  // MHD's epoll fd is readable
+  EventPtr timer_;  // MHD's next timeout, or "run again now"
+  std::unordered_map<uint64_t, PendingRequest*> pending_;
+  uint64_t next_id_ = 1;
+};
+
+PrivateListener::PrivateListener(ServerContext* ctx) : ctx_(ctx) {}
+PrivateListener::~PrivateListener() = default;
+
 Status PrivateListener::Start() {
-  const HostPort& hp = ctx_->config.private_listen;
-  auto resolved = ResolveListenAddress(hp, "private_listen");
-  if (!resolved.ok()) return resolved.status();
-  const bool v6 = resolved->family == AF_INET6;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                   MHD_USE_AUTO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-  daemon_.reset(MHD_start_daemon(
-      flags, hp.port, nullptr, nullptr, &OnRequest, ctx_, MHD_OPTION_SOCK_ADDR, &resolved->addr,
-      MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, nullptr, MHD_OPTION_CONNECTION_LIMIT, 512u,
-      MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END));
-  if (!daemon_) return Status::Error(500, "private_listen: cannot listen on " + hp.ToString());
-  return Status::Ok();
+  auto fd = ListenSocket(ctx_->config.private_listen, "private_listen", &port_);
+  if (!fd.ok()) return fd.status();
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  getsockname(*fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const bool v6 = addr.ss_family == AF_INET6;
+  Status s = Status::Ok();
+  for (auto& worker : ctx_->workers) {
+    const int own = dup(*fd);  // each daemon closes its own
+    if (own < 0) {
+      s = Status::Error(500, "private_listen: dup failed");
+      break;
+    }
+    auto d = std::make_unique<WorkerDaemon>(ctx_, worker.get());
+    s = d->Start(own, v6);
+    daemons_.push_back(std::move(d));
+    if (!s.ok()) break;
+  }
+  close(*fd);
+  return s;
 }
 
-uint16_t PrivateListener::port() const {
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_.get(), MHD_DAEMON_INFO_BIND_PORT);
-  return info ? info->port : 0;
+void PrivateListener::Stop() {
+  for (size_t i = 0; i < daemons_.size(); ++i) {
+    std::promise<void> stopped;
+    WorkerDaemon* d = daemons_[i].get();
+    ctx_->workers[i]->Post([d, &stopped] {
+      d->StopOnLoop();
+      stopped.set_value();
+    });
+    stopped.get_future().wait();
+  }
 }
 
 }  // namespace herald

@@ -17,30 +17,6 @@
 #include "server/worker.h"
 
 namespace herald {
-namespace {
-
-Result<int> Listen(const HostPort& hp, uint16_t* bound_port) {
-  auto resolved = ResolveListenAddress(hp, "listen");
-  if (!resolved.ok()) return resolved.status();
-  int fd = socket(resolved->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&resolved->addr), resolved->len) != 0 ||
-      listen(fd, 4096) != 0) {
-    std::string err = std::strerror(errno);
-    if (fd >= 0) close(fd);
-    return Status::Error(500, "listen: cannot listen on " + hp.ToString() + ": " + err);
-  }
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *bound_port = ntohs(addr.ss_family == AF_INET6
-                          ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
-                          : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  return fd;
-}
-
-}  // namespace
 
 Server::Server(Config config) : private_listener_(&ctx_) {
   ctx_.config = std::move(config);
@@ -65,7 +41,7 @@ Status Server::Start() {
   RegisterOpsHandlers(ctx_);
   RegisterAdminHandlers(ctx_);
 
-  auto fd = Listen(ctx_.config.listen, &public_port_);
+  auto fd = ListenSocket(ctx_.config.listen, "listen", &public_port_);
   if (!fd.ok()) return fd.status();
   listen_fd_ = *fd;
   for (int i = 0; i < ctx_.config.workers; ++i) {

@@ -112,7 +112,10 @@ void Worker::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::Run() { event_base_dispatch(base_.get()); }
+void Worker::Run() {
+  loop_thread_.store(std::this_thread::get_id());
+  event_base_dispatch(base_.get());
+}
 
 void Worker::Push(InboxItem item) {
   bool wake = false;

@@ -19,6 +19,7 @@
 
 #include <event2/http.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -67,6 +68,9 @@ class Worker {
   int index() const { return index_; }
   const WorkerStats& stats() const { return stats_; }
   ServerContext& ctx() const { return *ctx_; }
+
+  // True on this worker's loop thread.
+  bool InLoopThread() const { return std::this_thread::get_id() == loop_thread_.load(); }
 
   // --- Loop thread only ---
   event_base* base() const { return base_.get(); }
@@ -166,6 +170,7 @@ class Worker {
   EventPtr tick_;
   EventPtr flush_;  // runs RunFlushes after whatever callback requested one
   std::thread thread_;
+  std::atomic<std::thread::id> loop_thread_{};  // set when the loop starts
 
   std::mutex inbox_mu_;
   std::vector<InboxItem> inbox_;     // guarded by inbox_mu_
