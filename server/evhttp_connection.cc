@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 
 #include "server/json.h"
@@ -92,7 +93,7 @@ void EvhttpConnection::Flush() {
 void EvhttpConnection::WriteQueued() {
   iovec iov[kMaxQueued];
   for (size_t i = 0; i < n_queued_; ++i) {
-    iov[i].iov_base = const_cast<char*>(queued_[i].data);
+    iov[i].iov_base = const_cast<char*>(queued_[i].data());
     iov[i].iov_len = queued_[i].size;
   }
   ssize_t n = writev(bufferevent_getfd(bev_), iov, static_cast<int>(n_queued_));
@@ -103,27 +104,24 @@ void EvhttpConnection::WriteQueued() {
     QueuedFrame& q = queued_[i];
     const size_t skip = written < q.size ? written : q.size;
     written -= skip;
-    if (skip < q.size) evbuffer_add(out_, q.data + skip, q.size - skip);
+    if (skip < q.size) evbuffer_add(out_, q.data() + skip, q.size - skip);
     q.buffer.reset();
   }
   n_queued_ = 0;
-  queued_bytes_ = 0;
 }
 
 void EvhttpConnection::SpillQueued() {
   for (size_t i = 0; i < n_queued_; ++i) {
     QueuedFrame& q = queued_[i];
-    if (out_) evbuffer_add(out_, q.data, q.size);
+    if (out_) evbuffer_add(out_, q.data(), q.size);
     q.buffer.reset();
   }
   n_queued_ = 0;
-  queued_bytes_ = 0;
 }
 
 void EvhttpConnection::DropQueued() {
   for (size_t i = 0; i < n_queued_; ++i) queued_[i].buffer.reset();
   n_queued_ = 0;
-  queued_bytes_ = 0;
 }
 
 void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
@@ -165,12 +163,12 @@ void EvhttpConnection::WriteShared(const FrameView& frame) {
   if (!out_) return;
   MarkDirty();
   // By reference only while nothing waits in out_: order is queued, then out_.
-  if (n_queued_ < kMaxQueued && evbuffer_get_length(out_) == 0) {
+  if (n_queued_ < kMaxQueued && evbuffer_get_length(out_) == 0 &&
+      frame.bytes.size() <= UINT32_MAX) {
     QueuedFrame& q = queued_[n_queued_++];
     q.buffer = *frame.buffer;
-    q.data = frame.bytes.data();
-    q.size = frame.bytes.size();
-    queued_bytes_ += q.size;
+    q.offset = static_cast<uint32_t>(frame.bytes.data() - q.buffer->data());
+    q.size = static_cast<uint32_t>(frame.bytes.size());
     return;
   }
   SpillQueued();
@@ -178,7 +176,10 @@ void EvhttpConnection::WriteShared(const FrameView& frame) {
 }
 
 size_t EvhttpConnection::PendingBytes() const {
-  return out_ ? evbuffer_get_length(out_) + queued_bytes_ : 0;
+  if (!out_) return 0;
+  size_t queued = 0;
+  for (size_t i = 0; i < n_queued_; ++i) queued += queued_[i].size;
+  return evbuffer_get_length(out_) + queued;
 }
 
 void EvhttpConnection::Finish() {

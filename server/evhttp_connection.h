@@ -55,10 +55,12 @@ class EvhttpConnection : public Connection {
 
  private:
   // A frame queued by reference; it goes before anything in out_.
+  // Offsets, not pointers: every idle connection carries these slots.
   struct QueuedFrame {
     SharedBuffer buffer;
-    const char* data = nullptr;
-    size_t size = 0;
+    uint32_t offset = 0;
+    uint32_t size = 0;
+    const char* data() const { return buffer->data() + offset; }
   };
   // Two cover the common tick (one event, maybe a heartbeat); more go by copy.
   static constexpr size_t kMaxQueued = 2;
@@ -76,9 +78,8 @@ class EvhttpConnection : public Connection {
   evbuffer* out_ = nullptr;
   bufferevent* bev_ = nullptr;
   std::array<QueuedFrame, kMaxQueued> queued_;
-  size_t n_queued_ = 0;
-  size_t queued_bytes_ = 0;
   std::string headers_json_;  // the request's headers, kept after evhttp's copy is freed
+  uint8_t n_queued_ = 0;
   bool chunked_ = false;
   bool dirty_ = false;  // queued in the worker's flush list
 };
