@@ -21,6 +21,8 @@ constexpr timeval kShutdownDrain = {0, 300 * 1000};
 // Events queued for a worker without waking it (no filter there can match
 // them) before it drains anyway: bounds the memory they hold.
 constexpr size_t kMaxQueuedUnwoken = 256;
+// Connections flushed per loop iteration (see RunFlushes): ~1 ms of writev.
+constexpr size_t kFlushSlice = 256;
 constexpr int kIdleTimeoutS = 30;  // evhttp's keep-alive idle and request read timeout
 // Replay: events read from history per connection per loop iteration, so a
 // long replay never stalls the other connections of the worker.
@@ -581,14 +583,24 @@ void Worker::RequestFlush(Connection* conn) {
 }
 
 void Worker::RunFlushes() {
-  // Flush may queue more (it answers a poll, which may post): take the list.
-  while (!flushes_.empty()) {
-    std::vector<uint64_t> ids;
-    ids.swap(flushes_);
-    for (uint64_t id : ids) {
-      if (Connection* c = Find(id)) c->Flush();
+  // At most kFlushSlice connections per loop iteration. Between slices the
+  // loop takes new publishes (the private API runs on this loop too), so
+  // under load the frames of several events leave in one writev per
+  // connection instead of one writev each; a light load is one slice anyway.
+  size_t budget = kFlushSlice;
+  for (;;) {
+    if (flushing_next_ == flushing_.size()) {
+      flushing_.clear();  // keeps capacity
+      flushing_next_ = 0;
+      // Flush may queue more (it answers a poll, which may post).
+      if (flushes_.empty()) return;
+      flushing_.swap(flushes_);
     }
+    if (budget == 0) break;
+    --budget;
+    if (Connection* c = Find(flushing_[flushing_next_++])) c->Flush();
   }
+  event_active(flush_.get(), 0, 0);  // the rest in the next iteration
 }
 
 uint64_t Worker::HoldRequest(evhttp_request* req, HeldEnd on_end) {

@@ -195,7 +195,9 @@ class Worker {
   bool replay_scheduled_ = false;
   std::vector<EventRef> replay_slice_;
   FrameCache replay_frames_;
-  std::vector<uint64_t> flushes_;  // connids
+  std::vector<uint64_t> flushes_;   // connids asking for a flush
+  std::vector<uint64_t> flushing_;  // connids being flushed, slice by slice
+  size_t flushing_next_ = 0;
 
   struct HeldEntry {
     Worker* worker;
