@@ -1,6 +1,7 @@
 // Private API auth (Bearer, ?token=, wrong, missing) and compat.public_private_api.
 import assert from 'node:assert/strict';
-import { htest, startHerald, request, publish, uid } from './lib/herald.mjs';
+import net from 'node:net';
+import { htest, startHerald, request, publish, publishOk, uid, delay } from './lib/herald.mjs';
 import { connect, bystander } from './lib/esweb_client.mjs';
 
 const PATHS = ['/state', '/memory', '/connections'];
@@ -98,5 +99,57 @@ htest('compat.public_private_api=false (default): private paths are 404 on the p
       });
       assert.equal(r.status, 404, `${method} public ${p} → ${r.status} ${r.text}`);
     }
+  }
+});
+
+// The private API runs inside the worker loops: a client that stalls halfway
+// through a request, or sends garbage, must hold up neither publishing, nor
+// the answers that need every worker (/state, /connections), nor streams.
+htest('private API: stalled and garbage clients hold up no publish, no gathered answer, no stream', async () => {
+  const h = await startHerald({ workers: 2 });
+  const by = await bystander(h);
+  const topic = uid('stall');
+  const sub = await connect(h, { ep: [topic] }, { label: 'sub' });
+  const socks = [];
+  const open = (payload) => new Promise((resolve, reject) => {
+    const s = net.connect(h.privPort, '127.0.0.1', () => { s.write(payload); resolve(s); });
+    s.on('error', reject);
+    socks.push(s);
+  });
+  for (let i = 0; i < 20; i++) {
+    // Half a request line, half the headers, a body shorter than announced, junk.
+    await open(['POST /ev', 'POST /event HTTP/1.1\r\nHost: x\r\nAuthorization: Bea',
+      'POST /event HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{"ep":',
+      '\x00\x01\x02 not http at all\r\n\r\n'][i % 4]);
+  }
+  await delay(100);
+  for (let i = 0; i < 50; i++) await publishOk(h, topic, 'tick', { n: i });
+  await sub.next((f) => f.e && f.e.type === 'tick' && f.e.detail.n === 49, 5000);
+  assert.equal(sub.all('tick').length, 50);
+  // Answers gathered from both workers, many at once.
+  const states = await Promise.all(Array.from({ length: 20 }, () => h.state()));
+  for (const st of states) assert.equal(st.connections.total, 2);
+  const conns = await h.connections();
+  assert.ok(conns && typeof conns === 'object');
+  await by.check('stalled private clients');
+  for (const s of socks) s.destroy();
+  // A publish right after the stalled clients leave still works.
+  await publishOk(h, topic, 'after', {});
+  await sub.next('after', 5000);
+});
+
+// Shutting down while answers that need every worker are in flight: each
+// gets its answer or its connection closed, and herald exits cleanly.
+htest('private API: SIGTERM during a storm of gathered requests exits 0', async () => {
+  const h = await startHerald({ workers: 2 });
+  const inflight = Array.from({ length: 40 }, (_, i) =>
+    request(h.priv + (i % 2 ? '/state' : '/connections?details=true'),
+      { headers: { Authorization: `Bearer ${h.token}` } }).catch((e) => ({ error: e.message })));
+  await delay(5);
+  assert.equal(await h.stop('SIGTERM'), 0);
+  const results = await Promise.all(inflight);
+  for (const r of results) {
+    if (r.error) continue;  // closed by the shutdown
+    assert.ok([200, 503].includes(r.status), `status ${r.status}: ${r.text}`);
   }
 });
