@@ -11,6 +11,7 @@
 #include "auth/bind_key.h"
 #include "auth/jwt.h"
 #include "auth/tickets.h"
+#include "server/background_pool.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/presence.h"
@@ -30,6 +31,8 @@ struct ServerContext {
   int64_t start_ms = 0;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<Hub> hub;
+  // Slow request work (see background_pool.h); stopped before the workers.
+  std::unique_ptr<BackgroundPool> background;
   Router public_routes;   // served by every worker on the public listener
   Router private_routes;  // the private API (MHD), and the public one in compat mode
   // Bind keys and the ACL of bound topics (auth.*); loaded before the workers

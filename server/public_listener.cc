@@ -40,14 +40,17 @@ void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
     SendEvhttpResponse(worker, req, HttpResponse::Error(401, "Missing or wrong token"));
     return;
   }
+  // Held while the handler works: an answer from another thread (a gather, a
+  // background publish) must not touch a request whose client has left.
   Worker* w = &worker;
-  const std::thread::id loop = std::this_thread::get_id();
-  route.handler(request, [w, req, loop](HttpResponse resp) {
-    if (std::this_thread::get_id() == loop) {
-      SendEvhttpResponse(*w, req, resp);
+  const uint64_t token = w->HoldRequest(req, [w](uint64_t, evhttp_request* r) {
+    if (r) SendEvhttpResponse(*w, r, HttpResponse::Error(503, "Server is shutting down"));
+  });
+  route.handler(request, [w, token](HttpResponse resp) {
+    if (w->InLoopThread()) {
+      if (evhttp_request* r = w->ReleaseHeld(token)) SendEvhttpResponse(*w, r, resp);
     } else {
-      // Answered by another thread: hand the reply back to the request's loop.
-      w->Post([w, req, resp = std::move(resp)] { SendEvhttpResponse(*w, req, resp); });
+      w->AnswerHeld(token, std::move(resp));
     }
   });
 }

@@ -36,6 +36,7 @@ Status Server::Start() {
   if (!jwt.ok()) return jwt;
   RegisterAuthHandlers(ctx_);
   ctx_.hub = std::make_unique<Hub>(&ctx_);
+  ctx_.background = std::make_unique<BackgroundPool>();
   RegisterControlHandlers(ctx_);
   RegisterPublishHandlers(ctx_);
   RegisterOpsHandlers(ctx_);
@@ -69,6 +70,7 @@ void Server::Shutdown() {
   started_ = false;
   LogInfo("server", 0, "shutting down: ending every stream");
   private_listener_.Stop();
+  ctx_.background->Stop();  // its tasks publish and answer through the workers
   for (auto& w : ctx_.workers) w->Shutdown();
   for (auto& w : ctx_.workers) w->Join();
   ctx_.workers.clear();

@@ -33,7 +33,9 @@ function stalledStream(h, topic) {
 }
 
 htest('slow subscriber: closed past max_output_buffer_bytes, counted in /state; a reader gets everything', async () => {
-  const h = await startHerald({ workers: 2, config: { limits: { max_output_buffer_bytes: 65536 } } });
+  // 1 MiB: room for a reader that lags a moment on a loaded machine (64
+  // events), far below what a stalled reader piles up.
+  const h = await startHerald({ workers: 2, config: { limits: { max_output_buffer_bytes: 1048576 } } });
   const topic = 'firehose';
   const reader = await connect(h, { ep: [topic] }, { label: 'reader' });
   const other = await connect(h, { ep: ['elsewhere'] }, { label: 'other' });
