@@ -10,7 +10,10 @@
 #include <event2/http.h>
 #include <microhttpd.h>
 
+#include <unistd.h>
+
 #include <memory>
+#include <utility>
 
 namespace herald {
 
@@ -27,5 +30,29 @@ using EvhttpPtr = std::unique_ptr<evhttp, CDeleter<evhttp, evhttp_free>>;
 using EvbufferPtr = std::unique_ptr<evbuffer, CDeleter<evbuffer, evbuffer_free>>;
 using CJsonPtr = std::unique_ptr<cJSON, CDeleter<cJSON, cJSON_Delete>>;
 using MhdDaemonPtr = std::unique_ptr<MHD_Daemon, CDeleter<MHD_Daemon, MHD_stop_daemon>>;
+
+// A file descriptor, closed when its owner goes.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { Reset(); }
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  void Reset() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace herald

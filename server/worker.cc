@@ -2,6 +2,7 @@
 
 #include <event2/bufferevent.h>
 #include <event2/thread.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -86,9 +87,16 @@ Status Worker::Init(int listen_fd) {
     close(fd);
     return Status::Error(500, "evhttp_accept_socket failed");
   }
+  wake_fd_ = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (wake_fd_.get() < 0) return Status::Error(500, "eventfd failed");
   wake_.reset(event_new(
-      base_.get(), -1, EV_PERSIST,
-      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->Drain(); }, this));
+      base_.get(), wake_fd_.get(), EV_READ | EV_PERSIST,
+      [](evutil_socket_t fd, short, void* self) {
+        eventfd_t ignored;
+        eventfd_read(fd, &ignored);  // EAGAIN when woken by event_active: fine
+        static_cast<Worker*>(self)->Drain();
+      },
+      this));
   tick_.reset(event_new(
       base_.get(), -1, EV_PERSIST,
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->OnTick(); }, this));
@@ -134,7 +142,18 @@ void Worker::Push(InboxItem item) {
     // One wake-up per batch: a busy worker drains everything queued meanwhile.
     if (urgent && !wake_pending_) wake = wake_pending_ = true;
   }
-  if (wake) event_active(wake_.get(), EV_READ, 0);
+  if (wake) Wake();
+}
+
+void Worker::Wake() {
+  // From another thread, a write to the worker's own eventfd: event_active
+  // there would take the worker's event_base lock, which its loop holds
+  // much of the time (that contention was a futex wait and wake per publish).
+  if (InLoopThread()) {
+    event_active(wake_.get(), EV_READ, 0);
+  } else {
+    eventfd_write(wake_fd_.get(), 1);
+  }
 }
 
 void Worker::DrainSoonIfQueued() {
@@ -143,7 +162,7 @@ void Worker::DrainSoonIfQueued() {
     std::lock_guard<std::mutex> lock(inbox_mu_);
     if (!inbox_.empty() && !wake_pending_) wake = wake_pending_ = true;
   }
-  if (wake) event_active(wake_.get(), EV_READ, 0);
+  if (wake) Wake();
 }
 
 void Worker::AddFilter(Connection* conn, const std::string& filter) {

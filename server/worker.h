@@ -136,6 +136,8 @@ class Worker {
     std::function<void()> task;
   };
   void Push(InboxItem item);
+  // Makes the loop run Drain soon; any thread.
+  void Wake();
   // After adding a filter: events queued without a wake-up may match it now.
   void DrainSoonIfQueued();
   void AddFilter(Connection* conn, const std::string& filter);
@@ -166,6 +168,7 @@ class Worker {
   EventBasePtr base_;
   EvhttpPtr http_;
   evhttp_bound_socket* bound_ = nullptr;
+  UniqueFd wake_fd_;  // written by other threads to wake the loop
   EventPtr wake_;
   EventPtr tick_;
   EventPtr flush_;  // runs RunFlushes after whatever callback requested one
