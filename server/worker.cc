@@ -91,9 +91,11 @@ Status Worker::Init(int listen_fd) {
   if (wake_fd_.get() < 0) return Status::Error(500, "eventfd failed");
   wake_.reset(event_new(
       base_.get(), wake_fd_.get(), EV_READ | EV_PERSIST,
-      [](evutil_socket_t fd, short, void* self) {
-        eventfd_t ignored;
-        eventfd_read(fd, &ignored);  // EAGAIN when woken by event_active: fine
+      [](evutil_socket_t fd, short what, void* self) {
+        if (what & EV_READ) {  // woken through the eventfd: reset it
+          eventfd_t ignored;
+          eventfd_read(fd, &ignored);
+        }
         static_cast<Worker*>(self)->Drain();
       },
       this));
@@ -150,7 +152,7 @@ void Worker::Wake() {
   // there would take the worker's event_base lock, which its loop holds
   // much of the time (that contention was a futex wait and wake per publish).
   if (InLoopThread()) {
-    event_active(wake_.get(), EV_READ, 0);
+    event_active(wake_.get(), EV_TIMEOUT, 0);  // not EV_READ: nothing to reset
   } else {
     eventfd_write(wake_fd_.get(), 1);
   }
