@@ -105,6 +105,10 @@ int Summarize(const std::string& path, const std::string& plot_path) {
         plot_rows.push_back(p);
       }
       const cJSON* lat = cJSON_GetObjectItemCaseSensitive(ph, "latency_us");
+      // A server that cannot keep the offered rate paces the publisher: its
+      // latencies then belong to a lower rate. This row shows what it took.
+      const double publish_s = Num(ph, "publish_s");
+      if (publish_s > 0) add(p + ": events/s accepted", server, Num(ph, "events") / publish_s);
       add(p + ": CPU µs per delivery", server, Num(ph, "cpu_us_per_delivery"));
       if (sc == "channels") add(p + ": CPU µs per event", server, Num(ph, "cpu_us_per_event"));
       add(p + ": p50 latency ms", server, Num(lat, "p50") / 1000);
