@@ -3,6 +3,7 @@
 #include "server/context.h"
 #include "server/hub.h"
 #include "server/json.h"
+#include "server/public_listener.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -26,6 +27,24 @@ HttpResponse LimitResponse(const Status& refused) {
   HttpResponse resp = HttpResponse::FromStatus(refused);
   resp.headers.emplace_back("Retry-After", "5");
   return resp;
+}
+
+std::optional<SpaceAuth> AuthorizeAndAdmit(Worker& worker, evhttp_request* req,
+                                           const HttpRequest& request, const std::string& space,
+                                           const std::vector<std::string>& filters) {
+  ServerContext& ctx = worker.ctx();
+  auto space_auth = CheckSpaceAuth(ctx, request, space, filters);
+  if (!space_auth.ok()) {
+    Add(ctx.stats.rejected_bad);
+    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(space_auth.status()));
+    return std::nullopt;
+  }
+  Status admitted = AdmitConnection(ctx, request.remote_ip);
+  if (!admitted.ok()) {
+    SendEvhttpResponse(worker, req, LimitResponse(admitted));
+    return std::nullopt;
+  }
+  return std::move(*space_auth);
 }
 
 std::string ConnectedDetail(const ServerContext& ctx, const Connection& conn) {

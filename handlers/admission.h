@@ -4,7 +4,11 @@
 // the clid's watchers). Loop thread of the connection's worker.
 #pragma once
 
+#include <event2/http.h>
+
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/claims.h"
 #include "server/config.h"
@@ -43,6 +47,12 @@ Status ParseBodySpace(const std::string& body, const Limits& limits, std::string
 Status AdmitConnection(ServerContext& ctx, const std::string& ip);
 // The 503 reply for a refused admission, with Retry-After.
 HttpResponse LimitResponse(const Status& refused);
+// Space auth, then admission, as a subscribe does before it builds its
+// connection. On refusal it answers `req` (the auth error, or 503) and
+// returns nothing.
+std::optional<SpaceAuth> AuthorizeAndAdmit(Worker& worker, evhttp_request* req,
+                                           const HttpRequest& request, const std::string& space,
+                                           const std::vector<std::string>& filters);
 
 std::string ConnectedDetail(const ServerContext& ctx, const Connection& conn);
 void SendConnected(const ServerContext& ctx, Connection* conn);

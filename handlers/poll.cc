@@ -30,17 +30,8 @@ std::string HeadersJson(const HttpRequest& req) {
 void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& request,
                   SubscribeParams params) {
   ServerContext& ctx = worker.ctx();
-  auto space_auth = CheckSpaceAuth(ctx, request, params.space, params.filters);
-  if (!space_auth.ok()) {
-    Add(ctx.stats.rejected_bad);
-    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(space_auth.status()));
-    return;
-  }
-  Status admitted = AdmitConnection(ctx, request.remote_ip);
-  if (!admitted.ok()) {
-    SendEvhttpResponse(worker, req, LimitResponse(admitted));
-    return;
-  }
+  auto space_auth = AuthorizeAndAdmit(worker, req, request, params.space, params.filters);
+  if (!space_auth) return;
   auto conn = std::make_unique<PollConnection>(worker.NextConnId(), &worker);
   conn->secret = NewSecret();
   conn->clid = params.clid;

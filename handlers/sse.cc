@@ -30,17 +30,8 @@ void HandleSseSubscribe(Worker& worker, evhttp_request* req) {
   std::optional<std::string> cursor = parsed->cursor;
   if (const std::string* h = request.Header("Last-Event-ID")) cursor = *h;
 
-  auto space_auth = CheckSpaceAuth(ctx, request, parsed->space, parsed->filters);
-  if (!space_auth.ok()) {
-    Add(ctx.stats.rejected_bad);
-    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(space_auth.status()));
-    return;
-  }
-  Status admitted = AdmitConnection(ctx, request.remote_ip);
-  if (!admitted.ok()) {
-    SendEvhttpResponse(worker, req, LimitResponse(admitted));
-    return;
-  }
+  auto space_auth = AuthorizeAndAdmit(worker, req, request, parsed->space, parsed->filters);
+  if (!space_auth) return;
   auto conn = std::make_unique<SseConnection>(worker.NextConnId(), &worker, req);
   conn->secret = NewSecret();
   conn->clid = parsed->clid;
