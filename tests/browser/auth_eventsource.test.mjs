@@ -6,15 +6,10 @@
 //
 // Run from the repo root: npm ci --prefix tests/browser && node --test tests/browser/
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { openPage } from './lib/browser.mjs';
 import { htest, startHerald, publishOk, request, uid, waitFor } from '../integration/lib/herald.mjs';
 import { mint, claims } from '../integration/lib/jwt.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SECRET = 'browser-secret-0123456789abcdef0123';
 
 function page(url) {
@@ -30,7 +25,6 @@ function page(url) {
 }
 
 htest('browser: EventSource with a ticket; token expiry ends it with unauthorized', async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
   const h = await startHerald({
     extraArgs: ['--jwt-hs256-secret', SECRET],
     config: { sse: { retry_ms: 500 }, auth: { jwt_leeway_s: 0, expiring_notice_s: 0 } },
@@ -41,22 +35,9 @@ htest('browser: EventSource with a ticket; token expiry ends it with unauthorize
   assert.equal(t.status, 200, t.text);
   const url = `http://127.0.0.1:${h.pubPort}/sse?space=${space}&channel=news&ticket=${t.json.ticket}`;
 
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(page(url));
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await openPage(page(url));
   try {
-    const tab = await context.newPage();
-    await tab.goto(`http://127.0.0.1:${server.address().port}/`);
-    const get = (expr) => tab.evaluate(expr);
+    const { get } = browser;
     await waitFor(() => get('window.connected >= 1'), { timeout: 10000, what: 'browser connected' });
     await publishOk(h, `${space}/news`, 'hello');
     await waitFor(() => get('window.types.includes("hello")'), { timeout: 10000, what: 'event received' });
@@ -66,8 +47,6 @@ htest('browser: EventSource with a ticket; token expiry ends it with unauthorize
     await waitFor(() => get('window.es.readyState === 2'), { timeout: 10000, what: 'EventSource CLOSED' });
     assert.equal(await get('window.connected'), 1);
   } finally {
-    await context.close();
-    server.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser.close();
   }
 }, { timeout: 60000 });

@@ -5,14 +5,8 @@
 //
 // Run from the repo root: npm ci --prefix tests/browser && node --test tests/browser/
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { openPage } from './lib/browser.mjs';
 import { htest, startHerald, publishOk, uid, waitFor } from '../integration/lib/herald.mjs';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 function page(heraldPort, topic) {
   return `<!doctype html><meta charset="utf-8"><title>herald EventSource</title>
@@ -28,27 +22,13 @@ function page(heraldPort, topic) {
 }
 
 htest('browser: EventSource receives events, is kicked by the server, reconnects and resumes via Last-Event-ID without loss', async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
   const h = await startHerald({ config: { sse: { timeout_ms: 1500, retry_ms: 1000 } } });
   const topic = `browser/${uid('t')}/+`;
   const emit = (n) => topic.replace('+', `e${n}`);
 
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(page(h.pubPort, topic));
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await openPage(page(h.pubPort, topic));
   try {
-    const tab = await context.newPage();
-    await tab.goto(`http://127.0.0.1:${server.address().port}/`);
-    const get = (expr) => tab.evaluate(expr);
+    const { get } = browser;
     await waitFor(() => get('window.connected >= 1'), { timeout: 10000, what: 'browser connected' });
 
     const sent = [];
@@ -81,8 +61,6 @@ htest('browser: EventSource receives events, is kicked by the server, reconnects
     assert.ok(lei && sent.includes(lei[1]), `Last-Event-ID header: ${JSON.stringify(d.connections[0].headers)}`);
     assert.ok((await h.state()).events.replayed >= 5, 'missed events were replayed');
   } finally {
-    await context.close();
-    server.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser.close();
   }
 }, { timeout: 90000 });
