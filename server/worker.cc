@@ -217,7 +217,6 @@ void Worker::Drain() {
   }
   draining_.clear();  // keeps capacity
   CloseSlow();
-  RunFlushes();
 }
 
 namespace {
@@ -352,7 +351,6 @@ void Worker::OnTick() {
     }
   }
   if (!auth_watch_.empty()) CheckAuth(now);
-  RunFlushes();
 }
 
 uint64_t Worker::NextConnId() {
@@ -503,7 +501,6 @@ void Worker::RunReplays() {
   }
   replaying_.resize(kept);
   CloseSlow();
-  RunFlushes();
   // Paused replays (their client reads slowly) look again a little later.
   if (!replaying_.empty()) ScheduleReplay(progressed ? 0 : 10);
 }
@@ -604,6 +601,8 @@ void Worker::RequestFlush(Connection* conn) {
 }
 
 void Worker::RunFlushes() {
+  // Runs only as the flush_ event, which RequestFlush activates: after the
+  // other callbacks of this loop iteration, so their frames share a writev.
   // At most kFlushSlice connections per loop iteration. Between slices the
   // loop takes new publishes (the private API runs on this loop too), so
   // under load the frames of several events leave in one writev per
