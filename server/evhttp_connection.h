@@ -7,9 +7,9 @@
 // delivery. An event's frame, encoded once for all its subscribers, is
 // queued by reference while nothing else waits, so the common delivery
 // copies and allocates nothing in user space (an evbuffer chain per
-// subscriber per event cost malloc, page faults and heap trimming). It adds HTTP/1.1 chunk framing
-// when the response is chunked, notices the client leaving, and finishes the
-// response. Loop-thread only, like every Connection.
+// subscriber per event cost malloc, page faults and heap trimming). It adds
+// HTTP/1.1 chunk framing when the response is chunked, notices the client
+// leaving, and finishes the response. Loop-thread only, like every Connection.
 #pragma once
 
 #include <event2/http.h>
