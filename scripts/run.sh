@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DHERALD_TESTS=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target herald
+# Its own build folder: scripts/test.sh builds build/ with other options, and
+# either command may run first in the same checkout.
+cmake -S . -B build-run -DCMAKE_BUILD_TYPE=Release -DHERALD_TESTS=OFF -DHERALD_FUZZ=OFF \
+  -DHERALD_SANITIZE= >/dev/null
+cmake --build build-run -j"$(nproc)" --target herald
 cat <<'HINT'
 
 herald is starting on 127.0.0.1:8080 (subscribers) and 127.0.0.1:8081 (publishers).
@@ -14,4 +17,4 @@ herald is starting on 127.0.0.1:8080 (subscribers) and 127.0.0.1:8081 (publisher
                 -d '{"ep":["house/kitchen"],"e":{"type":"temp","detail":21.5}}' http://127.0.0.1:8081/event
 Stop with Ctrl-C.
 HINT
-exec ./build/herald --token dev-token "$@"
+exec ./build-run/herald --token dev-token "$@"

@@ -52,7 +52,9 @@ run_node() {  # run_node <name> <HERALD_BIN> <test dir>
 }
 
 echo "== release build"
-if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+# Every option this script depends on is set: a folder configured earlier
+# (by hand, or with other options) must not change what is tested.
+if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_TESTS=ON -DHERALD_FUZZ=OFF -DHERALD_SANITIZE=; then
   echo "== unit tests"; run_ctest build unit
   echo "== integration tests"; run_node integration "$root/build/herald" tests/integration/
   if [[ -f tests/browser/package.json ]]; then
@@ -69,7 +71,7 @@ if [[ "${HERALD_TEST_QUICK:-0}" != 1 ]]; then
   for san in address thread; do
     echo "== $san sanitizer build"
     dir=build-$san
-    if build "$dir" -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=$san; then
+    if build "$dir" -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=$san -DHERALD_TESTS=ON -DHERALD_FUZZ=OFF; then
       export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
       export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
       export HERALD_SANITIZER=$san
