@@ -48,8 +48,12 @@ std::optional<SpaceAuth> AuthorizeAndAdmit(Worker& worker, evhttp_request* req,
 }
 
 std::string ConnectedDetail(const ServerContext& ctx, const Connection& conn) {
+  // `cursor`: the last event published before the connection subscribed
+  // (Worker::Adopt); live delivery starts after it, so resuming from it
+  // loses nothing even if the stream ends before its first event.
   return "{\"connid\":" + std::to_string(conn.id()) + ",\"secret\":" + JsonString(conn.secret) +
-         ",\"timeout\":" + std::to_string(TransportTimeoutMs(ctx.config, conn.transport())) + "}";
+         ",\"timeout\":" + std::to_string(TransportTimeoutMs(ctx.config, conn.transport())) +
+         ",\"cursor\":\"" + FormatEventId(ctx.hub->epoch(), conn.last_seq) + "\"}";
 }
 
 void SendConnected(const ServerContext& ctx, Connection* conn) {
@@ -59,8 +63,10 @@ void SendConnected(const ServerContext& ctx, Connection* conn) {
 void SendAvailable(const ServerContext& ctx, Connection* conn, std::string_view filter) {
   const std::string prefix = kPresencePrefix;
   if (filter.rfind(prefix, 0) != 0) return;
+  // As the original: one level after the prefix gets an `available`, even
+  // `#` or `+` (a clid of that name: "0"), with requested = emitted = filter.
   std::string watched(filter.substr(prefix.size()));
-  if (watched.find_first_of("+#") != std::string::npos) return;
+  if (watched.find('/') != std::string::npos) return;
   std::string detail =
       "{\"clid_instances\":\"" + std::to_string(ctx.presence.Count(watched)) + "\"}";
   conn->SendControl("available", ControlJson(NowMs(), filter, filter, "available", detail));

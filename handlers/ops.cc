@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <string_view>
 #include <unordered_set>
@@ -17,18 +18,80 @@
 namespace herald {
 namespace {
 
-std::string ConnectionDetails(Worker& w, const std::string& clid) {
+constexpr char kRedacted[] = "[redacted]";
+
+// Request headers as /connections shows them: lower-case names, as the
+// original (Node) server shows them, and credentials redacted (issue 9 A.5).
+std::string RedactedHeadersJson(const std::string& headers_json) {
+  CJsonPtr headers = ParseJson(headers_json);
+  std::string out = "{";
+  for (const cJSON* h = headers ? headers->child : nullptr; h; h = h->next) {
+    std::string name = h->string ? h->string : "";
+    for (char& c : name) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    if (out.size() > 1) out += ",";
+    AppendJsonString(&out, name);
+    out += ":";
+    const bool secret = name == "authorization" || name == "proxy-authorization" ||
+                        name == "cookie" || name == "x-api-key";
+    AppendJsonString(&out, secret ? kRedacted : (cJSON_IsString(h) ? h->valuestring : ""));
+  }
+  return out + "}";
+}
+
+bool IsCredentialName(std::string_view name) {
+  return name == "bind_key" || name == "token" || name == "ticket";
+}
+
+// The subscribe body: JSON (POST /, POST /poll) with bind_key, token and
+// ticket redacted, or a query string (SSE) with token and ticket redacted.
+std::string RedactedBodyJson(const std::string& body) {
+  if (CJsonPtr json = ParseJson(body)) {
+    if (!cJSON_IsObject(json.get())) return PrintAsciiJson(json.get());
+    CJsonPtr shown(cJSON_CreateObject());
+    for (const cJSON* item = json->child; item; item = item->next) {
+      if (!item->string) continue;
+      cJSON_AddItemToObject(shown.get(), item->string,
+                            IsCredentialName(item->string) ? cJSON_CreateString(kRedacted)
+                                                           : cJSON_Duplicate(item, true));
+    }
+    return PrintAsciiJson(shown.get());
+  }
+  std::string query;
+  std::string_view rest = body;
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (!query.empty()) query += '&';
+    auto decoded = ParseQueryString(part);
+    if (!decoded.empty() && IsCredentialName(decoded[0].first)) {
+      query.append(part.substr(0, part.find('='))).append("=").append(kRedacted);
+    } else {
+      query.append(part);
+    }
+  }
+  return JsonString(query);
+}
+
+// `?view=herald`: a list entry per connection, with transport, worker,
+// filters. Otherwise the original's shape: "<connid>": {headers, body}.
+std::string ConnectionDetails(Worker& w, const std::string& clid, bool herald_view) {
   std::string out;
   w.ForEachConnection([&](Connection& c) {
     if (c.clid != clid || c.closing) return;
     if (!out.empty()) out += ",";
+    if (!herald_view) {
+      out += "\"" + std::to_string(c.id()) +
+             "\":{\"headers\":" + RedactedHeadersJson(c.HeadersJson()) +
+             ",\"body\":" + RedactedBodyJson(c.body) + "}";
+      return;
+    }
     out += "{\"connid\":" + std::to_string(c.id()) + ",\"clid\":" + JsonString(c.clid) +
            ",\"transport\":\"" + TransportName(c.transport()) +
            "\",\"worker\":" + std::to_string(w.index()) +
            ",\"since\":" + std::to_string(c.since_ms) + ",\"remote\":" + JsonString(c.remote) +
-           ",\"headers\":" + c.HeadersJson() + ",\"body\":";
-    CJsonPtr body = ParseJson(c.body);
-    out += body ? PrintAsciiJson(body.get()) : JsonString(c.body);
+           ",\"headers\":" + RedactedHeadersJson(c.HeadersJson()) +
+           ",\"body\":" + RedactedBodyJson(c.body);
     out += ",\"filters\":[";
     for (size_t i = 0; i < c.subscriptions.size(); ++i) {
       if (i) out += ",";
@@ -39,7 +102,23 @@ std::string ConnectionDetails(Worker& w, const std::string& clid) {
   return out;
 }
 
+std::string JoinNonEmpty(const std::vector<std::string>& parts) {
+  std::string list;
+  for (const std::string& p : parts) {
+    if (p.empty()) continue;
+    if (!list.empty()) list += ",";
+    list += p;
+  }
+  return list;
+}
+
+// The original's answers by default (issue 10.5): counts per clid with
+// @TOTAL@ ({} when nobody is connected), `?clid=x` the bare count,
+// `&details=true` {"<connid>": {"headers", "body"}}. `view=herald` keeps
+// herald's richer shapes. Credentials are redacted in both.
 void HandleConnections(ServerContext& ctx, const HttpRequest& req, Responder done) {
+  const std::string* view = req.Query("view");
+  const bool herald_view = view && *view == "herald";
   const std::string* clid = req.Query("clid");
   if (!clid) {
     std::string out = "{";
@@ -48,23 +127,23 @@ void HandleConnections(ServerContext& ctx, const HttpRequest& req, Responder don
       out += JsonString(name) + ":" + std::to_string(n) + ",";
       total += n;
     }
+    if (total == 0 && !herald_view) return done(HttpResponse::Json("{}"));
     out += "\"@TOTAL@\":" + std::to_string(total) + "}";
     return done(HttpResponse::Json(out));
   }
-  const std::string count =
-      JsonString(*clid) + ":" + std::to_string(ctx.presence.Count(*clid));
+  const std::string number = std::to_string(ctx.presence.Count(*clid));
+  const std::string count = JsonString(*clid) + ":" + number;
   const std::string* details = req.Query("details");
-  if (!details || *details != "true") return done(HttpResponse::Json("{" + count + "}"));
+  if (!details || *details != "true") {
+    return done(HttpResponse::Json(herald_view ? "{" + count + "}" : number));
+  }
   GatherFromWorkers(
-      ctx, [name = *clid](Worker& w) { return ConnectionDetails(w, name); },
-      [count, done](std::vector<std::string> parts) {
-        std::string list;
-        for (const std::string& p : parts) {
-          if (p.empty()) continue;
-          if (!list.empty()) list += ",";
-          list += p;
-        }
-        done(HttpResponse::Json("{" + count + ",\"connections\":[" + list + "]}"));
+      ctx,
+      [name = *clid, herald_view](Worker& w) { return ConnectionDetails(w, name, herald_view); },
+      [count, herald_view, done](std::vector<std::string> parts) {
+        const std::string list = JoinNonEmpty(parts);
+        done(HttpResponse::Json(herald_view ? "{" + count + ",\"connections\":[" + list + "]}"
+                                            : "{" + list + "}"));
       });
 }
 

@@ -44,8 +44,8 @@ Result<SubscribeRequest> ParseEsWebSubscribe(const std::string& body, const Limi
   SubscribeRequest out;
   out.clid = kAnonClid;
   const cJSON* clid = cJSON_GetObjectItemCaseSensitive(root.get(), "clid");
-  if (clid && !cJSON_IsNull(clid)) {
-    if (!cJSON_IsString(clid)) return Status::BadRequest("Clid should be a string");
+  // Like the original, a clid that is not a string means anonymous (issue 10.6).
+  if (clid && cJSON_IsString(clid)) {
     out.clid = clid->valuestring;
     Status s = ValidateClid(out.clid, limits);
     if (!s.ok()) return s;

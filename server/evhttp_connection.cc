@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "server/context.h"
 #include "server/json.h"
 #include "server/wire.h"
 #include "server/worker.h"
@@ -211,7 +212,17 @@ void EvhttpConnection::Finish() {
 void EvhttpConnection::End(CloseReason reason) {
   if (!open()) return;
   std::string detail =
-      "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text) + "}";
+      "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text);
+  if (transport() == Transport::kStream) {
+    // The original's clients take every @SERVER@ frame for `connected` and
+    // read connid, secret and timeout from it (its alive example restarts
+    // its /alive loop with them): the es-web frame carries the connection's
+    // own, so such a client keeps valid values, not `undefined` (issue 10.2).
+    detail +=
+        ",\"connid\":" + std::to_string(id()) + ",\"secret\":" + JsonString(secret) +
+        ",\"timeout\":" + std::to_string(TransportTimeoutMs(worker_->ctx().config, transport()));
+  }
+  detail += "}";
   SendServerEvent(this, "disconnect", detail);
   Finish();
 }

@@ -36,6 +36,16 @@ HttpResponse HttpResponse::Error(int status, std::string_view reason) {
   return r;
 }
 
+bool IsEsWebPath(std::string_view path) {
+  return path == "/" || path == "/alive" || path == "/event" || path == "/connections";
+}
+
+void AdaptErrorBody(std::string_view path, HttpResponse* resp) {
+  if (resp->status < 400 || !IsEsWebPath(path)) return;
+  resp->content_type = "text/plain; charset=utf-8";
+  resp->body = resp->reason.empty() ? StandardReason(resp->status) : resp->reason;
+}
+
 const char* StandardReason(int status) {
   switch (status) {
     case 200: return "OK";

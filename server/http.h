@@ -45,6 +45,22 @@ struct HttpResponse {
   static HttpResponse FromStatus(const Status& s) { return Error(s.http_status(), s.reason()); }
 };
 
+// Request headers a CORS preflight allows, on both ports: the original
+// es-web-notify's list (its browser client may send X-Requested-With) plus
+// what herald's own clients send (Last-Event-ID, Cache-Control).
+inline constexpr char kCorsAllowHeaders[] =
+    "Authorization, X-API-KEY, Origin, X-Requested-With, Content-Type, Accept, "
+    "Last-Event-ID, Cache-Control";
+
+// The es-web-notify endpoints (POST /, /alive, /event, /connections) answer
+// errors as the original does: the reason in the status line and as a
+// text/plain body. The original's clients call response.json() and keep
+// their state when it throws, so a JSON error body would look like success.
+// herald's own endpoints keep the JSON body of HttpResponse::Error.
+bool IsEsWebPath(std::string_view path);
+// For a response to `path`: an error on an es-web path gets the plain body.
+void AdaptErrorBody(std::string_view path, HttpResponse* resp);
+
 using Responder = std::function<void(HttpResponse)>;
 using Handler = std::function<void(const HttpRequest&, Responder)>;
 

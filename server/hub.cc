@@ -37,11 +37,17 @@ EventRef Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisp
   return ev;
 }
 
+uint64_t Hub::LastSeq() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return seq_;
+}
+
 void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_view type,
                      int64_t count) {
   if (!ctx->presence.HasWatchers()) return;
-  std::string e = "{\"type\":" + JsonString(type) + ",\"detail\":{\"clid_instances\":\"" +
-                  std::to_string(count) + "\"}}";
+  // A number here, as the original sends it; only `available` carries a string.
+  std::string e = "{\"type\":" + JsonString(type) +
+                  ",\"detail\":{\"clid_instances\":" + std::to_string(count) + "}}";
   ctx->hub->Publish(kPresencePrefix + clid, e, 0);
 }
 

@@ -31,6 +31,10 @@ class Hub {
   EventRef Publish(std::string topic, std::string_view e_json, uint64_t whisper,
                    std::shared_ptr<const AclRecord> bound = nullptr);
   uint32_t epoch() const { return store_->epoch(); }
+  // The seq of the newest event published so far. Every event at or below
+  // it is already in every worker's inbox (Publish posts under the same
+  // mutex), so a connection that subscribes now starts live after it.
+  uint64_t LastSeq();
   // History. Thread-safe; lives as long as the Hub.
   const Store& store() const { return *store_; }
 

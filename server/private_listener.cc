@@ -73,7 +73,7 @@ std::optional<HttpResponse> Precheck(const ServerContext& ctx, const PendingRequ
     HttpResponse r;
     r.status = 204;
     r.headers = {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
-                 {"Access-Control-Allow-Headers", "Content-Type, Authorization"}};
+                 {"Access-Control-Allow-Headers", kCorsAllowHeaders}};
     return r;
   }
   if (!ctx.private_routes.Find(req.path)) return HttpResponse::Error(404, "Not found");
@@ -169,7 +169,10 @@ class PrivateListener::WorkerDaemon {
       return MHD_YES;
     }
     if (!p->answer && !p->suspended) self->Serve(p);
-    if (p->answer) return Send(connection, *self->ctx_, *p->answer);
+    if (p->answer) {
+      AdaptErrorBody(p->request.path, &*p->answer);
+      return Send(connection, *self->ctx_, *p->answer);
+    }
     if (!p->suspended) {
       p->suspended = true;
       MHD_suspend_connection(connection);

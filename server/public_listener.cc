@@ -90,7 +90,17 @@ void AddCorsHeaders(Worker& worker, evhttp_request* req) {
   evhttp_add_header(out, "Access-Control-Expose-Headers", "Retry-After");
 }
 
-void SendEvhttpResponse(Worker& worker, evhttp_request* req, const HttpResponse& resp) {
+void SendEvhttpResponse(Worker& worker, evhttp_request* req, const HttpResponse& response) {
+  HttpResponse adapted;
+  const HttpResponse* chosen = &response;
+  if (response.status >= 400) {
+    const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
+    const char* path = uri ? evhttp_uri_get_path(uri) : nullptr;
+    adapted = response;
+    AdaptErrorBody(path && *path ? path : "/", &adapted);
+    chosen = &adapted;
+  }
+  const HttpResponse& resp = *chosen;
   AddCorsHeaders(worker, req);
   evkeyvalq* out = evhttp_request_get_output_headers(req);
   if (!resp.body.empty() || resp.status != 204) {
@@ -111,8 +121,7 @@ void HandlePublicRequest(evhttp_request* req, void* arg) {
     HttpResponse resp;
     resp.status = 204;
     resp.headers = {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
-                    {"Access-Control-Allow-Headers",
-                     "Content-Type, Authorization, Last-Event-ID, Cache-Control"},
+                    {"Access-Control-Allow-Headers", kCorsAllowHeaders},
                     {"Access-Control-Max-Age", "600"}};
     SendEvhttpResponse(worker, req, resp);
     return;

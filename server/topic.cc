@@ -78,7 +78,6 @@ Status ValidateTopic(std::string_view topic, const TopicLimits& limits) {
   }
   for (TopicLevelReader r(topic); !r.done();) {
     std::string_view level = r.Next();
-    if (level.empty()) return Status::BadRequest("Topic has an empty level");
     if (level.find_first_of("+#") != std::string_view::npos && !IsWildcard(level)) {
       return Status::BadRequest("Wildcard must be a whole level");
     }

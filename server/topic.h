@@ -28,8 +28,7 @@ struct TopicLimits {
 //                                           "Topic is not valid UTF-8"
 //   no control character (C0, DEL, C1)      "Topic has a control character"
 //   at most max_levels levels               "Topic deeper than 16 levels"
-//   no empty level (no leading, trailing or doubled '/')
-//                                           "Topic has an empty level"
+//   (levels may be empty: `a//b`, `/a`, `a/` are valid, as in MQTT and es-web-notify)
 //   '+' and '#' only as a whole level       "Wildcard must be a whole level"
 //   '#' only as the last level              "'#' must be the last level"
 // The numbers in the reasons are the limits passed in. Errors are Status::BadRequest.

@@ -158,7 +158,7 @@ class TopicIndex {
   // REQUIRES: `topic` passed ValidateTopic(). fn must not modify the index.
   template <class Fn>
   void Match(std::string_view topic, Fn&& fn) const {
-    MatchFrom(root_, topic, fn);
+    MatchFrom(root_, topic, false, fn);
   }
 
   // Distinct filters, i.e. nodes that hold at least one subscription.
@@ -304,31 +304,32 @@ class TopicIndex {
   }
 
   // `node` matched the topic's levels before `rest`; `rest` is what is left of the topic.
-  // Validated topics have no empty level, so an empty `rest` means every level was consumed.
+  // Levels may be empty (`a//b`, `a/`), so "every level was consumed" is `at_end`, not an
+  // empty `rest`: after `a/` matched `a`, `rest` is the empty last level.
   template <class Fn>
-  static void MatchFrom(const Node& node, std::string_view rest, Fn& fn) {
-    if (rest.empty()) {
+  static void MatchFrom(const Node& node, std::string_view rest, bool at_end, Fn& fn) {
+    if (at_end) {
       Visit(node, fn);
       if (node.hash) Visit(*node.hash, fn);  // `a/#` matches `a`
       return;
     }
     size_t slash = rest.find('/');
     std::string_view level = rest.substr(0, slash);
-    std::string_view tail =
-        slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    const bool last = slash == std::string_view::npos;
+    std::string_view tail = last ? std::string_view() : rest.substr(slash + 1);
     if (level == kMultiLevelWildcard) {
       VisitSubtree(node, fn);
       return;
     }
     if (node.children) {
       if (level == kSingleLevelWildcard) {
-        for (const auto& entry : *node.children) MatchFrom(*entry.second, tail, fn);
+        for (const auto& entry : *node.children) MatchFrom(*entry.second, tail, last, fn);
       } else {
         auto it = node.children->find(level);
-        if (it != node.children->end()) MatchFrom(*it->second, tail, fn);
+        if (it != node.children->end()) MatchFrom(*it->second, tail, last, fn);
       }
     }
-    if (node.plus) MatchFrom(*node.plus, tail, fn);
+    if (node.plus) MatchFrom(*node.plus, tail, last, fn);
     if (node.hash) Visit(*node.hash, fn);  // swallows this level and the rest
   }
 

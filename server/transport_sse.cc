@@ -8,7 +8,11 @@ namespace herald {
 std::vector<std::pair<const char*, std::string>> SseResponseHeaders() {
   return {{"Content-Type", "text/event-stream"},
           {"Cache-Control", "no-cache, no-transform"},
-          {"X-Accel-Buffering", "no"}};
+          {"X-Accel-Buffering", "no"},
+          // The socket closes when the stream ends (timeout, kick, shutdown):
+          // say so up front, or a keep-alive client (Node's http.Agent) would
+          // send its next request on the dead socket (issue 10.3).
+          {"Connection", "close"}};
 }
 
 void SseConnection::SendControl(std::string_view type, std::string_view json) {

@@ -11,7 +11,11 @@ std::vector<std::pair<const char*, std::string>> StreamResponseHeaders() {
           {"X-Content-Type-Options", "nosniff"},
           {"Cache-Control", "no-cache, no-store, max-age=0, must-revalidate"},
           {"Pragma", "no-cache"},
-          {"X-Accel-Buffering", "no"}};
+          {"X-Accel-Buffering", "no"},
+          // The socket closes when the stream ends (timeout, kick, shutdown):
+          // say so up front, or a keep-alive client (Node's http.Agent) would
+          // send its next request on the dead socket (issue 10.3).
+          {"Connection", "close"}};
 }
 
 void StreamConnection::SendControl(std::string_view, std::string_view json) {

@@ -241,8 +241,9 @@ void Worker::Dispatch(const EventRef& ref) {
   topics_.Match(ev.topic, [&](std::string_view filter, const auto& subscribers) {
     frames_.Reset(&ev, filter, &ref);
     for (Connection* conn : subscribers) {
-      // Visit order is most specific filter first, so the first match wins.
-      if (conn->last_seq == ev.seq) continue;
+      // Visit order is most specific filter first, so the first match wins;
+      // and nothing published before the connection subscribed (Adopt).
+      if (conn->last_seq >= ev.seq) continue;
       // A resuming connection gets this event from its replay (it is in history).
       if (conn->replaying) continue;
       if (!BoundAdmits(*conn, ev, filter)) continue;
@@ -367,6 +368,10 @@ Connection* Worker::Adopt(std::unique_ptr<Connection> conn,
   c->since_ms = now;
   c->deadline_ms = now + timeout;
   c->next_heartbeat_ms = now + heartbeat;
+  // Live delivery starts after what was published before this moment: the
+  // events of the inbox that woke nobody are older than the connection
+  // (issue 10.1). Read before the filters go in, so nothing newer is missed.
+  c->last_seq = ctx_->hub->LastSeq();
   c->subscriptions.reserve(filters.size());
   int64_t watchers = 0;
   for (const std::string& f : filters) {
@@ -477,6 +482,7 @@ void Worker::StartReplay(Connection* conn, std::string_view cursor) {
   }
   conn->replaying = true;
   conn->replay_after = p.after_seq;
+  conn->last_seq = p.after_seq;  // the replay covers what Adopt's start skipped
   replaying_.push_back(conn->id());
   ScheduleReplay(0);
 }

@@ -93,7 +93,6 @@ std::string ReferenceReason(const std::string& t, const TopicLimits& limits) {
   }
   for (size_t i = 0; i < levels.size(); ++i) {
     const std::string& l = levels[i];
-    if (l.empty()) return "Topic has an empty level";
     bool wild = l == "+" || l == "#";
     if (!wild && l.find_first_of("+#") != std::string::npos) {
       return "Wildcard must be a whole level";

@@ -20,7 +20,7 @@ htest('connect: first frame is @SERVER@ connected with connid, secret, timeout',
   assert.ok(Number.isInteger(f.iat), `iat is an integer: ${f.iat}`);
   assert.ok(f.iat >= before - 5000 && f.iat <= after + 5000, `iat ${f.iat} is ms since epoch near now`);
 
-  assert.deepEqual(Object.keys(detail).sort(), ['connid', 'secret', 'timeout']);
+  assert.deepEqual(Object.keys(detail).sort(), ['connid', 'cursor', 'secret', 'timeout']);
   assert.ok(Number.isSafeInteger(detail.connid) && detail.connid >= 0, `connid integer < 2^53: ${detail.connid}`);
   assert.ok(detail.connid < 2 ** 53);
   assert.match(detail.secret, SECRET_RE, 'secret is 22 base64url chars');

@@ -24,7 +24,7 @@ htest('disconnect: by connid (stream) with the default reason; counted as kicked
   const b = await connect(h, { ep: ['k/a'] }, { label: 'b' });
   await kickOk(h, { connid: a.detail.connid }, 1);
   const f = await a.next('disconnect');
-  assert.deepEqual(f.e.detail, { reason: 'kicked' });
+  assert.deepEqual(f.e.detail, { reason: 'kicked', connid: a.detail.connid, secret: a.detail.secret, timeout: a.detail.timeout });
   await a.ended;
   assert.equal(b.isEnded, false);
   const st = await h.state();
@@ -41,7 +41,8 @@ htest('disconnect: by clid on every worker, with a custom reason', async () => {
   await kickOk(h, { clid, reason: 'banned by moderator' }, 6);
   for (const s of subs) {
     const f = await s.next('disconnect');
-    assert.deepEqual(f.e.detail, { reason: 'banned by moderator' });
+    assert.equal(f.e.detail.reason, 'banned by moderator');
+    assert.equal(f.e.detail.connid, s.detail.connid, 'the es-web frame carries the connection (issue 10.2)');
     await s.ended;
   }
   assert.equal(other.isEnded, false);

@@ -237,13 +237,18 @@ export function rawRequest(port, payload, { timeoutMs = 10000 } = {}) {
   });
 }
 
-// Asserts an error answer: status, {"error": reason} body and (unless
+// Asserts an error answer: status, {"error": reason} body (or the reason as a
+// text/plain body on the es-web endpoints) and (unless
 // phrase: false) the same reason as the status line's reason phrase.
 // reason may be a string (exact) or a RegExp.
 export function assertError(res, status, reason, where = '', { phrase = true } = {}) {
   const ctx = `${where} → ${res.status} ${JSON.stringify(res.statusMessage)} ${res.text.slice(0, 200)}`;
   assert.equal(res.status, status, `status; ${ctx}`);
   if (reason !== undefined) {
+    // The es-web endpoints (/, /alive, /event, /connections) answer the reason
+    // as text/plain, as the original does; herald's own ones as {"error"}.
+    const plain = /^text\/plain/.test(res.headers?.['content-type'] || '');
+    if (plain) res = { ...res, json: { error: res.text } };
     assert.ok(res.json && typeof res.json === 'object', `JSON error body; ${ctx}`);
     if (reason instanceof RegExp) {
       assert.match(String(res.json.error), reason, `body error; ${ctx}`);
@@ -365,7 +370,8 @@ async function startOnce({ workers, config, configFile, tokens, extraArgs }) {
   };
   h.state = () => okJson('/state');
   h.memory = () => okJson('/memory');
-  h.connections = (query = '') => okJson('/connections' + (query ? `?${query}` : ''));
+  // herald's view of /connections (view=herald); h.privGet('/connections...') for the original's.
+  h.connections = (query = '') => okJson('/connections?view=herald' + (query ? `&${query}` : ''));
   track('heralds', h);
 
   // Ready when the private API answers /state and the public listener answers.

@@ -76,6 +76,36 @@ TEST_F(TopicIndexTest, Exact) {
   EXPECT_TRUE(MatchAll(index_, "b/b/c").empty());
 }
 
+// Issue 10.6: empty levels (`a/`, `/a`, `a//b`) are levels like any other. A trailing '/'
+// adds one: `a/` is not `a`, and `a/+` and `a/#` match `a/`.
+TEST_F(TopicIndexTest, EmptyLevels) {
+  Add("wid-0001/", 1);
+  Add("/abs", 2);
+  Add("a//b", 3);
+  Add("a/+", 4);
+  Add("wid-0001/#", 5);
+  Add("wid-0001", 6);
+  EXPECT_EQ(MatchAll(index_, "wid-0001/"), (Visits{{"wid-0001/", {1}}, {"wid-0001/#", {5}}}));
+  EXPECT_EQ(MatchAll(index_, "wid-0001"), (Visits{{"wid-0001", {6}}, {"wid-0001/#", {5}}}));
+  EXPECT_EQ(MatchAll(index_, "/abs"), (Visits{{"/abs", {2}}}));
+  EXPECT_TRUE(MatchAll(index_, "abs").empty());
+  EXPECT_EQ(MatchAll(index_, "a//b"), (Visits{{"a//b", {3}}}));
+  EXPECT_EQ(MatchAll(index_, "a/b"), (Visits{{"a/+", {4}}}));  // not `a//b`
+  EXPECT_EQ(MatchAll(index_, "a/"), (Visits{{"a/+", {4}}}));
+  // Wildcards in the published topic reach empty levels too.
+  EXPECT_EQ(MatchedFilters(index_, "+/abs"), (Filters{"/abs", "a/+", "wid-0001/#"}));
+  EXPECT_EQ(MatchedFilters(index_, "a/+/b"), (Filters{"a//b"}));
+  EXPECT_EQ(MatchedFilters(index_, "wid-0001/+"), (Filters{"wid-0001/", "wid-0001/#"}));
+  for (const char* t : {"wid-0001/", "/abs", "a//b", "a/", "+/abs", "a/+/b", "wid-0001/+"}) {
+    std::vector<std::string> expected;
+    for (const char* f : {"wid-0001/", "/abs", "a//b", "a/+", "wid-0001/#", "wid-0001"}) {
+      if (TopicsMatch(f, t)) expected.push_back(f);
+    }
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(MatchedFilters(index_, t), expected) << t;
+  }
+}
+
 TEST_F(TopicIndexTest, SingleLevelFilter) {
   Add("a/+/c");
   EXPECT_EQ(MatchedFilters(index_, "a/b/c"), Filters{"a/+/c"});

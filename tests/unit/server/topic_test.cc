@@ -57,9 +57,10 @@ TEST(ValidateTopicTest, ReasonsNameTheConfiguredLimits) {
   EXPECT_EQ(Reason("a/b/c/d", limits), "Topic deeper than 3 levels");
 }
 
-TEST(ValidateTopicTest, EmptyLevel) {
-  for (const char* t : {"/", "/a", "a/", "a//b", "a/b/", "//", "+//"}) {
-    EXPECT_EQ(Reason(t), "Topic has an empty level") << t;
+// Issue 10.6: empty levels are valid, as in MQTT and the original es-web-notify.
+TEST(ValidateTopicTest, EmptyLevelsAreValid) {
+  for (const char* t : {"/", "/a", "a/", "a//b", "a/b/", "//", "+//", "wid-0001/", "/abs", "/#"}) {
+    EXPECT_EQ(Reason(t), "") << t;
   }
 }
 
