@@ -36,7 +36,7 @@ htest('sse: headers, retry, connected, then unnamed application events with id a
   assert.equal(s.headers['x-accel-buffering'], 'no');
   assert.equal(s.headers['access-control-allow-origin'], '*');
   assert.equal(s.retry, 2345);
-  assert.deepEqual(Object.keys(s.detail).sort(), ['connid', 'secret', 'timeout']);
+  assert.deepEqual(Object.keys(s.detail).sort(), ['connid', 'cursor', 'secret', 'timeout']);
   assert.ok(Number.isInteger(s.detail.connid) && s.detail.connid > 0);
   assert.match(s.detail.secret, SECRET_RE);
   assert.equal(s.detail.timeout, 0, 'no timeout by default');
