@@ -23,6 +23,26 @@ TEST(HttpResponse, ErrorIsJsonWithReasonPhrase) {
   EXPECT_EQ(r.body, R"({"error":"Bad \"thing\"\n"})");
 }
 
+// Issue 10.2: the es-web endpoints answer errors as the original, a text/plain reason.
+TEST(HttpResponse, EsWebPathsGetPlainTextErrors) {
+  for (const char* path : {"/", "/alive", "/event", "/connections"}) {
+    HttpResponse r = HttpResponse::Error(400, "Max alive reached");
+    AdaptErrorBody(path, &r);
+    EXPECT_EQ(r.content_type, "text/plain; charset=utf-8") << path;
+    EXPECT_EQ(r.body, "Max alive reached") << path;
+    EXPECT_EQ(r.reason, "Max alive reached") << path;
+  }
+  for (const char* path : {"/sse", "/poll", "/join", "/authenticate", "/state", "/alive/x"}) {
+    HttpResponse r = HttpResponse::Error(400, "Invalid data");
+    AdaptErrorBody(path, &r);
+    EXPECT_EQ(r.body, "{\"error\":\"Invalid data\"}") << path;
+  }
+  HttpResponse ok = HttpResponse::Json("{\"connid\":1}");
+  AdaptErrorBody("/alive", &ok);
+  EXPECT_EQ(ok.body, "{\"connid\":1}");
+  EXPECT_EQ(ok.content_type, "application/json");
+}
+
 TEST(PrivateAuth, BearerOrQueryTokenOrLoopbackWhenNoneConfigured) {
   Config c;
   HttpRequest req;
