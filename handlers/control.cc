@@ -38,10 +38,9 @@ void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
     ++c->alive_count;
     c->secret = NewSecret();
     worker->RestartTimeout(c);
-    done(HttpResponse::Json("{\"connid\":" + std::to_string(id) +
-                            ",\"secret\":" + JsonString(c->secret) +
-                            ",\"timeout\":" +
-                            std::to_string(TransportTimeoutMs(config, c->transport())) + "}"));
+    done(HttpResponse::Json(
+        "{\"connid\":" + std::to_string(id) + ",\"secret\":" + JsonString(c->secret) +
+        ",\"timeout\":" + std::to_string(TransportTimeoutMs(config, c->transport())) + "}"));
   });
 }
 
@@ -67,8 +66,8 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
   const cJSON* target = topic_item ? topic_item : channel_item;
   if (!cJSON_IsString(target) || target->valuestring[0] == '\0') {
     Add(ctx.stats.rejected_bad);
-    return done(HttpResponse::Error(400, topic_item ? "Topic should be a string"
-                                                    : "Channel should be a string"));
+    return done(HttpResponse::Error(
+        400, topic_item ? "Topic should be a string" : "Channel should be a string"));
   }
   const size_t w = static_cast<size_t>(ConnIdWorker(*connid));
   if (w >= ctx.workers.size()) return done(HttpResponse::Error(400, "Invalid data"));
@@ -91,8 +90,8 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
     }
     Status valid = ValidateFilter(topic, ctx.config.limits);
     if (!valid.ok()) return done(HttpResponse::FromStatus(valid));
-    std::string detail = std::string("{\"") + (is_channel ? "channel" : "topic") +
-                         "\":" + JsonString(name) + "}";
+    std::string detail =
+        std::string("{\"") + (is_channel ? "channel" : "topic") + "\":" + JsonString(name) + "}";
     if (join) {
       const auto max = static_cast<size_t>(ctx.config.limits.max_filters_per_connection);
       bool known = false;
@@ -101,8 +100,12 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
         return done(HttpResponse::Error(
             400, "Too many event points (at most " + std::to_string(max) + ")"));
       }
-      // Joining twice is harmless: the answer and the event are the same.
-      worker->Subscribe(c, topic);
+      // Joining a joined channel changes nothing and sends nothing: a
+      // client looping on /join must not fill its own stream with frames.
+      if (!worker->Subscribe(c, topic)) {
+        return done(HttpResponse::Json("{\"connid\":" + std::to_string(id) + ",\"topic\":" +
+                                       JsonString(topic) + ",\"already_joined\":true}"));
+      }
       SendServerEvent(c, "joined_room", detail);
       SendAvailable(ctx, c, topic);
     } else {

@@ -155,7 +155,10 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
          ",\"max_topic_bytes\":" + std::to_string(l.max_topic_bytes) +
          ",\"max_topic_levels\":" + std::to_string(l.max_topic_levels) +
          ",\"max_output_buffer_bytes\":" + std::to_string(l.max_output_buffer_bytes) +
-         ",\"max_clid_bytes\":" + std::to_string(l.max_clid_bytes) + "}}";
+         ",\"max_clid_bytes\":" + std::to_string(l.max_clid_bytes) +
+         ",\"request_timeout_ms\":" + std::to_string(l.request_timeout_ms) +
+         ",\"max_pending_connections\":" + std::to_string(l.max_pending_connections) +
+         ",\"max_poll_sessions\":" + std::to_string(l.max_poll_sessions) + "}}";
   return out;
 }
 

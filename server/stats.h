@@ -31,7 +31,8 @@ struct NodeStats {
   Counter closed[kCloseReasonCount] = {};
   Counter rejected_limit{0};  // connections refused by a limit
   Counter rejected_bad{0};    // requests refused as malformed
-  Counter open_connections{0};
+  Counter open_connections{0};    // admitted against limits.max_connections
+  Counter open_poll_sessions{0};  // admitted against limits.max_poll_sessions
 };
 
 }  // namespace herald
