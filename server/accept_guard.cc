@@ -22,6 +22,7 @@ namespace {
 // often that is logged at most.
 constexpr timeval kAcceptPause = {0, 200 * 1000};
 constexpr int64_t kLogIntervalMs = 10000;
+constexpr timeval kReleaseDelay = {0, 10 * 1000};
 
 // Descriptors held back for the private API and the store while the public
 // listener is out of them. Process-wide: every worker's listener shares it.
@@ -102,12 +103,20 @@ void AcceptGuard::Attach(evhttp* http, evhttp_bound_socket* bound) {
   listener_ = evhttp_bound_socket_get_listener(bound);
   evconnlistener_set_error_cb(listener_, &AcceptGuard::OnAcceptError);
   resume_.reset(event_new(base_, -1, 0, &AcceptGuard::OnResume, this));
+  pause_now_.reset(event_new(
+      base_, -1, 0,
+      [](evutil_socket_t, short, void* self) { static_cast<AcceptGuard*>(self)->PauseHere(); },
+      this));
+  release_.reset(event_new(
+      base_, -1, 0, [](evutil_socket_t, short, void*) { FdReserve::Get().Release(); }, nullptr));
 }
 
 void AcceptGuard::Detach() {
-  Unregister(this);
+  Unregister(this);  // first: no other thread activates pause_now_ afterwards
   listener_ = nullptr;
   resume_.reset();
+  pause_now_.reset();
+  release_.reset();
 }
 
 bufferevent* AcceptGuard::NewBufferevent(event_base* base, void* arg) {
@@ -154,26 +163,39 @@ void AcceptGuard::OnAcceptError(evconnlistener*, void* http) {
   // Retriable errors (EAGAIN, ECONNABORTED...) never get here. The rest is
   // out of descriptors or memory in practice, and retrying at once would spin.
   const int err = EVUTIL_SOCKET_ERROR();
-  if (AcceptGuard* self = GuardOf(static_cast<const evhttp*>(http))) self->Pause(err);
+  if (AcceptGuard* self = GuardOf(static_cast<const evhttp*>(http))) self->OnExhausted(err);
 }
 
-void AcceptGuard::Pause(int err) {
-  if (!listener_) return;
-  evconnlistener_disable(listener_);
-  FdReserve::Get().Release();
-  event_add(resume_.get(), &kAcceptPause);
+void AcceptGuard::OnExhausted(int err) {
+  // Every worker's listener pauses, not just this one: another worker still
+  // accepting would take the reserve as soon as it is handed back.
+  {
+    std::lock_guard<std::mutex> lock(registry_mu);
+    for (const auto& [http, guard] : registry) {
+      if (guard != this) event_active(guard->pause_now_.get(), EV_TIMEOUT, 0);
+    }
+  }
+  PauseHere();
+  // The reserve goes back once the others have had a moment to pause.
+  event_add(release_.get(), &kReleaseDelay);
   ++pauses_since_log_;
   const int64_t now = NowMs();
   if (now - last_log_ms_ >= kLogIntervalMs) {
     LogWarn("listen", 0,
-            "accept failed (%s): accepting paused %llu time(s) in the last %lld s "
-            "(%zu connections waiting for their request)",
+            "accept failed (%s): accepting paused %llu time(s) since the last report "
+            "(%zu connections waiting for their request on this worker)",
             evutil_socket_error_to_string(err), static_cast<unsigned long long>(pauses_since_log_),
-            static_cast<long long>(last_log_ms_ ? (now - last_log_ms_) / 1000 : 0),
             pending_.size());
     last_log_ms_ = now;
     pauses_since_log_ = 0;
   }
+}
+
+void AcceptGuard::PauseHere() {
+  if (!listener_ || paused_) return;
+  paused_ = true;
+  evconnlistener_disable(listener_);
+  event_add(resume_.get(), &kAcceptPause);
 }
 
 void AcceptGuard::OnResume(evutil_socket_t, short, void* arg) {
@@ -185,6 +207,7 @@ void AcceptGuard::OnResume(evutil_socket_t, short, void* arg) {
     event_add(self->resume_.get(), &kAcceptPause);
     return;
   }
+  self->paused_ = false;
   evconnlistener_enable(self->listener_);
 }
 

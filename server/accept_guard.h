@@ -6,7 +6,8 @@
 // a log line per retry). Instead the listener is paused for a moment, a
 // small process-wide reserve of descriptors is handed back so the private
 // API (on the same process) can still accept, and the listener resumes on
-// its own once the reserve could be taken again. One log line per interval
+// its own once the reserve could be taken again. Every worker's listener
+// pauses together: one still accepting would take the reserve at once. One log line per interval
 // says how often it happened.
 //
 // Slowloris: every accepted connection is armed in a PendingRequests with
@@ -53,11 +54,17 @@ class AcceptGuard {
   static void OnAcceptError(evconnlistener* listener, void* self);
   static void OnResume(evutil_socket_t, short, void* self);
   static void OnAnswered(evhttp_request* req, void* self);
-  void Pause(int err);
+  // Out of descriptors: pauses every worker's listener and hands the
+  // reserve back; logs at most once per interval.
+  void OnExhausted(int err);
+  void PauseHere();
 
   event_base* const base_;
   evconnlistener* listener_ = nullptr;
-  EventPtr resume_;
+  EventPtr resume_;     // takes the reserve back, then accepts again
+  EventPtr pause_now_;  // activated by another worker's OnExhausted
+  EventPtr release_;    // hands the reserve back
+  bool paused_ = false;
   PendingRequests pending_;
   int64_t last_log_ms_ = 0;
   uint64_t pauses_since_log_ = 0;

@@ -4,11 +4,16 @@
 #include <event2/event.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -76,6 +81,41 @@ size_t HeadBytes(const HttpRequest& req) {
   return n;
 }
 
+// libmicrohttpd's own messages. Out of descriptors, it retries accept() in a
+// busy loop and says so each time: at most one line per interval, with the
+// count of the rest.
+void LogMhd(void*, const char* fmt, va_list ap) {
+  constexpr int64_t kIntervalMs = 10000;
+  static std::mutex mu;
+  static int64_t last_ms = -kIntervalMs;
+  static uint64_t suppressed = 0;
+  std::lock_guard<std::mutex> lock(mu);
+  const int64_t now = NowMs();
+  if (now - last_ms < kIntervalMs) {
+    ++suppressed;
+    return;
+  }
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  line[strcspn(line, "\r\n")] = '\0';
+  LogWarn("private", 0, "libmicrohttpd: %s (%llu more messages in the last %lld s)", line,
+          static_cast<unsigned long long>(suppressed), static_cast<long long>(kIntervalMs / 1000));
+  last_ms = now;
+  suppressed = 0;
+}
+
+// Request smuggling: a proxy in front may frame the body by one length and
+// herald by the other; libmicrohttpd picks one silently (RFC 9112 6.3).
+bool AmbiguousLength(const HttpRequest& req) {
+  int lengths = 0;
+  bool transfer_encoding = false;
+  for (const auto& [k, v] : req.headers) {
+    if (strcasecmp(k.c_str(), "Content-Length") == 0) ++lengths;
+    if (strcasecmp(k.c_str(), "Transfer-Encoding") == 0) transfer_encoding = true;
+  }
+  return lengths > 1 || (lengths > 0 && transfer_encoding);
+}
+
 // What the listener answers itself, before any handler runs.
 std::optional<HttpResponse> Precheck(const ServerContext& ctx, const PendingRequest& p) {
   const HttpRequest& req = p.request;
@@ -83,6 +123,11 @@ std::optional<HttpResponse> Precheck(const ServerContext& ctx, const PendingRequ
   if (HeadBytes(req) > max_head) {
     return HttpResponse::Error(
         431, "Request headers too large (at most " + std::to_string(max_head) + " bytes)");
+  }
+  if (AmbiguousLength(req)) {
+    HttpResponse r = HttpResponse::Error(400, "Content-Length twice, or with Transfer-Encoding");
+    r.headers.emplace_back("Connection", "close");
+    return r;
   }
   if (p.too_large) return HttpResponse::Error(413, "Body too large");
   if (req.method == "OPTIONS") {
@@ -122,7 +167,8 @@ class PrivateListener::WorkerDaemon {
         listen_fd, MHD_OPTION_NOTIFY_COMPLETED, &WorkerDaemon::OnCompleted, this,
         MHD_OPTION_CONNECTION_LIMIT, kConnectionsPerWorker, MHD_OPTION_CONNECTION_TIMEOUT,
         kIdleTimeoutS, MHD_OPTION_NOTIFY_CONNECTION, &WorkerDaemon::OnConnection, this,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, MemoryLimit(ctx_->config), MHD_OPTION_END));
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, MemoryLimit(ctx_->config),
+        MHD_OPTION_EXTERNAL_LOGGER, &LogMhd, nullptr, MHD_OPTION_END));
     if (!daemon_) {
       close(listen_fd);
       return Status::Error(500, "private_listen: cannot start libmicrohttpd");
