@@ -203,7 +203,7 @@ function frozenSse(port, topic) {
       if (m) {
         sock.pause();
         sock.removeAllListeners('data');
-        resolve({ sock, detail: JSON.parse(m[1]) });
+        resolve({ sock, detail: JSON.parse(m[1]).e.detail });
       }
     });
     sock.on('close', () => reject(new Error('closed before connected')));
