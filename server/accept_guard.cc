@@ -126,8 +126,7 @@ bufferevent* AcceptGuard::NewBufferevent(event_base* base, void* arg) {
   if (!bev) return nullptr;
   // Our reference keeps the pointer valid after evhttp frees the connection
   // (it is then dropped at the next tick), so a pending entry never dangles.
-  bufferevent_incref(bev);
-  self->pending_.Arm(bev, NowMs());
+  if (self->pending_.Arm(bev, NowMs())) bufferevent_incref(bev);
   return bev;
 }
 
@@ -145,8 +144,7 @@ void AcceptGuard::OnAnswered(evhttp_request* req, void* arg) {
   // A kept-alive connection now waits for its next request: the same
   // deadline applies. If evhttp closes it instead, OnTick forgets it.
   bufferevent* bev = evhttp_connection_get_bufferevent(evcon);
-  bufferevent_incref(bev);
-  self->pending_.Arm(bev, NowMs());
+  if (self->pending_.Arm(bev, NowMs())) bufferevent_incref(bev);
 }
 
 void AcceptGuard::OnTick(int64_t now_ms) {

@@ -15,11 +15,12 @@ PendingRequests::~PendingRequests() {
   for (auto& [conn, generation] : armed_) release_(conn);
 }
 
-void PendingRequests::Arm(void* conn, int64_t now_ms) {
+bool PendingRequests::Arm(void* conn, int64_t now_ms) {
   auto [it, fresh] = armed_.try_emplace(conn, 0);
   it->second = next_generation_++;
   queue_.push_back(Entry{conn, it->second, now_ms + timeout_ms_});
-  if (fresh && armed_.size() > max_) CutOldest();
+  if (fresh && armed_.size() > max_) CutOldest();  // never conn: it is the newest
+  return fresh;
 }
 
 void PendingRequests::Disarm(void* conn) {

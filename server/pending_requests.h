@@ -33,7 +33,8 @@ class PendingRequests {
   PendingRequests& operator=(const PendingRequests&) = delete;
 
   // Starts (or restarts) conn's deadline; may cut the oldest armed one.
-  void Arm(void* conn, int64_t now_ms);
+  // True if conn was not armed yet (`release` will be called for it once).
+  bool Arm(void* conn, int64_t now_ms);
   // Its request is complete, or it is gone: forget it.
   void Disarm(void* conn);
   // Cuts every connection past its deadline.
