@@ -136,7 +136,8 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
            "\":" + std::to_string(Read(s.closed[r]));
   }
   out += "},\"rejected\":{\"limit_connections\":" + std::to_string(Read(s.rejected_limit)) +
-         ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) + "}";
+         ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) +
+         ",\"slow_request\":" + std::to_string(Read(s.slow_requests)) + "}";
   out += ",\"store\":{\"kind\":\"memory\",\"status\":\"up\"}";
   const HistoryStats h = ctx.hub->store().Stats();
   const uint32_t epoch = ctx.hub->epoch();

@@ -78,11 +78,12 @@ void Unregister(const AcceptGuard* guard) {
 
 }  // namespace
 
-AcceptGuard::AcceptGuard(event_base* base, const Limits& limits, size_t pending_max)
+AcceptGuard::AcceptGuard(event_base* base, const Limits& limits, size_t pending_max, Counter* cuts)
     : base_(base),
       pending_(
           pending_max, limits.request_timeout_ms,
-          [](void* bev) {
+          [cuts](void* bev) {
+            Add(*cuts);
             // evhttp notices the shutdown as the client leaving and frees
             // the connection in its own callback.
             const evutil_socket_t fd = bufferevent_getfd(static_cast<bufferevent*>(bev));

@@ -26,6 +26,7 @@
 
 #include "server/c_handles.h"
 #include "server/pending_requests.h"
+#include "server/stats.h"
 
 namespace herald {
 
@@ -33,8 +34,9 @@ struct Limits;
 
 class AcceptGuard {
  public:
-  // `pending_max`: this worker's share of limits.max_pending_connections.
-  AcceptGuard(event_base* base, const Limits& limits, size_t pending_max);
+  // `pending_max`: this worker's share of limits.max_pending_connections;
+  // `cuts` counts the connections cut for being slow with their request.
+  AcceptGuard(event_base* base, const Limits& limits, size_t pending_max, Counter* cuts);
   ~AcceptGuard();
   AcceptGuard(const AcceptGuard&) = delete;
   AcceptGuard& operator=(const AcceptGuard&) = delete;

@@ -154,8 +154,9 @@ class PrivateListener::WorkerDaemon {
   WorkerDaemon(ServerContext* ctx, Worker* worker)
       : ctx_(ctx),
         worker_(worker),
-        heads_(PendingMax(ctx->config), ctx->config.limits.request_timeout_ms, &WorkerDaemon::Cut,
-               [](void*) {}) {}
+        heads_(
+            PendingMax(ctx->config), ctx->config.limits.request_timeout_ms,
+            [this](void* c) { Cut(c); }, [](void*) {}) {}
   ~WorkerDaemon() { StopOnLoop(); }
 
   // Main thread, before the loop runs. Takes `listen_fd`.
@@ -167,8 +168,8 @@ class PrivateListener::WorkerDaemon {
         listen_fd, MHD_OPTION_NOTIFY_COMPLETED, &WorkerDaemon::OnCompleted, this,
         MHD_OPTION_CONNECTION_LIMIT, kConnectionsPerWorker, MHD_OPTION_CONNECTION_TIMEOUT,
         kIdleTimeoutS, MHD_OPTION_NOTIFY_CONNECTION, &WorkerDaemon::OnConnection, this,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, MemoryLimit(ctx_->config),
-        MHD_OPTION_EXTERNAL_LOGGER, &LogMhd, nullptr, MHD_OPTION_END));
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, MemoryLimit(ctx_->config), MHD_OPTION_EXTERNAL_LOGGER,
+        &LogMhd, nullptr, MHD_OPTION_END));
     if (!daemon_) {
       close(listen_fd);
       return Status::Error(500, "private_listen: cannot start libmicrohttpd");
@@ -238,7 +239,8 @@ class PrivateListener::WorkerDaemon {
 
   // A connection whose request is overdue, or the oldest when room is
   // needed: MHD sees the shutdown as the client leaving and closes it.
-  static void Cut(void* connection) {
+  void Cut(void* connection) {
+    Add(ctx_->stats.slow_requests);
     const MHD_ConnectionInfo* info = MHD_get_connection_info(
         static_cast<MHD_Connection*>(connection), MHD_CONNECTION_INFO_CONNECTION_FD);
     if (info) shutdown(info->connect_fd, SHUT_RDWR);

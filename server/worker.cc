@@ -89,7 +89,8 @@ Status Worker::Init(int listen_fd) {
   }
   const int workers = ctx_->config.workers > 0 ? ctx_->config.workers : 1;
   accept_guard_ = std::make_unique<AcceptGuard>(
-      base_.get(), lim, static_cast<size_t>(lim.max_pending_connections / workers));
+      base_.get(), lim, static_cast<size_t>(lim.max_pending_connections / workers),
+      &ctx_->stats.slow_requests);
   accept_guard_->Attach(http_.get(), bound_);
   wake_fd_ = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (wake_fd_.get() < 0) return Status::Error(500, "eventfd failed");

@@ -92,8 +92,8 @@ htest('C.13 slowloris on the private port: trickling heads are cut at limits.req
     const took = Date.now() - t0;
     console.log(`# private: 5 trickling heads closed after ${took} ms (deadline 1000 ms)`);
     assert.ok(took >= 900, `not before the deadline (${took} ms)`);
-    // A prompt request on a fresh connection is unaffected.
-    assert.equal((await h.privGet('/state')).status, 200);
+    // A prompt request on a fresh connection is unaffected, and counts them.
+    assert.equal((await h.state()).rejected.slow_request, 5);
   } finally {
     drip.stop();
   }
@@ -117,6 +117,7 @@ htest('C.13 slowloris on the public port: trickling heads are cut; a kept-alive 
     assert.ok(took >= 900, `not before the deadline (${took} ms)`);
     await Promise.race([idleClosed, delay(8000).then(() => { throw new Error('idle keep-alive connection still open'); })]);
     assert.match(answered, /^HTTP\/1\.1 204/, 'the first request was answered');
+    assert.equal((await h.state()).rejected.slow_request, 6, '5 trickling + 1 idle kept-alive');
     const s = await sseOpen(h, { topic: 'after/drip' });
     assert.ok(s.detail.connid > 0);
   } finally {
