@@ -38,9 +38,10 @@ void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
     ++c->alive_count;
     c->secret = NewSecret();
     worker->RestartTimeout(c);
-    done(HttpResponse::Json(
-        "{\"connid\":" + std::to_string(id) + ",\"secret\":" + JsonString(c->secret) +
-        ",\"timeout\":" + std::to_string(TransportTimeoutMs(config, c->transport())) + "}"));
+    done(HttpResponse::Json("{\"connid\":" + std::to_string(id) +
+                            ",\"secret\":" + JsonString(c->secret) +
+                            ",\"timeout\":" +
+                            std::to_string(TransportTimeoutMs(config, c->transport())) + "}"));
   });
 }
 
@@ -66,8 +67,8 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
   const cJSON* target = topic_item ? topic_item : channel_item;
   if (!cJSON_IsString(target) || target->valuestring[0] == '\0') {
     Add(ctx.stats.rejected_bad);
-    return done(HttpResponse::Error(
-        400, topic_item ? "Topic should be a string" : "Channel should be a string"));
+    return done(HttpResponse::Error(400, topic_item ? "Topic should be a string"
+                                                    : "Channel should be a string"));
   }
   const size_t w = static_cast<size_t>(ConnIdWorker(*connid));
   if (w >= ctx.workers.size()) return done(HttpResponse::Error(400, "Invalid data"));
@@ -90,8 +91,8 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
     }
     Status valid = ValidateFilter(topic, ctx.config.limits);
     if (!valid.ok()) return done(HttpResponse::FromStatus(valid));
-    std::string detail =
-        std::string("{\"") + (is_channel ? "channel" : "topic") + "\":" + JsonString(name) + "}";
+    std::string detail = std::string("{\"") + (is_channel ? "channel" : "topic") +
+                         "\":" + JsonString(name) + "}";
     if (join) {
       const auto max = static_cast<size_t>(ctx.config.limits.max_filters_per_connection);
       bool known = false;
