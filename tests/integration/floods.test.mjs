@@ -142,7 +142,6 @@ htest('C.13 1,100 trickling connections on each port: publishes and subscribers 
       });
       latencies.push(Date.now() - t0);
       assert.equal(r.status, 200, `publish ${i} during the flood: ${r.status} ${r.text}`);
-      await delay(200);
     }
     console.log(`# publish latency during 2 x 1100 trickling connections: ${latencies.join(', ')} ms`);
     await waitFor(() => sub.messages().length === 5, { timeout: 5000, what: 'the 5 events on the subscriber' });
@@ -176,7 +175,9 @@ htest('C.12 out of descriptors: accept pauses, the log stays small, /state answe
     }, { timeout: 5000, what: '/state while out of descriptors' });
     console.log(`# /state answered ${Date.now() - t0} ms into the exhaustion`);
     assert.ok(st.connections);
-    await delay(3000);  // let it run out again a few times
+    // An observation window, not a wait for a condition: the listener runs
+    // out again every time it resumes; the log must stay quiet throughout.
+    await delay(3000);
     const lines = h.stderr.split('\n').filter((l) => /accept/i.test(l)).length;
     console.log(`# accept log lines in ~4 s of exhaustion: ${lines}`);
     assert.ok(lines <= 6, `log lines stay few: ${lines}`);
