@@ -8,15 +8,17 @@
 
 namespace herald {
 
-Status AdmitConnection(ServerContext& ctx, const std::string& ip) {
+Status AdmitConnection(ServerContext& ctx, const std::string& ip, bool poll_session) {
   const Limits& lim = ctx.config.limits;
-  if (ctx.stats.open_connections.fetch_add(1) >= lim.max_connections) {
-    Add(ctx.stats.open_connections, -1);
+  Counter& open = poll_session ? ctx.stats.open_poll_sessions : ctx.stats.open_connections;
+  const int64_t max = poll_session ? lim.max_poll_sessions : lim.max_connections;
+  if (open.fetch_add(1) >= max) {
+    Add(open, -1);
     Add(ctx.stats.rejected_limit);
-    return Status::Error(503, "Too many connections");
+    return Status::Error(503, poll_session ? "Too many poll sessions" : "Too many connections");
   }
   if (!ctx.presence.TryAcquireIp(ip, lim.max_connections_per_ip)) {
-    Add(ctx.stats.open_connections, -1);
+    Add(open, -1);
     Add(ctx.stats.rejected_limit);
     return Status::Error(503, "Too many connections from this address");
   }
@@ -31,7 +33,8 @@ HttpResponse LimitResponse(const Status& refused) {
 
 std::optional<SpaceAuth> AuthorizeAndAdmit(Worker& worker, evhttp_request* req,
                                            const HttpRequest& request, const std::string& space,
-                                           const std::vector<std::string>& filters) {
+                                           const std::vector<std::string>& filters,
+                                           bool poll_session) {
   ServerContext& ctx = worker.ctx();
   auto space_auth = CheckSpaceAuth(ctx, request, space, filters);
   if (!space_auth.ok()) {
@@ -39,7 +42,7 @@ std::optional<SpaceAuth> AuthorizeAndAdmit(Worker& worker, evhttp_request* req,
     SendEvhttpResponse(worker, req, HttpResponse::FromStatus(space_auth.status()));
     return std::nullopt;
   }
-  Status admitted = AdmitConnection(ctx, request.remote_ip);
+  Status admitted = AdmitConnection(ctx, request.remote_ip, poll_session);
   if (!admitted.ok()) {
     SendEvhttpResponse(worker, req, LimitResponse(admitted));
     return std::nullopt;

@@ -43,8 +43,10 @@ Status ParseBodySpace(const std::string& body, const Limits& limits, std::string
                       std::vector<std::string>* filters);
 
 // Reserves a connection slot for `ip`; a 503 Status when a limit is reached.
-// A successful admission is released by Worker::Forget.
-Status AdmitConnection(ServerContext& ctx, const std::string& ip);
+// A poll session counts against limits.max_poll_sessions instead of
+// max_connections (it outlives its requests by poll.session_ttl_ms). A
+// successful admission is released by Worker::Forget.
+Status AdmitConnection(ServerContext& ctx, const std::string& ip, bool poll_session = false);
 // The 503 reply for a refused admission, with Retry-After.
 HttpResponse LimitResponse(const Status& refused);
 // Space auth, then admission, as a subscribe does before it builds its
@@ -52,7 +54,8 @@ HttpResponse LimitResponse(const Status& refused);
 // returns nothing.
 std::optional<SpaceAuth> AuthorizeAndAdmit(Worker& worker, evhttp_request* req,
                                            const HttpRequest& request, const std::string& space,
-                                           const std::vector<std::string>& filters);
+                                           const std::vector<std::string>& filters,
+                                           bool poll_session = false);
 
 std::string ConnectedDetail(const ServerContext& ctx, const Connection& conn);
 void SendConnected(const ServerContext& ctx, Connection* conn);

@@ -101,8 +101,12 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
         return done(HttpResponse::Error(
             400, "Too many event points (at most " + std::to_string(max) + ")"));
       }
-      // Joining twice is harmless: the answer and the event are the same.
-      worker->Subscribe(c, topic);
+      // Joining a joined channel changes nothing and sends nothing: a
+      // client looping on /join must not fill its own stream with frames.
+      if (!worker->Subscribe(c, topic)) {
+        return done(HttpResponse::Json("{\"connid\":" + std::to_string(id) + ",\"topic\":" +
+                                       JsonString(topic) + ",\"already_joined\":true}"));
+      }
       SendServerEvent(c, "joined_room", detail);
       SendAvailable(ctx, c, topic);
     } else {

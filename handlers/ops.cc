@@ -215,7 +215,8 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
            "\":" + std::to_string(Read(s.closed[r]));
   }
   out += "},\"rejected\":{\"limit_connections\":" + std::to_string(Read(s.rejected_limit)) +
-         ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) + "}";
+         ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) +
+         ",\"slow_request\":" + std::to_string(Read(s.slow_requests)) + "}";
   out += ",\"store\":{\"kind\":\"memory\",\"status\":\"up\"}";
   const HistoryStats h = ctx.hub->store().Stats();
   const uint32_t epoch = ctx.hub->epoch();
@@ -234,7 +235,10 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
          ",\"max_topic_bytes\":" + std::to_string(l.max_topic_bytes) +
          ",\"max_topic_levels\":" + std::to_string(l.max_topic_levels) +
          ",\"max_output_buffer_bytes\":" + std::to_string(l.max_output_buffer_bytes) +
-         ",\"max_clid_bytes\":" + std::to_string(l.max_clid_bytes) + "}}";
+         ",\"max_clid_bytes\":" + std::to_string(l.max_clid_bytes) +
+         ",\"request_timeout_ms\":" + std::to_string(l.request_timeout_ms) +
+         ",\"max_pending_connections\":" + std::to_string(l.max_pending_connections) +
+         ",\"max_poll_sessions\":" + std::to_string(l.max_poll_sessions) + "}}";
   return out;
 }
 

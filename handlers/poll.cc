@@ -6,10 +6,12 @@
 #include "handlers/admission.h"
 #include "handlers/subscribe_query.h"
 #include "server/context.h"
+#include "server/hub.h"
 #include "server/json.h"
 #include "server/log.h"
 #include "server/poll_session.h"
 #include "server/public_listener.h"
+#include "server/store.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -26,18 +28,41 @@ std::string HeadersJson(const HttpRequest& req) {
   return out + "}";
 }
 
+// A body up to kMaxKeptBody bytes is kept as it came; a longer one only as
+// a note of its size.
+std::string BodySummary(const std::string& body) {
+  constexpr size_t kMaxKeptBody = 1024;
+  if (body.size() <= kMaxKeptBody) return body;
+  return "{\"omitted_bytes\":" + std::to_string(body.size()) + "}";
+}
+
+// A poll held at SIGTERM ends as the streams do: `disconnect` `shutdown`
+// (the session, on whichever worker, is going away too). The cursor is where
+// the client stood, so it resumes elsewhere without a gap.
+HttpResponse ShutdownAnswer(ServerContext& ctx, uint64_t connid, const std::string& secret,
+                            const std::string& since) {
+  const std::string cursor =
+      since.empty() ? FormatEventId(ctx.hub->epoch(), ctx.hub->store().LastSeq()) : since;
+  return HttpResponse::Json(
+      "{\"connid\":" + std::to_string(connid) + ",\"secret\":" + JsonString(secret) +
+      ",\"events\":[" +
+      ControlJson(NowMs(), kServerTopic, kServerTopic, "disconnect", "{\"reason\":\"shutdown\"}") +
+      "],\"cursor\":" + JsonString(cursor) + "}");
+}
+
 // The first poll: a new session on this worker, answered at once.
 void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& request,
                   SubscribeParams params) {
   ServerContext& ctx = worker.ctx();
-  auto space_auth = AuthorizeAndAdmit(worker, req, request, params.space, params.filters);
+  auto space_auth = AuthorizeAndAdmit(worker, req, request, params.space, params.filters, true);
   if (!space_auth) return;
   auto conn = std::make_unique<PollConnection>(worker.NextConnId(), &worker);
   conn->secret = NewSecret();
   conn->clid = params.clid;
   conn->space = params.space;
-  conn->body = request.method == "POST" ? request.body : "";
-  conn->body.shrink_to_fit();
+  // The session outlives this request by poll.session_ttl_ms: it keeps its
+  // parsed filters, and of the body only what /connections?details shows.
+  if (request.method == "POST") conn->body = BodySummary(request.body);
   conn->remote_ip = request.remote_ip;
   conn->remote = request.remote_ip;
   conn->headers_json = HeadersJson(request);
@@ -95,12 +120,9 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
   // The request stays here; the session answers through `reply`, from its
   // own worker. If the client leaves first, the session is told.
   const uint64_t token =
-      worker.HoldRequest(req, [here, owner, connid](uint64_t t, evhttp_request* r) {
-        if (r) {  // shutting down
-          HttpResponse resp = HttpResponse::Error(503, "Server is shutting down");
-          resp.headers.emplace_back("Retry-After", "1");
-          SendEvhttpResponse(*here, r, resp);
-        }
+      worker.HoldRequest(req, [here, owner, connid, secret = p.secret,
+                               since = p.cursor.value_or("")](uint64_t t, evhttp_request* r) {
+        if (r) SendEvhttpResponse(*here, r, ShutdownAnswer(here->ctx(), connid, secret, since));
         owner->Post([owner, connid, t] {
           if (Connection* c = owner->Find(connid); c && c->transport() == Transport::kPoll) {
             static_cast<PollConnection*>(c)->CancelPoll(t);

@@ -55,6 +55,15 @@ struct Limits {
   int64_t max_topic_levels = 16;
   int64_t max_output_buffer_bytes = 1 << 20;  // past this a subscriber is closed as `slow`
   int64_t max_clid_bytes = 128;
+  // Slowloris: a request (line, headers, body) must arrive within this long
+  // after its connection was accepted or its previous answer completed; at
+  // most this many such unfinished requests per node (split evenly across
+  // workers), past which the oldest is cut to make room.
+  int64_t request_timeout_ms = 10000;
+  int64_t max_pending_connections = 1024;
+  // Poll sessions outlive their requests by poll.session_ttl_ms: they have a
+  // budget of their own instead of using up max_connections.
+  int64_t max_poll_sessions = 10000;
 };
 
 struct CompatConfig {

@@ -4,9 +4,16 @@
 #include <event2/event.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -17,6 +24,7 @@
 #include "server/context.h"
 #include "server/log.h"
 #include "server/net_address.h"
+#include "server/pending_requests.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -24,6 +32,7 @@ namespace {
 
 constexpr unsigned kConnectionsPerWorker = 512;
 constexpr unsigned kIdleTimeoutS = 30;
+constexpr timeval kExpireEvery = {0, 100 * 1000};
 
 // One request on an MHD connection, from its first callback to OnCompleted.
 struct PendingRequest {
@@ -65,9 +74,61 @@ MHD_Result Send(MHD_Connection* connection, const ServerContext& ctx, const Http
   return ok;
 }
 
+// The request line and header block as they came on the wire, near enough.
+size_t HeadBytes(const HttpRequest& req) {
+  size_t n = req.method.size() + req.path.size() + 12;                  // " HTTP/1.1\r\n"
+  for (const auto& [k, v] : req.headers) n += k.size() + v.size() + 4;  // ": ", CRLF
+  return n;
+}
+
+// libmicrohttpd's own messages. Out of descriptors, it retries accept() in a
+// busy loop and says so each time: at most one line per interval, with the
+// count of the rest.
+void LogMhd(void*, const char* fmt, va_list ap) {
+  constexpr int64_t kIntervalMs = 10000;
+  static std::mutex mu;
+  static int64_t last_ms = -kIntervalMs;
+  static uint64_t suppressed = 0;
+  std::lock_guard<std::mutex> lock(mu);
+  const int64_t now = NowMs();
+  if (now - last_ms < kIntervalMs) {
+    ++suppressed;
+    return;
+  }
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  line[strcspn(line, "\r\n")] = '\0';
+  LogWarn("private", 0, "libmicrohttpd: %s (%llu more messages in the last %lld s)", line,
+          static_cast<unsigned long long>(suppressed), static_cast<long long>(kIntervalMs / 1000));
+  last_ms = now;
+  suppressed = 0;
+}
+
+// Request smuggling: a proxy in front may frame the body by one length and
+// herald by the other; libmicrohttpd picks one silently (RFC 9112 6.3).
+bool AmbiguousLength(const HttpRequest& req) {
+  int lengths = 0;
+  bool transfer_encoding = false;
+  for (const auto& [k, v] : req.headers) {
+    if (strcasecmp(k.c_str(), "Content-Length") == 0) ++lengths;
+    if (strcasecmp(k.c_str(), "Transfer-Encoding") == 0) transfer_encoding = true;
+  }
+  return lengths > 1 || (lengths > 0 && transfer_encoding);
+}
+
 // What the listener answers itself, before any handler runs.
 std::optional<HttpResponse> Precheck(const ServerContext& ctx, const PendingRequest& p) {
   const HttpRequest& req = p.request;
+  const auto max_head = static_cast<size_t>(ctx.config.limits.max_header_bytes);
+  if (HeadBytes(req) > max_head) {
+    return HttpResponse::Error(
+        431, "Request headers too large (at most " + std::to_string(max_head) + " bytes)");
+  }
+  if (AmbiguousLength(req)) {
+    HttpResponse r = HttpResponse::Error(400, "Content-Length twice, or with Transfer-Encoding");
+    r.headers.emplace_back("Connection", "close");
+    return r;
+  }
   if (p.too_large) return HttpResponse::Error(413, "Body too large");
   if (req.method == "OPTIONS") {
     HttpResponse r;
@@ -90,18 +151,25 @@ std::optional<HttpResponse> Precheck(const ServerContext& ctx, const PendingRequ
 // every PendingRequest stays on that loop thread.
 class PrivateListener::WorkerDaemon {
  public:
-  WorkerDaemon(ServerContext* ctx, Worker* worker) : ctx_(ctx), worker_(worker) {}
+  WorkerDaemon(ServerContext* ctx, Worker* worker)
+      : ctx_(ctx),
+        worker_(worker),
+        heads_(
+            PendingMax(ctx->config), ctx->config.limits.request_timeout_ms,
+            [this](void* c) { Cut(c); }, [](void*) {}) {}
   ~WorkerDaemon() { StopOnLoop(); }
 
   // Main thread, before the loop runs. Takes `listen_fd`.
   Status Start(int listen_fd, bool v6) {
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
-                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+                     (v6 ? MHD_USE_IPv6 : 0);
     daemon_.reset(MHD_start_daemon(
         flags, 0, nullptr, nullptr, &WorkerDaemon::OnRequest, this, MHD_OPTION_LISTEN_SOCKET,
         listen_fd, MHD_OPTION_NOTIFY_COMPLETED, &WorkerDaemon::OnCompleted, this,
         MHD_OPTION_CONNECTION_LIMIT, kConnectionsPerWorker, MHD_OPTION_CONNECTION_TIMEOUT,
-        kIdleTimeoutS, MHD_OPTION_END));
+        kIdleTimeoutS, MHD_OPTION_NOTIFY_CONNECTION, &WorkerDaemon::OnConnection, this,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, MemoryLimit(ctx_->config), MHD_OPTION_EXTERNAL_LOGGER,
+        &LogMhd, nullptr, MHD_OPTION_END));
     if (!daemon_) {
       close(listen_fd);
       return Status::Error(500, "private_listen: cannot start libmicrohttpd");
@@ -111,7 +179,12 @@ class PrivateListener::WorkerDaemon {
     auto run = [](evutil_socket_t, short, void* self) { static_cast<WorkerDaemon*>(self)->Run(); };
     ready_.reset(event_new(worker_->base(), info->epoll_fd, EV_READ | EV_PERSIST, run, this));
     timer_.reset(event_new(worker_->base(), -1, 0, run, this));
-    if (!ready_ || !timer_ || event_add(ready_.get(), nullptr) != 0) {
+    auto expire = [](evutil_socket_t, short, void* self) {
+      static_cast<WorkerDaemon*>(self)->heads_.Expire(NowMs());
+    };
+    expire_.reset(event_new(worker_->base(), -1, EV_PERSIST, expire, this));
+    if (!ready_ || !timer_ || !expire_ || event_add(ready_.get(), nullptr) != 0 ||
+        event_add(expire_.get(), &kExpireEvery) != 0) {
       return Status::Error(500, "private_listen: cannot watch libmicrohttpd's epoll fd");
     }
     return Status::Ok();
@@ -129,6 +202,7 @@ class PrivateListener::WorkerDaemon {
     }
     ready_.reset();
     timer_.reset();
+    expire_.reset();
     daemon_.reset();  // closes every connection; OnCompleted frees its request
     for (auto& [id, p] : pending_) delete p;
     pending_.clear();
@@ -145,6 +219,40 @@ class PrivateListener::WorkerDaemon {
       event_add(timer_.get(), &tv);
     } else {
       event_del(timer_.get());
+    }
+  }
+
+  // This worker's share of limits.max_pending_connections, and at most half
+  // of MHD's own connection limit, so trickling connections never fill it.
+  static size_t PendingMax(const Config& config) {
+    const int workers = config.workers > 0 ? config.workers : 1;
+    const auto share = static_cast<size_t>(config.limits.max_pending_connections / workers);
+    return std::min<size_t>(share, kConnectionsPerWorker / 2);
+  }
+
+  // MHD's per-connection memory pool holds the request head: big enough that
+  // limits.max_header_bytes, not MHD, decides (see HeadBytes).
+  static size_t MemoryLimit(const Config& config) {
+    return std::max<size_t>(32 * 1024,
+                            2 * static_cast<size_t>(config.limits.max_header_bytes) + 16 * 1024);
+  }
+
+  // A connection whose request is overdue, or the oldest when room is
+  // needed: MHD sees the shutdown as the client leaving and closes it.
+  void Cut(void* connection) {
+    Add(ctx_->stats.slow_requests);
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(
+        static_cast<MHD_Connection*>(connection), MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info) shutdown(info->connect_fd, SHUT_RDWR);
+  }
+
+  static void OnConnection(void* cls, MHD_Connection* connection, void**,
+                           MHD_ConnectionNotificationCode code) {
+    auto* self = static_cast<WorkerDaemon*>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+      self->heads_.Arm(connection, NowMs());
+    } else {
+      self->heads_.Disarm(connection);
     }
   }
 
@@ -191,6 +299,7 @@ class PrivateListener::WorkerDaemon {
 
   // Runs the handler; p->answer is set at once if it answered at once.
   void Serve(PendingRequest* p) {
+    heads_.Disarm(p->connection);  // the whole request is in
     HttpRequest& req = p->request;
     MHD_get_connection_values(p->connection, MHD_GET_ARGUMENT_KIND, CollectValue, &req.query);
     MHD_get_connection_values(p->connection, MHD_HEADER_KIND, CollectValue, &req.headers);
@@ -221,9 +330,12 @@ class PrivateListener::WorkerDaemon {
     event_active(timer_.get(), EV_TIMEOUT, 0);  // MHD picks it up on its next run
   }
 
-  static void OnCompleted(void* cls, MHD_Connection*, void** con_cls,
-                          MHD_RequestTerminationCode) {
+  static void OnCompleted(void* cls, MHD_Connection* connection, void** con_cls,
+                          MHD_RequestTerminationCode code) {
     auto* self = static_cast<WorkerDaemon*>(cls);
+    // Kept alive: the next request has the same deadline. A closing
+    // connection is disarmed again by its CLOSED notification.
+    if (code == MHD_REQUEST_TERMINATED_COMPLETED_OK) self->heads_.Arm(connection, NowMs());
     auto* p = static_cast<PendingRequest*>(*con_cls);
     if (!p) return;
     self->pending_.erase(p->id);
@@ -234,8 +346,10 @@ class PrivateListener::WorkerDaemon {
   ServerContext* const ctx_;
   Worker* const worker_;
   MhdDaemonPtr daemon_;
-  EventPtr ready_;  // MHD's epoll fd is readable
-  EventPtr timer_;  // MHD's next timeout, or "run again now"
+  EventPtr ready_;         // MHD's epoll fd is readable
+  EventPtr timer_;         // MHD's next timeout, or "run again now"
+  EventPtr expire_;        // cuts overdue requests
+  PendingRequests heads_;  // connections whose request has not fully arrived
   std::unordered_map<uint64_t, PendingRequest*> pending_;
   uint64_t next_id_ = 1;
 };

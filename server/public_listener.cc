@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 
 #include <thread>
 
@@ -53,6 +54,20 @@ void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
       w->AnswerHeld(token, std::move(resp));
     }
   });
+}
+
+// Request smuggling: a proxy in front may read the body by one of two
+// conflicting lengths and herald by the other. Refused, and the connection
+// closed, rather than guessed (RFC 9112 section 6.3).
+bool AmbiguousLength(evhttp_request* req) {
+  const evkeyvalq* headers = evhttp_request_get_input_headers(req);
+  int lengths = 0;
+  bool transfer_encoding = false;
+  for (const evkeyval* kv = headers->tqh_first; kv; kv = kv->next.tqe_next) {
+    if (evutil_ascii_strcasecmp(kv->key, "Content-Length") == 0) ++lengths;
+    if (evutil_ascii_strcasecmp(kv->key, "Transfer-Encoding") == 0) transfer_encoding = true;
+  }
+  return lengths > 1 || (lengths > 0 && transfer_encoding);
 }
 
 }  // namespace
@@ -117,6 +132,14 @@ void SendEvhttpResponse(Worker& worker, evhttp_request* req, const HttpResponse&
 void HandlePublicRequest(evhttp_request* req, void* arg) {
   Worker& worker = *static_cast<Worker*>(arg);
   ServerContext& ctx = worker.ctx();
+  worker.accept_guard().RequestArrived(req);
+  if (AmbiguousLength(req)) {
+    Add(ctx.stats.rejected_bad);
+    HttpResponse resp = HttpResponse::Error(400, "Content-Length twice, or with Transfer-Encoding");
+    resp.headers.emplace_back("Connection", "close");
+    SendEvhttpResponse(worker, req, resp);
+    return;
+  }
   if (evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS) {
     HttpResponse resp;
     resp.status = 204;

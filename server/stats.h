@@ -31,7 +31,9 @@ struct NodeStats {
   Counter closed[kCloseReasonCount] = {};
   Counter rejected_limit{0};  // connections refused by a limit
   Counter rejected_bad{0};    // requests refused as malformed
-  Counter open_connections{0};
+  Counter open_connections{0};    // admitted against limits.max_connections
+  Counter open_poll_sessions{0};  // admitted against limits.max_poll_sessions
+  Counter slow_requests{0};       // connections cut: request not in by limits.request_timeout_ms, or no room
 };
 
 }  // namespace herald

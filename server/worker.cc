@@ -87,6 +87,11 @@ Status Worker::Init(int listen_fd) {
     close(fd);
     return Status::Error(500, "evhttp_accept_socket failed");
   }
+  const int workers = ctx_->config.workers > 0 ? ctx_->config.workers : 1;
+  accept_guard_ = std::make_unique<AcceptGuard>(
+      base_.get(), lim, static_cast<size_t>(lim.max_pending_connections / workers),
+      &ctx_->stats.slow_requests);
+  accept_guard_->Attach(http_.get(), bound_);
   wake_fd_ = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (wake_fd_.get() < 0) return Status::Error(500, "eventfd failed");
   wake_.reset(event_new(
@@ -109,6 +114,10 @@ Status Worker::Init(int listen_fd) {
   flush_.reset(event_new(
       base_.get(), -1, 0,
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunFlushes(); },
+      this));
+  close_over_cap_.reset(event_new(
+      base_.get(), -1, 0,
+      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->CloseOverCap(); },
       this));
   timeval tick = {0, kTickMs * 1000};
   event_add(wake_.get(), nullptr);
@@ -184,6 +193,7 @@ void Worker::Shutdown() {
   Post([this] {
     shutting_down_ = true;
     if (bound_) {
+      accept_guard_->Detach();
       evhttp_del_accept_socket(http_.get(), bound_);
       bound_ = nullptr;
     }
@@ -308,6 +318,29 @@ void Worker::CloseSlow() {
   unauthorized_.clear();
 }
 
+void Worker::CheckOutputCap(Connection* conn) {
+  if (conn->closing) return;
+  if (conn->PendingBytes() <= static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
+    return;
+  }
+  // Not closed here: the caller (a handler, a timer) still holds conn.
+  conn->closing = true;
+  if (over_cap_.empty()) event_active(close_over_cap_.get(), 0, 0);
+  over_cap_.push_back(conn->id());
+}
+
+void Worker::CloseOverCap() {
+  std::vector<uint64_t> ids;
+  ids.swap(over_cap_);
+  for (uint64_t id : ids) {
+    Connection* conn = Find(id);
+    if (!conn) continue;  // the client left meanwhile
+    LogInfo("worker", id, "closing slow subscriber (%zu bytes queued, control frames)",
+            conn->PendingBytes());
+    Close(conn, CloseReason::kSlow);
+  }
+}
+
 void Worker::CheckAuth(int64_t now_ms) {
   const int64_t now_s = now_ms / 1000;
   const int64_t notice_s = ctx_->config.auth.expiring_notice_s;
@@ -352,6 +385,7 @@ void Worker::OnTick() {
     }
   }
   if (!auth_watch_.empty()) CheckAuth(now);
+  accept_guard_->OnTick(now);
 }
 
 uint64_t Worker::NextConnId() {
@@ -437,7 +471,9 @@ void Worker::Forget(Connection* conn, CloseReason reason) {
   Add(stats_.connections[static_cast<int>(conn->transport())], -1);
   Add(stats_.connection_bytes, -ConnectionBytes(*conn));
   Add(ctx_->stats.closed[static_cast<int>(reason)]);
-  Add(ctx_->stats.open_connections, -1);
+  Add(conn->transport() == Transport::kPoll ? ctx_->stats.open_poll_sessions
+                                            : ctx_->stats.open_connections,
+      -1);
   ctx_->presence.ReleaseIp(conn->remote_ip);
   const std::string clid = conn->clid;
   LogDebug("worker", conn->id(), "closed: %s", CloseReasonName(reason));

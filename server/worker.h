@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/accept_guard.h"
 #include "server/c_handles.h"
 #include "server/connection.h"
 #include "server/cursor.h"
@@ -75,6 +76,7 @@ class Worker {
   // --- Loop thread only ---
   event_base* base() const { return base_.get(); }
   evhttp* http() const { return http_.get(); }
+  AcceptGuard& accept_guard() { return *accept_guard_; }
   bool shutting_down() const { return shutting_down_; }
   uint64_t NextConnId();
   // Takes ownership, subscribes `filters` (validated, distinct) and starts the
@@ -99,6 +101,10 @@ class Worker {
   // the connection's filters. REQUIRES: filter validated.
   bool Subscribe(Connection* conn, const std::string& filter);
   bool Unsubscribe(Connection* conn, const std::string& filter);
+  // After a write outside event delivery (control events, heartbeats): a
+  // connection over limits.max_output_buffer_bytes is closed as `slow` at
+  // the end of this loop iteration, like one that fell behind on events.
+  void CheckOutputCap(Connection* conn);
   // Calls conn->Flush() once at the end of this loop iteration's work.
   void RequestFlush(Connection* conn);
   uint64_t last_dispatched_seq() const { return last_dispatched_seq_; }
@@ -156,6 +162,7 @@ class Worker {
   static void OnHeldClose(evhttp_connection* evcon, void* entry);
   void DeliverTo(Connection* conn, FrameCache& frames);
   void CloseSlow();
+  void CloseOverCap();
   void CheckAuth(int64_t now_ms);
   void OnTick();
   void Forget(Connection* conn, CloseReason reason);
@@ -168,6 +175,7 @@ class Worker {
   EventBasePtr base_;
   EvhttpPtr http_;
   evhttp_bound_socket* bound_ = nullptr;
+  std::unique_ptr<AcceptGuard> accept_guard_;  // destroyed before http_: drops only its own refs
   UniqueFd wake_fd_;  // written by other threads to wake the loop
   EventPtr wake_;
   EventPtr tick_;
@@ -188,6 +196,8 @@ class Worker {
   IntrusiveList<Connection, &Connection::timeout_links> timeouts_[kTransportCount];
   IntrusiveList<Connection, &Connection::heartbeat_links> heartbeats_[kTransportCount];
   std::vector<Connection*> slow_;
+  std::vector<uint64_t> over_cap_;  // connids found over the cap by CheckOutputCap
+  EventPtr close_over_cap_;         // closes them after the current callback
   std::vector<Connection*> unauthorized_;  // token expired at delivery; closed with slow_
   std::vector<uint64_t> auth_watch_;       // space connections with a deadline or a token exp
   FrameCache frames_;

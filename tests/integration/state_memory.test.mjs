@@ -35,6 +35,9 @@ const LIMITS = {
   max_topic_levels: 12,
   max_output_buffer_bytes: 2000000,
   max_clid_bytes: 100,
+  request_timeout_ms: 7000,
+  max_pending_connections: 300,
+  max_poll_sessions: 400,
 };
 
 htest('state: fields, limits from config, and counts that move', async () => {
