@@ -4,6 +4,7 @@
 #include "server/hub.h"
 #include "server/json.h"
 #include "server/public_listener.h"
+#include "server/space.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -64,21 +65,21 @@ void SendConnected(const ServerContext& ctx, Connection* conn) {
 }
 
 void SendAvailable(const ServerContext& ctx, Connection* conn, std::string_view filter) {
-  const std::string prefix = kPresencePrefix;
-  if (filter.rfind(prefix, 0) != 0) return;
   // As the original: one level after the prefix gets an `available`, even
   // `#` or `+` (a clid of that name: "0"), with requested = emitted = filter.
-  std::string watched(filter.substr(prefix.size()));
-  if (watched.find('/') != std::string::npos) return;
+  // A space's presence filter counts inside the space (server/space.h).
+  const std::string watched(PresenceKeyWatched(filter));
+  if (watched.empty() || conn->auth_pending) return;  // no presence before the token
   std::string detail =
-      "{\"clid_instances\":\"" + std::to_string(ctx.presence.Count(watched)) + "\"}";
+      "{\"clid_instances\":\"" + std::to_string(ctx.presence.CountKey(watched)) + "\"}";
   conn->SendControl("available", ControlJson(NowMs(), filter, filter, "available", detail));
 }
 
 void AnnouncePresence(ServerContext& ctx, Connection* conn) {
-  const int64_t count = ctx.presence.Change(conn->clid, +1);
+  const std::string key = PresenceKey(conn->clid, conn->space);
+  const int64_t count = ctx.presence.ChangeKeyed(conn->clid, key, +1);
   for (auto* sub : conn->subscriptions) SendAvailable(ctx, conn, ConnectionIndex::FilterOf(sub));
-  PublishPresence(&ctx, conn->clid, "connect", count);
+  PublishPresence(&ctx, key, "connect", count);
 }
 
 }  // namespace herald

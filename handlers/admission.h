@@ -34,7 +34,7 @@ struct SpaceAuth {
 Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
                                  const std::string& space,
                                  const std::vector<std::string>& filters);
-// Is `topic` inside `space` (space/...)? Space connections stay inside their space.
+// Is `topic` inside `space` ($space/<space>/...)? Space connections stay inside their space.
 bool InsideSpace(const std::string& space, const std::string& topic);
 void ApplySpaceAuth(Worker& worker, Connection* conn, const SpaceAuth& auth);
 // The space form of the stream body (POST /): {"space", "channels": [...]}

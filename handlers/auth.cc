@@ -14,7 +14,9 @@
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
 #include "server/event.h"
+#include "server/delivery_policy.h"
 #include "server/json.h"
+#include "server/space.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -88,7 +90,7 @@ void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder do
     }
     const bool was_watched = c->auth_pending || c->token_exp_s != 0;
     c->auth_pending = false;
-    c->token_exp_s = claims.exp_s;
+    SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
     c->expiring_sent = false;
     if (c->user.empty()) c->user = claims.sub;
     if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
@@ -102,8 +104,7 @@ void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder do
 }  // namespace
 
 bool InsideSpace(const std::string& space, const std::string& topic) {
-  return topic.size() > space.size() + 1 && topic.compare(0, space.size(), space) == 0 &&
-         topic[space.size()] == '/';
+  return !space.empty() && SpaceOfTopic(topic) == space;
 }
 
 Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
@@ -129,7 +130,10 @@ Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
     out.pending = true;  // may still POST /authenticate within auth.timeout_ms
     return out;
   }
-  if (out.claims.exp_s != 0 && NowS() >= out.claims.exp_s) return Unauthorized("token expired");
+  // VerifyJwt allowed the leeway; a ticket's token may have expired since.
+  if (out.claims.exp_s != 0 && NowS() > out.claims.exp_s + ctx.jwt_policy.leeway_s) {
+    return Unauthorized("token expired");
+  }
   if (!out.claims.GrantsSpace(space)) return Unauthorized("space not granted");
   return out;
 }
@@ -143,8 +147,7 @@ Status ParseBodySpace(const std::string& body, const Limits& limits, std::string
     if (channels && !cJSON_IsNull(channels)) return Status::BadRequest("Space missing");
     return Status::Ok();
   }
-  if (!cJSON_IsString(sp) || sp->valuestring[0] == '\0' ||
-      std::string(sp->valuestring).find_first_of("/+#") != std::string::npos ||
+  if (!cJSON_IsString(sp) || !IsValidSpaceName(sp->valuestring) ||
       !ValidateFilter(sp->valuestring, limits).ok()) {
     return Status::BadRequest("Invalid space");
   }
@@ -154,7 +157,7 @@ Status ParseBodySpace(const std::string& body, const Limits& limits, std::string
   const cJSON* ch;
   cJSON_ArrayForEach(ch, channels) {
     if (!cJSON_IsString(ch) || ch->valuestring[0] == '\0') return Status::BadRequest("Invalid channel");
-    std::string topic = *space + "/" + ch->valuestring;
+    std::string topic = SpaceTopic(*space, ch->valuestring);
     Status s = ValidateFilter(topic, limits);
     if (!s.ok()) return s;
     if (std::find(filters->begin(), filters->end(), topic) == filters->end()) filters->push_back(topic);
@@ -172,7 +175,7 @@ void ApplySpaceAuth(Worker& worker, Connection* conn, const SpaceAuth& auth) {
     conn->auth_pending = true;
     conn->auth_deadline_ms = NowMs() + worker.ctx().config.auth.timeout_ms;
   } else {
-    conn->token_exp_s = auth.claims.exp_s;
+    SetToken(conn, auth.claims.exp_s, worker.ctx().config.auth.jwt_leeway_s);
     if (conn->user.empty()) conn->user = auth.claims.sub;
   }
   if (conn->auth_pending || conn->token_exp_s != 0) worker.WatchAuth(conn);

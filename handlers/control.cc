@@ -7,6 +7,7 @@
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
 #include "server/json.h"
+#include "server/space.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -84,7 +85,11 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
       return done(HttpResponse::Error(400, "Not a space connection"));
     }
     const ServerContext& ctx = worker->ctx();
-    const std::string topic = is_channel ? c->space + "/" + name : name;
+    if (!is_channel) {
+      Status reserved = CheckNotReserved(name);
+      if (!reserved.ok()) return done(HttpResponse::FromStatus(reserved));
+    }
+    const std::string topic = is_channel ? SpaceTopic(c->space, name) : name;
     // With JWT auth on, a space connection's filters stay inside its space.
     if (!c->space.empty() && ctx.config.auth.JwtEnabled() && !InsideSpace(c->space, topic)) {
       return done(HttpResponse::Error(403, "Topic outside the space"));

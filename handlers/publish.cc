@@ -12,6 +12,7 @@
 #include "server/context.h"
 #include "server/hub.h"
 #include "server/json.h"
+#include "server/space.h"
 
 namespace herald {
 namespace {
@@ -23,6 +24,26 @@ struct Target {
   std::string password;    // for the ACL's pub_password
   AclRecordRef acl;
 };
+
+// The space form of a target, {"space": "shop", "channel": "orders"}: the
+// channel's topic in the space namespace (server/space.h). Sets *topic to
+// nullptr when the item names no space.
+Status ParseSpaceTarget(const cJSON* item, std::string* topic) {
+  const cJSON* space = cJSON_GetObjectItemCaseSensitive(item, "space");
+  const cJSON* channel = cJSON_GetObjectItemCaseSensitive(item, "channel");
+  if (!space && !channel) return Status::Ok();
+  if (cJSON_GetObjectItemCaseSensitive(item, "topic")) {
+    return Status::BadRequest("Either topic or space and channel");
+  }
+  if (!cJSON_IsString(space) || !IsValidSpaceName(space->valuestring)) {
+    return Status::BadRequest("Invalid space");
+  }
+  if (!cJSON_IsString(channel) || channel->valuestring[0] == '\0') {
+    return Status::BadRequest("Invalid channel");
+  }
+  *topic = SpaceTopic(space->valuestring, channel->valuestring);
+  return Status::Ok();
+}
 
 Result<std::vector<Target>> ParseTargets(const cJSON* ep, const Limits& limits) {
   if (!cJSON_IsArray(ep)) return Status::BadRequest("Event Points should be an array");
@@ -36,9 +57,12 @@ Result<std::vector<Target>> ParseTargets(const cJSON* ep, const Limits& limits) 
   cJSON_ArrayForEach(item, ep) {
     Target t;
     const cJSON* topic = item;
+    std::string space_topic;
     if (cJSON_IsObject(item)) {
+      Status space = ParseSpaceTarget(item, &space_topic);
+      if (!space.ok()) return space;
       topic = cJSON_GetObjectItemCaseSensitive(item, "topic");
-      if (!topic) return Status::BadRequest("Topic missing");
+      if (!topic && space_topic.empty()) return Status::BadRequest("Topic missing");
       const cJSON* whisper = cJSON_GetObjectItemCaseSensitive(item, "whisper");
       if (whisper && !cJSON_IsNull(whisper)) {
         auto id = JsonUint53(whisper);
@@ -52,8 +76,14 @@ Result<std::vector<Target>> ParseTargets(const cJSON* ep, const Limits& limits) 
         t.password = password->valuestring;
       }
     }
-    if (!cJSON_IsString(topic)) return Status::BadRequest("Topic should be a string");
-    t.topic = topic->valuestring;
+    if (!space_topic.empty()) {
+      t.topic = std::move(space_topic);
+    } else {
+      if (!cJSON_IsString(topic)) return Status::BadRequest("Topic should be a string");
+      t.topic = topic->valuestring;
+      Status reserved = CheckNotReserved(t.topic);
+      if (!reserved.ok()) return reserved;
+    }
     Status s = ValidateFilter(t.topic, limits);
     if (!s.ok()) return s;
     out.push_back(std::move(t));

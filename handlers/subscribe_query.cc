@@ -6,6 +6,7 @@
 #include "handlers/subscribe_request.h"
 #include "server/json.h"
 #include "server/presence.h"
+#include "server/space.h"
 
 namespace herald {
 namespace {
@@ -37,6 +38,8 @@ Result<SubscribeParams> ParseSubscribeParams(const Params& params, const Limits&
   bool have_space = false;
   for (const auto& [key, value] : params) {
     if (key == "topic" || key == "ep") {
+      Status reserved = CheckNotReserved(value);
+      if (!reserved.ok()) return reserved;
       Status s = AddFilter(&out, value, limits);
       if (!s.ok()) return s;
     } else if (key == "channel") {
@@ -63,7 +66,7 @@ Result<SubscribeParams> ParseSubscribeParams(const Params& params, const Limits&
     // Anything else (cache busters such as `_=<time>`) is ignored.
   }
   if (have_space) {
-    if (out.space.empty() || out.space.find_first_of("/+#") != std::string::npos) {
+    if (!IsValidSpaceName(out.space)) {
       return Status::BadRequest("Invalid space");
     }
     Status s = ValidateFilter(out.space, limits);
@@ -74,7 +77,7 @@ Result<SubscribeParams> ParseSubscribeParams(const Params& params, const Limits&
   }
   for (const std::string& c : channels) {
     if (c.empty()) return Status::BadRequest("Invalid channel");
-    Status s = AddFilter(&out, out.space + "/" + c, limits);
+    Status s = AddFilter(&out, SpaceTopic(out.space, c), limits);
     if (!s.ok()) return s;
   }
   if (out.filters.empty() && !filters_optional) return Status::BadRequest("Topic missing");

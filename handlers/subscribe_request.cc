@@ -4,6 +4,7 @@
 
 #include "server/json.h"
 #include "server/presence.h"
+#include "server/space.h"
 
 namespace herald {
 
@@ -78,7 +79,8 @@ Result<SubscribeRequest> ParseEsWebSubscribe(const std::string& body, const Limi
     }
     if (!cJSON_IsString(topic)) return Status::BadRequest("Topic should be a string");
     std::string t = topic->valuestring;
-    Status s = ValidateFilter(t, limits);
+    Status s = CheckNotReserved(t);
+    if (s.ok()) s = ValidateFilter(t, limits);
     if (!s.ok()) return s;
     // The same filter twice would only deliver once anyway: keep one.
     if (std::find(out.filters.begin(), out.filters.end(), t) == out.filters.end()) {

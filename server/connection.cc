@@ -116,6 +116,8 @@ bool MoreSpecific(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
+bool FilterPrecedes(std::string_view a, std::string_view b) { return MoreSpecific(a, b); }
+
 std::string_view MatchingFilter(const Connection& conn, std::string_view topic) {
   std::string_view best;
   for (const auto* sub : conn.subscriptions) {

@@ -149,6 +149,7 @@ class Connection {
   bool auth_pending = false;
   int64_t auth_deadline_ms = 0;
   int64_t token_exp_s = 0;        // 0: no token (or one without exp)
+  int64_t token_leeway_s = 0;     // the JWT leeway: closed at token_exp_s + this (SetToken)
   bool expiring_sent = false;     // `auth_expiring` sent for the current token
   // Resuming: live delivery is skipped while the worker replays history
   // after `replay_after` (see Worker::StartReplay). Whispers that arrive
@@ -173,6 +174,10 @@ class Connection {
 // a topic that ended, then an exact level, then '+', then '#'), so a replayed
 // event names the same `requested` filter as a live one. Empty if none.
 std::string_view MatchingFilter(const Connection& conn, std::string_view topic);
+// True when filter `a` comes strictly before `b` in that order (both match
+// the same topic). Equally specific filters are ordered by the caller (the
+// connection's subscription order; see DeliveryFilter).
+bool FilterPrecedes(std::string_view a, std::string_view b);
 
 // Sends a control event on @SERVER@ with `detail_json`.
 void SendServerEvent(Connection* conn, std::string_view type, std::string_view detail_json);

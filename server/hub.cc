@@ -5,6 +5,7 @@
 #include "server/context.h"
 #include "server/json.h"
 #include "server/memory_store.h"
+#include "server/space.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -48,7 +49,7 @@ void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_vi
   // A number here, as the original sends it; only `available` carries a string.
   std::string e = "{\"type\":" + JsonString(type) +
                   ",\"detail\":{\"clid_instances\":" + std::to_string(count) + "}}";
-  ctx->hub->Publish(kPresencePrefix + clid, e, 0);
+  ctx->hub->Publish(PresenceTopicOfKey(clid), e, 0);
 }
 
 }  // namespace herald

@@ -46,7 +46,9 @@ class Hub {
   uint64_t seq_ = 0;
 };
 
-// Publishes a presence event (connect/disconnect) for clid, if anyone listens.
+// Publishes a presence event (connect/disconnect) for `clid`, a presence key
+// (server/space.h: a space connection's presence stays inside its space), if
+// anyone listens.
 void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_view type,
                      int64_t count);
 

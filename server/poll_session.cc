@@ -1,6 +1,7 @@
 #include "server/poll_session.h"
 
 #include "server/context.h"
+#include "server/delivery_policy.h"
 #include "server/hub.h"
 #include "server/json.h"
 #include "server/log.h"
@@ -71,8 +72,11 @@ size_t PollConnection::Collect(uint64_t* after_seq, std::string* events) {
   std::vector<EventRef> slice;
   std::string json;
   size_t scanned = 0, batch = 0, w = 0;
+  const int64_t now = NowMs();
   auto add_whispers_before = [&](uint64_t seq) {
     for (; w < whispers_.size() && whispers_[w].first->seq < seq && batch < max_batch; ++w) {
+      // Decided again: the token may have expired since the whisper came.
+      if (!MayReceive(*this, *whispers_[w].first, whispers_[w].second, now)) continue;
       json.clear();
       AppendEventJson(&json, *whispers_[w].first, whispers_[w].second);
       add(json);
@@ -98,7 +102,7 @@ size_t PollConnection::Collect(uint64_t* after_seq, std::string* events) {
       add_whispers_before(ev->seq);
       ++scanned;
       *after_seq = ev->seq;
-      std::string_view filter = MatchingFilter(*this, ev->topic);
+      std::string_view filter = DeliveryFilter(*this, *ev, now);
       if (filter.empty()) continue;
       json.clear();
       AppendEventJson(&json, *ev, filter);

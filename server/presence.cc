@@ -11,6 +11,29 @@ int64_t Presence::Change(const std::string& clid, int64_t delta) {
   return result < 0 ? 0 : result;
 }
 
+namespace {
+int64_t AddTo(std::unordered_map<std::string, int64_t>* counts, const std::string& name,
+              int64_t delta) {
+  int64_t& n = (*counts)[name];
+  n += delta;
+  int64_t result = n;
+  if (n <= 0) counts->erase(name);
+  return result < 0 ? 0 : result;
+}
+}  // namespace
+
+int64_t Presence::ChangeKeyed(const std::string& clid, const std::string& key, int64_t delta) {
+  std::lock_guard<std::mutex> lock(mu_);
+  AddTo(&clids_, clid, delta);
+  return AddTo(&keys_, key, delta);
+}
+
+int64_t Presence::CountKey(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = keys_.find(key);
+  return it == keys_.end() ? 0 : it->second;
+}
+
 int64_t Presence::Count(const std::string& clid) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = clids_.find(clid);

@@ -17,6 +17,12 @@ class Presence {
   // Adds `delta` to clid's count; returns the new count.
   int64_t Change(const std::string& clid, int64_t delta);
   int64_t Count(const std::string& clid) const;
+  // Presence keys (server/space.h): the counts presence events and
+  // `available` carry, so a space's connections are counted only inside it.
+  // Adds `delta` to clid's count (above, for GET /connections) and to its
+  // key's; returns the key's new count.
+  int64_t ChangeKeyed(const std::string& clid, const std::string& key, int64_t delta);
+  int64_t CountKey(const std::string& key) const;
   std::map<std::string, int64_t> Snapshot() const;
 
   // Per-address counts. TryAcquire fails when `limit` (> 0) is reached.
@@ -31,6 +37,7 @@ class Presence {
  private:
   mutable std::mutex mu_;
   std::unordered_map<std::string, int64_t> clids_;
+  std::unordered_map<std::string, int64_t> keys_;
   std::unordered_map<std::string, int64_t> ips_;
   int64_t watchers_ = 0;
 };

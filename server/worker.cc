@@ -9,10 +9,12 @@
 
 #include "auth/acl.h"
 #include "server/context.h"
+#include "server/delivery_policy.h"
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/presence.h"
 #include "server/public_listener.h"
+#include "server/space.h"
 #include "server/store.h"
 
 namespace herald {
@@ -29,8 +31,6 @@ constexpr int kIdleTimeoutS = 30;  // evhttp's keep-alive idle and request read 
 // long replay never stalls the other connections of the worker.
 constexpr size_t kReplaySliceEvents = 200;
 constexpr size_t kMaxHeldWhispers = 1000;
-
-bool IsPresenceFilter(std::string_view f) { return f.rfind(kPresencePrefix, 0) == 0; }
 }  // namespace
 
 int64_t TransportTimeoutMs(const Config& config, Transport t) {
@@ -229,36 +229,36 @@ void Worker::Drain() {
   CloseSlow();
 }
 
-namespace {
-
-// Bound topics: a bound event reaches a bound filter if the ACL's `sub`
-// admits the connection's user, and a plain filter only with "*" in `sub`;
-// a plain event never reaches a bound filter. Plain events to connections
-// without bound filters skip all of it.
-bool BoundAdmits(const Connection& conn, const Event& ev, std::string_view filter) {
-  if (!ev.bound && conn.bound_filters.empty()) return true;
-  bool bound_filter = false;
-  for (const std::string& f : conn.bound_filters) bound_filter |= f == filter;
-  if (!ev.bound) return !bound_filter;
-  if (!bound_filter) return ev.bound->SubAll();
-  return ev.bound->MaySubscribe(Principal{conn.bound, conn.user});
-}
-
-}  // namespace
-
 void Worker::Dispatch(const EventRef& ref) {
   const Event& ev = *ref;
+  // For a topic without wildcards the index visits a connection's matching
+  // filters in DeliveryFilter's order, so the first one admitted is the one
+  // to name. A wildcard topic fans out in hash order: a connection with
+  // several filters then gets its filter chosen by DeliveryFilter, so live
+  // names the same `requested` as replay and poll.
+  const bool fans_out = HasWildcard(ev.topic);
   topics_.Match(ev.topic, [&](std::string_view filter, const auto& subscribers) {
     frames_.Reset(&ev, filter, &ref);
     for (Connection* conn : subscribers) {
-      // Visit order is most specific filter first, so the first match wins;
-      // and nothing published before the connection subscribed (Adopt).
+      // Delivered through another filter, or published before the connection
+      // subscribed (Adopt).
       if (conn->last_seq >= ev.seq) continue;
       // A resuming connection gets this event from its replay (it is in history).
       if (conn->replaying) continue;
-      if (!BoundAdmits(*conn, ev, filter)) continue;
-      conn->last_seq = ev.seq;
-      DeliverTo(conn, frames_);
+      if (fans_out && conn->subscriptions.size() > 1) {
+        conn->last_seq = ev.seq;  // DeliveryFilter looked at all its filters
+        std::string_view chosen = DeliveryFilter(*conn, ev, NowMs());
+        if (chosen.empty()) continue;
+        if (chosen == filter) {
+          DeliverTo(conn, frames_);
+        } else {
+          chosen_frames_.Reset(&ev, chosen, &ref);
+          DeliverTo(conn, chosen_frames_);
+        }
+        continue;
+      }
+      // Skipped through this filter: a later one may still admit it.
+      if (DeliverTo(conn, frames_)) conn->last_seq = ev.seq;
     }
   });
 }
@@ -267,7 +267,7 @@ void Worker::DispatchWhisper(const EventRef& ref) {
   const Event& ev = *ref;
   Connection* conn = Find(ev.whisper);
   if (!conn) return;
-  std::string_view filter = MatchingFilter(*conn, ev.topic);
+  std::string_view filter = DeliveryFilter(*conn, ev, NowMs());
   if (filter.empty()) return;
   if (conn->replaying) {
     // Not history: it waits for the replay to pass its seq.
@@ -282,19 +282,24 @@ void Worker::DispatchWhisper(const EventRef& ref) {
   DeliverTo(conn, frames_);
 }
 
-void Worker::DeliverTo(Connection* conn, FrameCache& frames) {
+bool Worker::DeliverTo(Connection* conn, FrameCache& frames) {
   if (conn->closing) {
     Add(ctx_->stats.dropped);
-    return;
+    return true;
   }
-  if (!BoundAdmits(*conn, frames.event(), frames.filter())) return;
-  if (conn->auth_pending) return;  // no events before the token
-  if (conn->token_exp_s != 0 && NowMs() / 1000 >= conn->token_exp_s) {
-    // Expired: `disconnect` `unauthorized` instead of the event. Closed after
-    // the dispatch loop, like a slow subscriber, so the loop stays valid.
-    conn->closing = true;
-    unauthorized_.push_back(conn);
-    return;
+  // The clock matters only for a token's exp: no clock read per delivery otherwise.
+  const int64_t now = conn->token_exp_s != 0 ? NowMs() : 0;
+  switch (DecideDelivery(*conn, frames.event(), frames.filter(), now)) {
+    case Verdict::kSkip:
+      return false;
+    case Verdict::kTokenExpired:
+      // `disconnect` `unauthorized` instead of the event. Closed after the
+      // dispatch loop, like a slow subscriber, so the loop stays valid.
+      conn->closing = true;
+      unauthorized_.push_back(conn);
+      return true;
+    case Verdict::kDeliver:
+      break;
   }
   conn->Deliver(frames);
   Add(stats_.delivered);
@@ -302,6 +307,7 @@ void Worker::DeliverTo(Connection* conn, FrameCache& frames) {
     conn->closing = true;
     slow_.push_back(conn);
   }
+  return true;
 }
 
 void Worker::CloseSlow() {
@@ -352,7 +358,7 @@ void Worker::CheckAuth(int64_t now_ms) {
       Close(c, CloseReason::kUnauthorized);
       continue;
     }
-    if (c->token_exp_s != 0 && now_s >= c->token_exp_s) {
+    if (TokenExpired(*c, now_ms)) {
       Close(c, CloseReason::kUnauthorized);
       continue;
     }
@@ -476,11 +482,12 @@ void Worker::Forget(Connection* conn, CloseReason reason) {
       -1);
   ctx_->presence.ReleaseIp(conn->remote_ip);
   const std::string clid = conn->clid;
+  const std::string presence_key = PresenceKey(clid, conn->space);
   LogDebug("worker", conn->id(), "closed: %s", CloseReasonName(reason));
   conns_.erase(conn->id());  // destroys conn
   UpdateIndexStats();
-  int64_t left = ctx_->presence.Change(clid, -1);
-  PublishPresence(ctx_, clid, "disconnect", left);
+  int64_t left = ctx_->presence.ChangeKeyed(clid, presence_key, -1);
+  PublishPresence(ctx_, presence_key, "disconnect", left);
 }
 
 void Worker::UpdateIndexStats() {
@@ -572,14 +579,15 @@ bool Worker::ReplaySlice(Connection* c, bool* progressed) {
     while (!c->held_whispers.empty() && c->held_whispers.front()->seq < ev.seq) {
       const EventRef w = c->held_whispers.front();
       c->held_whispers.erase(c->held_whispers.begin());
-      std::string_view wf = MatchingFilter(*c, w->topic);
+      std::string_view wf = DeliveryFilter(*c, *w, NowMs());
       if (wf.empty()) continue;
       replay_frames_.Reset(w.get(), wf, &w);
       DeliverTo(c, replay_frames_);
     }
     c->replay_after = ev.seq;
-    std::string_view filter = MatchingFilter(*c, ev.topic);
-    if (filter.empty() || c->last_seq >= ev.seq) continue;
+    if (c->last_seq >= ev.seq) continue;
+    std::string_view filter = DeliveryFilter(*c, ev, NowMs());
+    if (filter.empty()) continue;
     c->last_seq = ev.seq;
     replay_frames_.Reset(&ev, filter, &ref);
     DeliverTo(c, replay_frames_);
@@ -601,7 +609,7 @@ void Worker::FinishReplay(Connection* c) {
   std::vector<EventRef> whispers;
   whispers.swap(c->held_whispers);
   for (const EventRef& w : whispers) {
-    std::string_view wf = MatchingFilter(*c, w->topic);
+    std::string_view wf = DeliveryFilter(*c, *w, NowMs());
     if (wf.empty()) continue;
     replay_frames_.Reset(w.get(), wf, &w);
     DeliverTo(c, replay_frames_);

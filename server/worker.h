@@ -160,7 +160,10 @@ class Worker {
   void RunFlushes();
   void EndHeld();
   static void OnHeldClose(evhttp_connection* evcon, void* entry);
-  void DeliverTo(Connection* conn, FrameCache& frames);
+  // Delivers unless DecideDelivery refuses; false when skipped (another of
+  // the connection's filters may still admit the event), true when handled
+  // (delivered, or the connection is closing).
+  bool DeliverTo(Connection* conn, FrameCache& frames);
   void CloseSlow();
   void CloseOverCap();
   void CheckAuth(int64_t now_ms);
@@ -201,6 +204,7 @@ class Worker {
   std::vector<Connection*> unauthorized_;  // token expired at delivery; closed with slow_
   std::vector<uint64_t> auth_watch_;       // space connections with a deadline or a token exp
   FrameCache frames_;
+  FrameCache chosen_frames_;  // a fanned-out event under the filter DeliveryFilter chose
   uint64_t last_dispatched_seq_ = 0;
 
   std::vector<uint64_t> replaying_;  // connids

@@ -48,7 +48,7 @@ htest('auth: HS256, RS256 and ES256 Bearer tokens admit a space connection', asy
   ];
   for (const t of tokens) {
     const s = await sseOpen(h, { space, channel: 'news' }, bearer(t));
-    await publishOk(h, `${space}/news`, 'hello');
+    await publishOk(h, { space, channel: 'news' }, 'hello');
     await s.next('hello');
     s.close();
   }
@@ -69,7 +69,7 @@ htest('auth: no token → unauthorized after --auth-timeout-ms; events withheld 
   const space = uid('sp');
   const t0 = Date.now();
   const s = await sseOpen(h, { space, channel: 'c' });
-  await publishOk(h, `${space}/c`, 'secret-news');
+  await publishOk(h, { space, channel: 'c' }, 'secret-news');
   const d = await s.next({ event: 'disconnect' }, 5000);
   const took = Date.now() - t0;
   assert.equal(d.json.e.detail.reason, 'unauthorized');
@@ -89,7 +89,7 @@ htest('auth: POST /authenticate within the timeout authorizes (authorized event)
   assert.equal(r.status, 200, r.text);
   await s.next({ event: 'authorized' });
   await delay(1300);  // past the auth timeout: still open
-  await publishOk(h, `${space}/c`, 'after');
+  await publishOk(h, { space, channel: 'c' }, 'after');
   await s.next('after');
   assert.equal(s.isEnded, false);
 });
@@ -115,7 +115,7 @@ htest('auth: expiry on a live stream, auth_expiring, refresh keeps it alive', as
   await a.next({ event: 'authorized' });
   const d = await b.next({ event: 'disconnect' }, 6000);
   assert.equal(d.json.e.detail.reason, 'unauthorized');
-  await publishOk(h, `${space}/c`, 'still-here');
+  await publishOk(h, { space, channel: 'c' }, 'still-here');
   await a.next('still-here');
   assert.equal(b.messages().length, 0);
   // A fresh token that no longer grants the space closes the connection.
@@ -138,7 +138,7 @@ htest('auth: tickets are single use and expire', async () => {
   assert.equal(t.json.expires_in_ms, 500);
   assert.match(t.json.ticket, /^[A-Za-z0-9_-]{22}$/);
   const s = await sseOpen(h, { space, channel: 'c', ticket: t.json.ticket });
-  await publishOk(h, `${space}/c`, 'via-ticket');
+  await publishOk(h, { space, channel: 'c' }, 'via-ticket');
   await s.next('via-ticket');
   await refused(h, { space, channel: 'c', ticket: t.json.ticket }, null, /ticket/);
   const t2 = await request(h.pub + '/ticket', { method: 'POST', ...bearer(token) });

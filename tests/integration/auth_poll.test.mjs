@@ -14,7 +14,7 @@ htest('auth poll: Bearer admits, ticket admits once, wrong space and bad token r
   const auth = { Authorization: `Bearer ${token}` };
   const first = await request(`${h.pub}/poll?${q({ space, channel: 'c' })}`, { headers: auth });
   assert.equal(first.status, 200, first.text);
-  await publishOk(h, `${space}/c`, 'polled');
+  await publishOk(h, { space, channel: 'c' }, 'polled');
   const next = await request(`${h.pub}/poll?${q({ connid: first.json.connid, secret: first.json.secret, since: first.json.cursor, timeout: 3000 })}`);
   assert.equal(next.status, 200, next.text);
   assert.ok(next.json.events.some((e) => e.e.type === 'polled'), next.text);

@@ -13,13 +13,13 @@ htest('auth stream: Bearer admits the space; join/leave inside it; 401 outside',
   const h = await startHerald({ extraArgs: ['--jwt-hs256-secret', SECRET] });
   const space = uid('sp');
   const s = await connect(h, { ep: [], space, channels: ['a'] }, bearer(mint('HS256', SECRET, claims({ spaces: [space] }))));
-  await publishOk(h, `${space}/a`, 'in-a');
+  await publishOk(h, { space, channel: 'a' }, 'in-a');
   await s.next('in-a');
   const { connid, secret } = s.detail;
   const j = await request(h.pub + '/join', { method: 'POST', body: { connid, secret, channel: 'b' } });
-  assert.deepEqual(j.json, { connid, topic: `${space}/b` });
+  assert.deepEqual(j.json, { connid, topic: `$space/${space}/b` });
   await s.next('joined_room');
-  await publishOk(h, `${space}/b`, 'in-b');
+  await publishOk(h, { space, channel: 'b' }, 'in-b');
   await s.next('in-b');
   const l = await request(h.pub + '/leave', { method: 'POST', body: { connid, secret, channel: 'b' } });
   assert.equal(l.status, 200, l.text);
@@ -40,7 +40,7 @@ htest('auth stream: the token expires during a live stream → disconnect unauth
   const h = await startHerald({ extraArgs: ['--jwt-hs256-secret', SECRET], config: { auth: { jwt_leeway_s: 0, expiring_notice_s: 0 } } });
   const space = uid('sp');
   const s = await connect(h, { ep: [], space, channels: ['a'] }, bearer(mint('HS256', SECRET, claims({ spaces: [space] }, 2))));
-  await publishOk(h, `${space}/a`, 'before');
+  await publishOk(h, { space, channel: 'a' }, 'before');
   await s.next('before');
   const d = await s.next('disconnect', 6000);
   assert.equal(d.e.detail.reason, 'unauthorized');

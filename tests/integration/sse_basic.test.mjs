@@ -66,12 +66,12 @@ htest('sse: ep alias, repeated topics, wildcards (%2B), space+channel; counted b
   const s = await sseOpen(h, `ep=${t1}/x&topic=${t1}/%2B/z&space=${space}&channel=alerts&clid=sse-forms`);
   await publishOk(h, `${t1}/x`, 'one');
   await publishOk(h, `${t1}/y/z`, 'two');
-  await publishOk(h, `${space}/alerts`, 'three');
-  await publishOk(h, `${space}/other`, 'nope');
+  await publishOk(h, { space, channel: 'alerts' }, 'three');
+  await publishOk(h, { space, channel: 'other' }, 'nope');
   await publishOk(h, `${t1}/x`, 'four');
   assert.equal((await s.next('one')).json.ep.requested, `${t1}/x`);
   assert.equal((await s.next('two')).json.ep.requested, `${t1}/+/z`);
-  assert.equal((await s.next('three')).json.ep.emitted, `${space}/alerts`);
+  assert.equal((await s.next('three')).json.ep.emitted, `$space/${space}/alerts`);
   await s.next('four');
   assert.deepEqual(s.messages().map((e) => e.json.e.type), ['one', 'two', 'three', 'four']);
 
@@ -80,7 +80,7 @@ htest('sse: ep alias, repeated topics, wildcards (%2B), space+channel; counted b
   assert.equal((await h.connections('clid=sse-forms'))['sse-forms'], 1);
   const d = await h.connections('clid=sse-forms&details=true');
   assert.equal(d.connections[0].transport, 'sse');
-  assert.deepEqual(d.connections[0].filters.sort(), [`${space}/alerts`, `${t1}/+/z`, `${t1}/x`].sort());
+  assert.deepEqual(d.connections[0].filters.sort(), [`$space/${space}/alerts`, `${t1}/+/z`, `${t1}/x`].sort());
   s.close();
   await waitFor(async () => (await h.state()).connections.by_transport.sse === 0, { what: 'sse count back to 0' });
 });
