@@ -17,7 +17,7 @@ TEST(SubscribeQuery, TopicsAliasesSpaceChannelAndCursor) {
                                  {"_", "123"}},
                                 l, false);
   ASSERT_TRUE(r.ok()) << r.status().reason();
-  EXPECT_EQ(r->filters, (std::vector<std::string>{"a/+", "b", "s/c"}));
+  EXPECT_EQ(r->filters, (std::vector<std::string>{"a/+", "b", "$space/s/c"}));
   EXPECT_EQ(r->clid, "me");
   EXPECT_EQ(r->space, "s");
   EXPECT_EQ(*r->cursor, "x");
@@ -42,6 +42,10 @@ TEST(SubscribeQuery, Errors) {
   EXPECT_EQ(reason({{"topic", "a"}, {"connid", "x1"}}), "Invalid data");
   EXPECT_EQ(reason({{"topic", "a"}, {"timeout", "-5"}}), "Invalid timeout");
   EXPECT_EQ(reason({{"topic", "a/#/b"}}).rfind("Invalid topic", 0), 0u);
+  // Space channels live under the reserved `$space/`: no plain filter names them.
+  EXPECT_EQ(reason({{"topic", "$space/s/c"}}).rfind("Topics starting with '$' are reserved", 0),
+            0u);
+  EXPECT_EQ(reason({{"space", "$s"}, {"channel", "c"}}), "Invalid space");
 }
 
 TEST(SubscribeQuery, CollectsAJsonBodyForPost) {
