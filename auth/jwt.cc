@@ -91,7 +91,8 @@ Result<Claims> CheckClaims(const cJSON* p, const JwtPolicy& policy, int64_t now_
     return Refuse("malformed token: exp, nbf and iat must be numbers");
   }
   if (!has_exp && policy.require_exp) return Refuse("token has no exp");
-  if (has_exp && now_s > exp + policy.leeway_s) return Refuse("token expired");
+  // RFC 7519 4.1.4: valid only before exp (+ leeway), as the worker closes at exp + leeway.
+  if (has_exp && now_s >= exp + policy.leeway_s) return Refuse("token expired");
   if (has_nbf && now_s + policy.leeway_s < nbf) return Refuse("token not yet valid (nbf)");
   if (has_iat && now_s + policy.leeway_s < iat) return Refuse("token not yet valid (iat in the future)");
   c.exp_s = has_exp ? exp : 0;

@@ -131,7 +131,7 @@ Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
     return out;
   }
   // VerifyJwt allowed the leeway; a ticket's token may have expired since.
-  if (out.claims.exp_s != 0 && NowS() > out.claims.exp_s + ctx.jwt_policy.leeway_s) {
+  if (out.claims.exp_s != 0 && NowS() >= out.claims.exp_s + ctx.jwt_policy.leeway_s) {
     return Unauthorized("token expired");
   }
   if (!out.claims.GrantsSpace(space)) return Unauthorized("space not granted");

@@ -217,6 +217,9 @@ TEST(Jwt, TimeClaimsWithLeeway) {
   EXPECT_TRUE(VerifyJwt(tok(exp_past), AllKeys(), policy, kNow).ok());  // within leeway
   std::string exp_long_past = "{\"exp\":" + std::to_string(kNow - 11) + "}";
   EXPECT_EQ(Reason(VerifyJwt(tok(exp_long_past), AllKeys(), policy, kNow)), "token expired");
+  // At exp + leeway exactly it is expired, as the worker closes it then (issue 9 A.6).
+  std::string exp_at_limit = "{\"exp\":" + std::to_string(kNow - 10) + "}";
+  EXPECT_EQ(Reason(VerifyJwt(tok(exp_at_limit), AllKeys(), policy, kNow)), "token expired");
   std::string nbf = "{\"exp\":" + std::to_string(kNow + 100) + ",\"nbf\":" +
                     std::to_string(kNow + 11) + "}";
   EXPECT_EQ(Reason(VerifyJwt(tok(nbf), AllKeys(), policy, kNow)), "token not yet valid (nbf)");
