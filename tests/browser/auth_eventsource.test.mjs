@@ -39,7 +39,7 @@ htest('browser: EventSource with a ticket; token expiry ends it with unauthorize
   try {
     const { get } = browser;
     await waitFor(() => get('window.connected >= 1'), { timeout: 10000, what: 'browser connected' });
-    await publishOk(h, `${space}/news`, 'hello');
+    await publishOk(h, { space, channel: 'news' }, 'hello');
     await waitFor(() => get('window.types.includes("hello")'), { timeout: 10000, what: 'event received' });
     await waitFor(() => get('window.disconnects.length >= 1'), { timeout: 10000, what: 'unauthorized at exp' });
     assert.deepEqual(await get('window.disconnects'), ['unauthorized']);
