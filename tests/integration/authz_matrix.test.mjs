@@ -173,7 +173,7 @@ function everyWay(base, since) {
 const PLAIN_FILTER_SETS = [
   ['#'],
   ['+/+/orders', '+/shop/#', '+/+/@CONNECTION@/vip', '+/42', '+/w', 'mark'],
-  ['orders/42', 'pub/w', '@CONNECTION@/vip', '@CONNECTION@/#', 'mark'],
+  ['orders/42', 'pub/w', 'shop/orders', 'shop/#', '@CONNECTION@/vip', '@CONNECTION@/#', 'mark'],
 ];
 const SPACE_CHANNELS = [['orders', '@CONNECTION@/vip', 'mark'], ['#']];
 
