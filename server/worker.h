@@ -7,7 +7,9 @@
 // index, encoded once per matching filter (FrameCache) and appended to each
 // subscriber's output buffer; libevent then writes each connection once per
 // loop iteration. Subscribers over the output cap are closed after the drain,
-// never from inside the delivery loop.
+// never from inside the delivery loop. Whether a connection may receive an
+// event, and under which filter, is DecideDelivery / DeliveryFilter's call
+// (server/delivery_policy.h), on the live, replay and whisper paths alike.
 //
 // Resume: events reach the inbox in seq order, and each was appended to
 // history before it was posted, so every event this worker has dispatched
