@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { freePort, waitFor, request, track } from '../../tests/integration/lib/herald.mjs';
+import assert from 'node:assert/strict';
+import { freePort, waitFor, request, track, HERALD_BIN } from '../../tests/integration/lib/herald.mjs';
 
 export * from '../../tests/integration/lib/herald.mjs';
 
@@ -117,4 +118,22 @@ export async function launchBrowser() {
   };
   track('heralds', { kill: close, args: ['chromium'], stdout: '', stderr: '', exitInfo: null });
   return { context, close };
+}
+
+// Starts herald again with the arguments of a stopped one, so on the same
+// ports and config: what a client sees as a server restart.
+export async function restartHerald(old) {
+  assert.ok(!old.alive(), 'stop the old herald first');
+  const proc = spawn(HERALD_BIN, old.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const h = { ...old, proc, stdout: '', stderr: '', exitInfo: null };
+  proc.stdout.on('data', (d) => { h.stdout += d; });
+  proc.stderr.on('data', (d) => { h.stderr += d; });
+  h.exited = new Promise((r) => proc.on('exit', (code, signal) => { h.exitInfo = { code, signal }; r(h.exitInfo); }));
+  h.alive = () => h.exitInfo === null;
+  h.stop = async (signal = 'SIGTERM') => { if (h.alive()) proc.kill(signal); const i = await h.exited; return i.code ?? i.signal; };
+  h.kill = async () => { if (h.alive()) proc.kill('SIGKILL'); await h.exited; };
+  track('heralds', h);
+  await waitFor(async () => (await request(`${h.pub}/`, { method: 'OPTIONS', timeoutMs: 1000 })).status === 204,
+    { timeout: 10000, what: 'restarted herald' });
+  return h;
 }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { HeraldClient } from 'herald-client';
 import { NoPollSubscriber } from 'herald-client/compat';
 import {
-  htest, startHerald, publishOk, uid, waitFor, delay, request, record, startNginx, freePort,
+  htest, startHerald, publishOk, uid, waitFor, delay, request, record, startNginx, freePort, restartHerald,
 } from './lib.mjs';
 import { mint, claims } from '../../tests/integration/lib/jwt.mjs';
 
@@ -78,7 +78,6 @@ for (const transport of ['stream', 'poll']) {
 
 htest('stream: reconnects across a herald restart and says reset (the memory history is gone)', async () => {
   let h = await startHerald();
-  const port = h.pubPort;
   const topic = `cj/${uid('r')}`;
   const c = new HeraldClient(h.pub, { topics: [topic], transports: ['stream'], backoff: { min: 200, max: 800 } });
   const r = record(c);
@@ -88,7 +87,7 @@ htest('stream: reconnects across a herald restart and says reset (the memory his
   assert.equal(await h.stop('SIGTERM'), 0);
   await waitFor(() => r.disconnects.length >= 1, { what: 'disconnect on shutdown' });
   assert.equal(r.disconnects[0].reason, 'shutdown');
-  h = await startHerald({ extraArgs: ['--listen', `127.0.0.1:${port}`] });
+  h = await restartHerald(h);
   await waitFor(() => r.opens.length >= 2, { timeout: 10000, what: 'reconnect to the new herald' });
   await waitFor(() => r.resets.length === 1, { what: 'reset' });
   assert.equal(r.resets[0].reason, 'epoch');
