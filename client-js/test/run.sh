@@ -1,17 +1,12 @@
 #!/usr/bin/env bash
-# Packs herald-client the way users get it, installs the tarball here, checks
-# the types with tsc and runs the Node and browser tests against the real
-# herald (HERALD_BIN, default build/herald). Run from anywhere:
-#   bash client-js/test/run.sh            # node --test arguments may follow
+# Everything the client's tests need, then the tests: npm ci, npm pack, the
+# tarball installed in client-js/test, tsc --noEmit, and node --test (Node and
+# headless Chromium) against the real herald (HERALD_BIN, default build/herald).
+#   bash client-js/test/run.sh                      # all
+#   bash client-js/test/run.sh node.test.mjs        # node --test arguments
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-cd "$here/.."
+cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --loglevel=error
-tarball=$(npm pack --silent | tail -1)
+bash test/install.sh
 cd test
-rm -rf node_modules
-npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error "../$tarball"
-rm -f "../$tarball"
-../node_modules/.bin/tsc -p tsconfig.json
-echo "tsc --noEmit: types ok"
 node --test --test-concurrency=1 "${@:-.}"
