@@ -21,10 +21,10 @@ client.on('error', (e) => { console.error(e); process.exit(1); });
 await new Promise((r) => client.on('open', r));
 
 // The publisher runs in a child process so its CPU is not counted here;
-// each POST /event carries 100 entries (100 events).
+// each POST /event carries 50 entries (50 events; herald allows 64).
 const pub = spawn(process.execPath, ['--input-type=module', '-e', `
-  const body = JSON.stringify({ ep: Array(100).fill(${JSON.stringify(topic)}), e: { type: 'tick', detail: { n: 1, text: 'benchmark payload' } } });
-  for (let i = 0; i < ${N / 100}; i++) {
+  const body = JSON.stringify({ ep: Array(50).fill(${JSON.stringify(topic)}), e: { type: 'tick', detail: { n: 1, text: 'benchmark payload' } } });
+  for (let i = 0; i < ${N / 50}; i++) {
     const r = await fetch(${JSON.stringify(h.priv)} + '/event', { method: 'POST', body, headers: { Authorization: 'Bearer ${h.token}' } });
     if (!r.ok) { console.error(await r.text()); process.exit(1); }
   }`], { stdio: 'inherit' });

@@ -426,7 +426,11 @@ export class HeraldClient {
       const left = this._exp - Date.now();
       link.timers.push(setTimeout(() => this._refresh(link), Math.max(1000, left - 60000, left / 2)));
     } catch (e) {
-      if (!link.dead) this._fail(e);
+      // A refused token or a failing token function is final; a network
+      // error is retried a little later (the token is still valid until exp).
+      if (link.dead) return;
+      if (e.status === 0 || e.status === 401 || e.status === 403) this._fail(e);
+      else link.timers.push(setTimeout(() => this._refresh(link), 5000));
     } finally {
       link.refreshing = false;
     }
