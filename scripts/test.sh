@@ -64,8 +64,8 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_TESTS=ON -DHERALD_FUZZ
       || record 0 1 "browser (npm ci)"
   fi
   echo "== client-js (npm pack, tsc, node + browser tests)"
-  (cd client-js && npm ci --no-audit --no-fund --loglevel=error && bash test/install.sh) \
-    && run_node client-js "$root/build/herald" client-js/test/ \
+  (cd client-js && npm ci --no-audit --no-fund --loglevel=error && bash tests/install.sh) \
+    && run_node client-js "$root/build/herald" client-js/tests/ \
     || record 0 1 "client-js (npm ci, pack or tsc)"
 else
   record 0 1 "release build"

@@ -234,8 +234,9 @@ export class HeraldClient {
   }
 
   async _start() {
-    const chosen = recall(this._memoKey);
-    if (this._transports.includes(chosen)) this._ti = this._transports.indexOf(chosen);
+    // A remembered choice is trusted for a day, then probed again.
+    const [chosen, at] = String(recall(this._memoKey)).split(' ');
+    if (this._transports.includes(chosen) && Date.now() - at < 864e5) this._ti = this._transports.indexOf(chosen);
     else if (this.opts.selftest && this._transports[0] !== 'poll' && this._transports.includes('poll') &&
              await this._buffered()) {
       this._ti = this._transports.indexOf('poll');
@@ -301,7 +302,7 @@ export class HeraldClient {
     this._everOpen = true;
     link.timers.push(setTimeout(() => { this._attempt = 0; }, 5000));
     this.transport = link.name;
-    remember(this._memoKey, link.name);
+    remember(this._memoKey, `${link.name} ${Date.now()}`);
     this._setState('open');
     this._emit('open', { transport: link.name, connid: link.connid });
     if (this.opts.keepAlive && detail.timeout > 0) this._alive(link, detail.timeout);
