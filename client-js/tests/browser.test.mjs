@@ -159,3 +159,36 @@ htest('browser: reconnects across a herald restart (reset: epoch) and after offl
     pages.close();
   }
 }, { timeout: 60000 });
+
+htest('browser: an es-web-notify page runs on herald-client/compat with the import changed', async () => {
+  const h = await startHerald();
+  const topic = `cjb/${uid('nps')}`;
+  const pages = await servePages(`<!doctype html><meta charset="utf-8"><title>nps</title>
+<script type="module">
+  import { NoPollSubscriber } from '/herald-compat.js';
+  window.frames_ = []; window.connected = 0; window.states = [];
+  const sub = new NoPollSubscriber({ url: ${JSON.stringify(h.pub + '/')}, method: 'POST', data: { clid: 'nps_test', ep: [${JSON.stringify(topic)}] } },
+    (response) => frames_.push(JSON.parse(response)), () => { connected += 1; }, (state) => states.push(state.value));
+  sub.start();
+  window.sub = sub;
+</script>`);
+  const { context, close } = await launchBrowser();
+  try {
+    const t = await openTab(context, pages.url);
+    await waitFor(() => t.get('window.connected === 1'), { timeout: 10000, what: 'connected' });
+    const sent = await publishN(h, topic, 2);
+    await waitFor(async () => (await t.get('window.frames_.length')) >= 3, { what: 'frames' });
+    const frames = await t.get('window.frames_');
+    assert.equal(frames[0].e.type, 'connected');
+    assert.deepEqual(frames.slice(1).map((f) => f.id), sent);
+    await t.get('window.sub.abort()'); // drops the connection: it comes back and resumes
+    sent.push(...await publishN(h, topic, 2));
+    await waitFor(async () => (await t.get('window.frames_.filter((f) => f.id).length')) >= 4, { what: 'frames after abort' });
+    assert.deepEqual((await t.get('window.frames_')).filter((f) => f.id).map((f) => f.id), sent);
+    await t.get('window.sub.stop()');
+    assert.equal(await t.get('window.states.at(-1)'), 0);
+  } finally {
+    await close();
+    pages.close();
+  }
+}, { timeout: 60000 });

@@ -29,7 +29,9 @@ export function record(client) {
 // nginx on a loopback port in front of herald, with its own config and prefix
 // in a temp dir (never the system service). buffering: true makes it hold
 // streams back like a corporate proxy that ignores X-Accel-Buffering.
-export async function startNginx(upstreamPort, { buffering = true } = {}) {
+// failStream: POST / (the es-web stream) answers 502, as a proxy that
+// refuses streaming uploads might.
+export async function startNginx(upstreamPort, { buffering = true, failStream = false } = {}) {
   const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
   if (!nginx) throw new Error('nginx is missing: apt-get install -y nginx');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-nginx-'));
@@ -45,6 +47,10 @@ http {
   uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
   server {
     listen 127.0.0.1:${port};
+    location = / {
+      ${failStream ? 'if ($request_method = POST) { return 502; }' : ''}
+      proxy_pass http://127.0.0.1:${upstreamPort};
+    }
     location / {
       proxy_pass http://127.0.0.1:${upstreamPort};
       proxy_http_version 1.1;

@@ -226,6 +226,21 @@ htest('fallback: behind a buffering nginx, /selftest sends the client to long po
   c3.close();
 });
 
+htest('fallback: a transport that fails twice before opening gives way to the next, with bounded retries', async () => {
+  const h = await startHerald();
+  const proxy = await startNginx(h.pubPort, { buffering: false, failStream: true });
+  const topic = `cj/${uid('x')}`;
+  const c = new HeraldClient(proxy.url, { topics: [topic], transports: ['stream', 'poll'], backoff: { min: 100, max: 400 } });
+  const r = record(c);
+  await waitFor(() => c.state === 'open', { timeout: 10000, what: 'open' });
+  assert.equal(c.transport, 'poll');
+  assert.equal(r.disconnects.length, 2, JSON.stringify(r.disconnects));
+  assert.match(r.disconnects[0].reason, /502/);
+  const ids = await publishN(h, topic, 2);
+  await waitFor(hasAll(r, ids), { what: 'events over polling' });
+  c.close();
+});
+
 htest('compat: NoPollSubscriber gets the raw frames (connected first), connection and state callbacks', async () => {
   const h = await startHerald();
   const topic = `cj/${uid('n')}`;
