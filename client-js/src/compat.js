@@ -36,7 +36,6 @@ export class NoPollSubscriber {
   // Drops the current connection; unless stopped, it reconnects and resumes.
   abort() {
     if (this._client) this._client.close();
-    this._client = null;
     if (!this._stopped) this._open();
   }
 

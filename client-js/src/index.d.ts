@@ -18,6 +18,8 @@ export interface HeraldOptions {
   transports?: TransportName[];
   /** Probe GET /selftest before the first stream and use polling if the stream is buffered. Default: true in browsers, false in Node. */
   selftest?: boolean;
+  /** Remember the transport that worked for this server (a day; localStorage in browsers, memory in Node). Default true. */
+  remember?: boolean;
   /** POST /alive before the connection's timeout. Default true. */
   keepAlive?: boolean;
   /** Browsers: one connection per origin and subscription shared by all tabs. Default true; ignored in Node. */

@@ -127,6 +127,7 @@ const transports = {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(q)) for (const x of [].concat(v)) if (x != null) params.append(k, x);
     return new Promise((resolve, reject) => {
+      if (link.ac.signal.aborted) return resolve();
       const es = new EventSource(`${c.url}/sse?${params}`);
       const onFrame = (m) => c._frame(link, JSON.parse(m.data));
       es.onmessage = onFrame;
@@ -151,6 +152,7 @@ export class HeraldClient {
       selftest: hasWindow,
       keepAlive: true,
       shareTabs: true,
+      remember: true,
       backoff: { min: 500, max: 30000 },
       openTimeout: 5000,
       pollTimeout: 25000,
@@ -169,6 +171,7 @@ export class HeraldClient {
     this._attempt = 0;
     this._waits = new Map();
     this.lastEventId = this.opts.lastEventId || null;
+    if (this.lastEventId) [this._epoch, this._seq] = splitId(this.lastEventId);
     this.state = 'connecting';
     this.transport = null;
     this.error = null;
@@ -235,7 +238,7 @@ export class HeraldClient {
 
   async _start() {
     // A remembered choice is trusted for a day, then probed again.
-    const [chosen, at] = String(recall(this._memoKey)).split(' ');
+    const [chosen, at] = String(this.opts.remember && recall(this._memoKey)).split(' ');
     if (this._transports.includes(chosen) && Date.now() - at < 864e5) this._ti = this._transports.indexOf(chosen);
     else if (this.opts.selftest && this._transports[0] !== 'poll' && this._transports.includes('poll') &&
              await this._buffered()) {
@@ -245,17 +248,24 @@ export class HeraldClient {
   }
 
   // GET /selftest and watch when its 5 timed events arrive: a buffering proxy
-  // delivers them late and in one lump. A server without /selftest counts as
-  // unbuffered.
+  // delivers them late and in one lump (or holds even the headers back). A
+  // server without /selftest, or one that cannot be reached, says nothing
+  // about buffering: the transports' own failures decide then.
   async _buffered() {
     const ac = new AbortController();
     const arrivals = [];
-    const timer = setTimeout(() => ac.abort(), 3000);
+    let late = false;
+    let res;
+    const timer = setTimeout(() => { late = true; ac.abort(); }, 3000);
     try {
-      const res = await this._fetchFn(`${this.url}/selftest`, { signal: ac.signal });
+      res = await this._fetchFn(`${this.url}/selftest`, { signal: ac.signal });
       if (!res.ok) return false;
       await readFrames(res.body, () => arrivals.push(Date.now()));
-    } catch { /* aborted: nothing, or too little, arrived in time */ } finally { clearTimeout(timer); }
+    } catch {
+      if (!res && !late) return false;
+    } finally {
+      clearTimeout(timer);
+    }
     return arrivals.length < 2 || arrivals[arrivals.length - 1] - arrivals[0] < 200 * (arrivals.length - 1);
   }
 
@@ -302,14 +312,11 @@ export class HeraldClient {
     this._everOpen = true;
     link.timers.push(setTimeout(() => { this._attempt = 0; }, 5000));
     this.transport = link.name;
-    remember(this._memoKey, `${link.name} ${Date.now()}`);
+    if (this.opts.remember) remember(this._memoKey, `${link.name} ${Date.now()}`);
     this._setState('open');
     this._emit('open', { transport: link.name, connid: link.connid });
     if (this.opts.keepAlive && detail.timeout > 0) this._alive(link, detail.timeout);
-    if (this._exp) {
-      const left = this._exp - Date.now();
-      link.timers.push(setTimeout(() => this._refresh(link), Math.max(1000, left - 60000, left / 2)));
-    }
+    if (this._exp) this._refreshLater(link);
     for (const w of this._waits.values()) if (!w.sent) w.send();
   }
 
@@ -406,6 +413,7 @@ export class HeraldClient {
   _alive(link, timeout, tries = 0) {
     const wait = tries ? timeout / 4 : Math.max(timeout / 2, timeout - 10000);
     link.timers.push(setTimeout(async () => {
+      if (link.dead) return;
       try {
         const j = await (await this._post(link, '/alive')).json();
         link.secret = j.secret;
@@ -424,8 +432,7 @@ export class HeraldClient {
     try {
       const token = await this._token();
       await this._post(link, '/authenticate', { token });
-      const left = this._exp - Date.now();
-      link.timers.push(setTimeout(() => this._refresh(link), Math.max(1000, left - 60000, left / 2)));
+      this._refreshLater(link);
     } catch (e) {
       // A refused token or a failing token function is final; a network
       // error is retried a little later (the token is still valid until exp).
@@ -435,6 +442,13 @@ export class HeraldClient {
     } finally {
       link.refreshing = false;
     }
+  }
+
+  // A minute before exp (half-way for short tokens); capped to what
+  // setTimeout can hold, since a longer delay would fire at once.
+  _refreshLater(link) {
+    const left = this._exp - Date.now();
+    link.timers.push(setTimeout(() => this._refresh(link), Math.min(2 ** 31 - 1, Math.max(1000, left - 60000, left / 2))));
   }
 
   join(name) { return this._room('join', name); }
