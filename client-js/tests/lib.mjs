@@ -28,7 +28,9 @@ export function record(client) {
 
 // nginx on a loopback port in front of herald, with its own config and prefix
 // in a temp dir (never the system service). buffering: true makes it hold
-// streams back like a corporate proxy that ignores X-Accel-Buffering.
+// streams back like a corporate proxy: proxy_buffering on, X-Accel-Buffering
+// ignored, and gzip, which is what actually holds the bytes (nginx passes
+// uncompressed proxied chunks on as they come even with proxy_buffering on).
 // failStream: POST / (the es-web stream) answers 502, as a proxy that
 // refuses streaming uploads might.
 export async function startNginx(upstreamPort, { buffering = true, failStream = false } = {}) {
