@@ -63,6 +63,10 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_TESTS=ON -DHERALD_FUZZ
       && run_node browser "$root/build/herald" tests/browser/ \
       || record 0 1 "browser (npm ci)"
   fi
+  echo "== client-js (npm pack, tsc, node + browser tests)"
+  (cd client-js && npm ci --no-audit --no-fund --loglevel=error && bash tests/install.sh) \
+    && run_node client-js "$root/build/herald" client-js/tests/ \
+    || record 0 1 "client-js (npm ci, pack or tsc)"
 else
   record 0 1 "release build"
 fi
