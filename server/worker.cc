@@ -229,6 +229,20 @@ void Worker::Drain() {
   CloseSlow();
 }
 
+namespace {
+
+// An event that is not history (whisper, presence) for a connection still
+// replaying: it waits for the replay to pass its seq.
+void HoldUntilReplayed(Connection* conn, const EventRef& ref, NodeStats* stats) {
+  if (conn->held_whispers.size() >= kMaxHeldWhispers) {
+    conn->held_whispers.erase(conn->held_whispers.begin());
+    Add(stats->dropped);
+  }
+  conn->held_whispers.push_back(ref);
+}
+
+}  // namespace
+
 void Worker::Dispatch(const EventRef& ref) {
   const Event& ev = *ref;
   // For a topic without wildcards the index visits a connection's matching
@@ -243,8 +257,12 @@ void Worker::Dispatch(const EventRef& ref) {
       // Delivered through another filter, or published before the connection
       // subscribed (Adopt).
       if (conn->last_seq >= ev.seq) continue;
-      // A resuming connection gets this event from its replay (it is in history).
-      if (conn->replaying) continue;
+      // A resuming connection gets this event from its replay if it is in
+      // history; a presence change waits for the replay to pass it.
+      if (conn->replaying) {
+        if (!ev.InHistory()) HoldUntilReplayed(conn, ref, &ctx_->stats);
+        continue;
+      }
       if (fans_out && conn->subscriptions.size() > 1) {
         conn->last_seq = ev.seq;  // DeliveryFilter looked at all its filters
         std::string_view chosen = DeliveryFilter(*conn, ev, NowMs());
@@ -270,12 +288,7 @@ void Worker::DispatchWhisper(const EventRef& ref) {
   std::string_view filter = DeliveryFilter(*conn, ev, NowMs());
   if (filter.empty()) return;
   if (conn->replaying) {
-    // Not history: it waits for the replay to pass its seq.
-    if (conn->held_whispers.size() >= kMaxHeldWhispers) {
-      conn->held_whispers.erase(conn->held_whispers.begin());
-      Add(ctx_->stats.dropped);
-    }
-    conn->held_whispers.push_back(ref);
+    HoldUntilReplayed(conn, ref, &ctx_->stats);
     return;
   }
   frames_.Reset(&ev, filter, &ref);
@@ -301,9 +314,12 @@ bool Worker::DeliverTo(Connection* conn, FrameCache& frames) {
     case Verdict::kDeliver:
       break;
   }
+  // Only what was queued before this frame counts: one frame, however large
+  // (limits.max_event_bytes bounds it), never makes a reader that keeps up slow.
+  const size_t queued_before = conn->PendingBytes();
   conn->Deliver(frames);
   Add(stats_.delivered);
-  if (conn->PendingBytes() > static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
+  if (queued_before > static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
     conn->closing = true;
     slow_.push_back(conn);
   }
