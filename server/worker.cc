@@ -234,6 +234,8 @@ namespace {
 // An event that is not history (whisper, presence) for a connection still
 // replaying: it waits for the replay to pass its seq.
 void HoldUntilReplayed(Connection* conn, const EventRef& ref, NodeStats* stats) {
+  // Once, though several of its filters match (events come in seq order).
+  if (!conn->held_whispers.empty() && conn->held_whispers.back() == ref) return;
   if (conn->held_whispers.size() >= kMaxHeldWhispers) {
     conn->held_whispers.erase(conn->held_whispers.begin());
     Add(stats->dropped);

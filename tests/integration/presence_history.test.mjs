@@ -4,7 +4,8 @@
 // leave application events replayable, and a resume never replays presence.
 import assert from 'node:assert/strict';
 import { htest, startHerald, publishOk, uid } from './lib/herald.mjs';
-import { sseOpen, waitMessages } from './lib/sse_client.mjs';
+import { sseConnect, sseOpen, waitMessages } from './lib/sse_client.mjs';
+import { connect } from './lib/esweb_client.mjs';
 import { poll, pollStart } from './lib/poll_client.mjs';
 
 const CHURN = 2000;      // anonymous poll sessions, each a connect then a disconnect
@@ -61,4 +62,30 @@ htest('presence churn: application events stay replayable (no reset) after thous
   // A live application event still follows.
   const live = await publishOk(h, topic, 'live');
   assert.equal((await resumed.next((e) => e.type === 'message' && e.json.e.type === 'live')).id, live.id);
+}, { timeout: 120000 });
+
+htest('presence during a replay: held until the replay passes it, delivered once, in id order', async () => {
+  const h = await startHerald({ workers: 1 });
+  const clid = uid('r');
+  const topic = uid('hist');
+  const start = await publishOk(h, topic, 'start');
+  // Enough history that the replay spans many loop iterations (it pauses at
+  // half the output cap while the client reads).
+  const detail = 'x'.repeat(8000);
+  for (let i = 0; i < 3000; i += 50) {
+    await publishOk(h, Array.from({ length: 50 }, () => topic), 'old', detail);
+  }
+  // Two filters match each presence event: it must still come once.
+  const s = sseConnect(h, { topic: [topic, `@CONNECTION@/${clid}`, '@CONNECTION@/+'] }, { lastEventId: start.id });
+  await s.response;
+  // Connections of `clid` come and go while the replay runs.
+  for (let i = 0; i < 5; i++) await connect(h, { clid, ep: ['elsewhere'] });
+  // 3000 old events, the stream's own (anonymous) connect, five of clid's.
+  const all = await waitMessages(s, 3006, 30000);
+  const presence = all.filter((m) => m.json.ep.emitted === `@CONNECTION@/${clid}`);
+  assert.equal(presence.length, 5, `connects: ${presence.map((m) => m.id).join(',')}`);
+  assert.deepEqual(presence.map((m) => m.json.e.detail.clid_instances), ['1', '2', '3', '4', '5']);
+  const seqs = all.map((m) => Number(m.id.split('-')[1]));
+  for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i] > seqs[i - 1], `id order at ${i}: ${seqs[i - 1]} → ${seqs[i]}`);
+  assert.equal(s.named('reset').length, 0);
 }, { timeout: 120000 });
