@@ -39,6 +39,7 @@ htest('event size: readers that keep up survive an event just under the limit wh
   const n = Math.floor((LIMIT - 26) / 12);
   assert.ok(encodedSize(n) <= LIMIT && encodedSize(n) > LIMIT - 12);
   const detail = EMOJI.repeat(n);
+  const before = await publishOk(h, topic, 'before', 0);
   await publishOk(h, topic, 'big', detail);
   await publishOk(h, topic, 'after', 1);
 
@@ -46,13 +47,19 @@ htest('event size: readers that keep up survive an event just under the limit wh
   assert.ok(f.raw.length > CAP, `the frame (${f.raw.length} bytes) is larger than the cap`);
   assert.equal(f.e.detail, detail);
   await stream.next('after', 10000);
-  const msgs = await waitMessages(sse, 2);
-  assert.equal(msgs[0].json.e.detail, detail);
-  assert.equal(msgs[1].json.e.type, 'after');
+  const msgs = await waitMessages(sse, 3);
+  assert.equal(msgs[1].json.e.detail, detail);
+  assert.equal(msgs[2].json.e.type, 'after');
+  // A resume from before it replays it too, without closing the resumer.
+  const resumed = await sseOpen(h, { topic }, { lastEventId: before.id });
+  const replayed = await waitMessages(resumed, 2);
+  assert.equal(replayed[0].json.e.detail, detail);
+  assert.equal(replayed[1].json.e.type, 'after');
+  assert.equal(resumed.named('disconnect').length, 0);
   assert.equal(stream.isEnded, false, 'the stream is still open');
   assert.equal(sse.isEnded, false, 'the SSE stream is still open');
   assert.equal(sse.named('disconnect').length, 0);
   const st = await h.state();
   assert.equal(st.closed.slow, 0, 'nobody was closed as slow');
-  assert.equal(st.connections.total, 2);
+  assert.equal(st.connections.total, 3);
 });
