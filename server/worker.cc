@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "auth/acl.h"
@@ -342,11 +343,11 @@ void Worker::CloseSlow() {
   unauthorized_.clear();
 }
 
-void Worker::CheckOutputCap(Connection* conn) {
+void Worker::CheckOutputCap(Connection* conn, size_t written) {
   if (conn->closing) return;
-  if (conn->PendingBytes() <= static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
-    return;
-  }
+  const size_t pending = conn->PendingBytes();
+  const size_t before = pending - std::min(pending, written);
+  if (before <= static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) return;
   // Not closed here: the caller (a handler, a timer) still holds conn.
   conn->closing = true;
   if (over_cap_.empty()) event_active(close_over_cap_.get(), 0, 0);

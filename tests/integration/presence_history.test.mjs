@@ -84,7 +84,7 @@ htest('presence during a replay: held until the replay passes it, delivered once
   const all = await waitMessages(s, 3006, 30000);
   const presence = all.filter((m) => m.json.ep.emitted === `@CONNECTION@/${clid}`);
   assert.equal(presence.length, 5, `connects: ${presence.map((m) => m.id).join(',')}`);
-  assert.deepEqual(presence.map((m) => m.json.e.detail.clid_instances), ['1', '2', '3', '4', '5']);
+  assert.deepEqual(presence.map((m) => String(m.json.e.detail.clid_instances)), ['1', '2', '3', '4', '5']);
   const seqs = all.map((m) => Number(m.id.split('-')[1]));
   for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i] > seqs[i - 1], `id order at ${i}: ${seqs[i - 1]} → ${seqs[i]}`);
   assert.equal(s.named('reset').length, 0);
