@@ -159,6 +159,28 @@ Status AuthorizeJwtPublish(const ServerContext& ctx, const HttpRequest& req,
   return Status::Ok();
 }
 
+// The event's {"type","detail"} as subscribers get it: the publisher's own
+// text of both values (docs/protocol.md, "Payloads pass through"), only
+// minified and made pure ASCII. No `detail` in the publish, none delivered.
+Result<std::string> EventJson(const std::string& body, const Limits& limits) {
+  // Stricter than cJSON (which the rest of the body went through): what is
+  // forwarded must be JSON that every client parses.
+  if (!IsStrictJson(body)) return Status::BadRequest("Invalid JSON in body");
+  auto e = JsonMemberText(body, "e");
+  if (!e || e->front() != '{') return Status::BadRequest("Event should be an object");
+  auto type = JsonMemberText(*e, "type");
+  if (!type || type->front() != '"') return Status::BadRequest("Event type should be a string");
+  std::string out = "{\"type\":" + *PassThroughJson(*type);
+  if (auto detail = JsonMemberText(*e, "detail")) out += ",\"detail\":" + *PassThroughJson(*detail);
+  out += "}";
+  if (static_cast<int64_t>(out.size()) > limits.max_event_bytes) {
+    return Status::Error(413, "Event too large: " + std::to_string(out.size()) +
+                                  " bytes encoded, limits.max_event_bytes is " +
+                                  std::to_string(limits.max_event_bytes));
+  }
+  return out;
+}
+
 HttpResponse Publish(ServerContext& ctx, const HttpRequest& req) {
   if (req.method != "POST") return HttpResponse::Error(400, "Method is not POST");
   if (!IsValidUtf8(req.body)) return HttpResponse::Error(400, "Body is not valid UTF-8");
@@ -171,18 +193,13 @@ HttpResponse Publish(ServerContext& ctx, const HttpRequest& req) {
   if (!jwt.ok()) return HttpResponse::FromStatus(jwt);
   Status bound = AuthorizeBoundPublish(ctx, root.get(), &*targets);
   if (!bound.ok()) return HttpResponse::FromStatus(bound);
-  const cJSON* e = cJSON_GetObjectItemCaseSensitive(root.get(), "e");
-  if (!cJSON_IsObject(e)) return HttpResponse::Error(400, "Event should be an object");
-  const cJSON* type = cJSON_GetObjectItemCaseSensitive(e, "type");
-  if (!cJSON_IsString(type)) return HttpResponse::Error(400, "Event type should be a string");
-  const cJSON* detail = cJSON_GetObjectItemCaseSensitive(e, "detail");
   // Encoded once here; every worker and subscriber shares these bytes.
-  std::string e_json = "{\"type\":" + JsonString(type->valuestring) +
-                       ",\"detail\":" + (detail ? PrintAsciiJson(detail) : "null") + "}";
+  auto e_json = EventJson(req.body, ctx.config.limits);
+  if (!e_json.ok()) return HttpResponse::FromStatus(e_json.status());
   std::string ids = "[";
   std::string first;
   for (Target& t : *targets) {
-    EventRef ev = ctx.hub->Publish(std::move(t.topic), e_json, t.whisper, std::move(t.acl));
+    EventRef ev = ctx.hub->Publish(std::move(t.topic), *e_json, t.whisper, std::move(t.acl));
     if (first.empty()) first = ev->id;
     if (ids.size() > 1) ids += ",";
     ids += JsonString(ev->id);

@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -159,6 +160,7 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"limits.max_pending_connections",
        Int(&c->limits.max_pending_connections, origin, 1, kBig)},
       {"limits.max_poll_sessions", Int(&c->limits.max_poll_sessions, origin, 1, kBig)},
+      {"limits.max_event_bytes", Int(&c->limits.max_event_bytes, origin, 64, kBig)},
       {"compat", [](const cJSON*, const std::string&) { return Status::Ok(); }},
       {"compat.public_private_api", Bool(&c->compat.public_private_api, origin)},
       {"auth", [](const cJSON*, const std::string&) { return Status::Ok(); }},
@@ -192,6 +194,18 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   }
   if (c->auth.jwt_spaces_claim.empty()) {
     return KeyError(origin, "auth.jwt_spaces_claim", "must not be empty");
+  }
+  const cJSON* limits = cJSON_GetObjectItemCaseSensitive(root.get(), "limits");
+  if (!cJSON_GetObjectItemCaseSensitive(limits, "max_event_bytes")) {
+    // Not configured: the default, or a quarter of a smaller output cap.
+    c->limits.max_event_bytes =
+        std::min(c->limits.max_event_bytes, c->limits.max_output_buffer_bytes / 4);
+  }
+  if (c->limits.max_event_bytes >= c->limits.max_output_buffer_bytes) {
+    // Else one event alone would fill a subscriber's output buffer.
+    return KeyError(origin, "limits.max_event_bytes",
+                    "must be below limits.max_output_buffer_bytes (" +
+                        std::to_string(c->limits.max_output_buffer_bytes) + ")");
   }
   if (c->sse.timeout_ms != 0 && c->sse.timeout_ms < 100) {
     return KeyError(origin, "sse.timeout_ms", "must be 0 (no timeout) or at least 100");

@@ -64,6 +64,11 @@ struct Limits {
   // Poll sessions outlive their requests by poll.session_ttl_ms: they have a
   // budget of their own instead of using up max_connections.
   int64_t max_poll_sessions = 10000;
+  // Largest event a publish may create, counted as encoded for the wire
+  // ({"type","detail"} after the pure-ASCII escaping, which can triple
+  // non-ASCII text). A quarter of the default output cap: a reader that
+  // keeps up can hold a few of the largest events queued without being slow.
+  int64_t max_event_bytes = 256 << 10;
 };
 
 struct CompatConfig {

@@ -153,7 +153,8 @@ class Connection {
   bool expiring_sent = false;     // `auth_expiring` sent for the current token
   // Resuming: live delivery is skipped while the worker replays history
   // after `replay_after` (see Worker::StartReplay). Whispers that arrive
-  // meanwhile wait in `held_whispers` (they are not history).
+  // meanwhile wait in `held_whispers` (they are not history; presence
+  // changes wait there too).
   bool replaying = false;
   uint64_t replay_after = 0;
   std::vector<EventRef> held_whispers;

@@ -20,8 +20,9 @@ std::string FormatEventId(uint32_t epoch, uint64_t seq) {
 
 EventRef MakeEvent(uint64_t seq, uint32_t epoch, int64_t iat_ms, std::string topic,
                    std::string_view e_json, uint64_t whisper,
-                   std::shared_ptr<const AclRecord> bound) {
+                   std::shared_ptr<const AclRecord> bound, bool presence) {
   auto ev = std::make_shared<Event>();
+  ev->presence = presence;
   ev->bound = std::move(bound);
   ev->seq = seq;
   ev->id = FormatEventId(epoch, seq);

@@ -22,17 +22,24 @@ struct Event {
   // Set for a bound ("binded") publish: the ACL record of `topic`, whose
   // `sub` list decides which bound subscribers get it (Worker::DeliverTo).
   std::shared_ptr<const AclRecord> bound;
+  // A presence change (@CONNECTION@/<clid> connect/disconnect): live only,
+  // so connection churn can never push application events out of history.
+  bool presence = false;
   // Pre-rendered pure-ASCII JSON: head + JsonString(filter) + tail is the
   // whole event object {"id","iat","ep":{"requested","emitted"},"e"}.
   std::string head;
   std::string tail;
+
+  // Whether history keeps it: a whisper belongs to one connection, and a
+  // presence change is current state (`available` gives it on subscribe).
+  bool InHistory() const { return whisper == 0 && !presence; }
 };
 using EventRef = std::shared_ptr<const Event>;
 
 // Builds an event. `e_json` is the pure-ASCII JSON of {"type", "detail"}.
 EventRef MakeEvent(uint64_t seq, uint32_t epoch, int64_t iat_ms, std::string topic,
                    std::string_view e_json, uint64_t whisper,
-                   std::shared_ptr<const AclRecord> bound = nullptr);
+                   std::shared_ptr<const AclRecord> bound = nullptr, bool presence = false);
 
 std::string FormatEventId(uint32_t epoch, uint64_t seq);
 

@@ -151,7 +151,7 @@ void EvhttpConnection::WriteBody(std::string_view payload) {
   } else {
     evbuffer_add(out_, payload.data(), payload.size());
   }
-  worker_->CheckOutputCap(this);  // events are checked by Worker::DeliverTo
+  worker_->CheckOutputCap(this, payload.size());  // events are checked by Worker::DeliverTo
 }
 
 void EvhttpConnection::WriteFramed(std::string_view bytes) {
@@ -159,7 +159,7 @@ void EvhttpConnection::WriteFramed(std::string_view bytes) {
   MarkDirty();
   SpillQueued();
   evbuffer_add(out_, bytes.data(), bytes.size());
-  worker_->CheckOutputCap(this);
+  worker_->CheckOutputCap(this, bytes.size());
 }
 
 void EvhttpConnection::WriteShared(const FrameView& frame) {

@@ -23,10 +23,10 @@ Hub::Hub(ServerContext* ctx)
     : ctx_(ctx), store_(std::make_unique<MemoryStore>(ctx->config.history, DrawEpoch())) {}
 
 EventRef Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisper,
-                      std::shared_ptr<const AclRecord> bound) {
+                      std::shared_ptr<const AclRecord> bound, bool presence) {
   std::lock_guard<std::mutex> lock(mu_);
   EventRef ev = MakeEvent(++seq_, store_->epoch(), NowMs(), std::move(topic), e_json, whisper,
-                          std::move(bound));
+                          std::move(bound), presence);
   Add(ctx_->stats.published);
   store_->Append(ev);  // before any worker can dispatch it (see the header)
   if (whisper != 0) {
@@ -49,7 +49,8 @@ void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_vi
   // A number here, as the original sends it; only `available` carries a string.
   std::string e = "{\"type\":" + JsonString(type) +
                   ",\"detail\":{\"clid_instances\":" + std::to_string(count) + "}}";
-  ctx->hub->Publish(PresenceTopicOfKey(clid), e, 0);
+  // Not history: thousands of anonymous connects would otherwise flush it.
+  ctx->hub->Publish(PresenceTopicOfKey(clid), e, 0, nullptr, /*presence=*/true);
 }
 
 }  // namespace herald

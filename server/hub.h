@@ -28,8 +28,9 @@ class Hub {
   // Publishes `e_json` ({"type","detail"}, pure ASCII) on `topic`.
   // REQUIRES: topic validated. Returns the event (its id for the reply).
   // `bound`: a bound publish's ACL record (see Event::bound).
+  // `presence`: a presence change, delivered live only (Event::presence).
   EventRef Publish(std::string topic, std::string_view e_json, uint64_t whisper,
-                   std::shared_ptr<const AclRecord> bound = nullptr);
+                   std::shared_ptr<const AclRecord> bound = nullptr, bool presence = false);
   uint32_t epoch() const { return store_->epoch(); }
   // The seq of the newest event published so far. Every event at or below
   // it is already in every worker's inbox (Publish posts under the same

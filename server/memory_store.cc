@@ -30,7 +30,7 @@ void MemoryStore::TrimLocked() const {
 void MemoryStore::Append(EventRef ev) {
   std::lock_guard<std::mutex> lock(mu_);
   last_seq_ = ev->seq;
-  if (ev->whisper != 0) return;  // belongs to one connection: not history
+  if (!ev->InHistory()) return;  // a whisper or a presence change
   bytes_ += EventBytes(*ev);
   ring_.push_back(std::move(ev));
   TrimLocked();

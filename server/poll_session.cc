@@ -23,7 +23,7 @@ PollConnection::PollConnection(uint64_t id, Worker* worker)
     : Connection(id, Transport::kPoll), worker_(worker) {}
 
 void PollConnection::Deliver(FrameCache& frames) {
-  if (frames.event().whisper != 0 && frames.ref()) {
+  if (!frames.event().InHistory() && frames.ref()) {
     if (whispers_.size() >= kMaxWhispers) {
       pending_bytes_ -= whispers_.front().first->tail.size();
       whispers_.erase(whispers_.begin());

@@ -33,7 +33,8 @@ class PollConnection : public Connection {
  public:
   PollConnection(uint64_t id, Worker* worker);
 
-  // Live delivery: a whisper is kept for the next answer; any matching event
+  // Live delivery: a whisper or presence change (not history) is kept for
+  // the next answer; any matching event
   // wakes a held poll (the event itself is read back from history).
   void Deliver(FrameCache& frames) override;
   void SendControl(std::string_view type, std::string_view json) override;

@@ -34,8 +34,8 @@ class Store {
   virtual uint32_t epoch() const = 0;
 
   // Appends `ev`. REQUIRES: ev->seq is greater than every seq appended before.
-  // A whisper only advances LastSeq (it belongs to one connection and is not
-  // history); any other event is retained, the store sharing ownership.
+  // An event that is not history (Event::InHistory: whispers, presence) only
+  // advances LastSeq; any other event is retained, the store sharing ownership.
   virtual void Append(EventRef ev) = 0;
 
   // Appends to `out` up to `limit` retained events whose seq is greater than

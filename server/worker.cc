@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "auth/acl.h"
@@ -229,6 +230,22 @@ void Worker::Drain() {
   CloseSlow();
 }
 
+namespace {
+
+// An event that is not history (whisper, presence) for a connection still
+// replaying: it waits for the replay to pass its seq.
+void HoldUntilReplayed(Connection* conn, const EventRef& ref, NodeStats* stats) {
+  // Once, though several of its filters match (events come in seq order).
+  if (!conn->held_whispers.empty() && conn->held_whispers.back() == ref) return;
+  if (conn->held_whispers.size() >= kMaxHeldWhispers) {
+    conn->held_whispers.erase(conn->held_whispers.begin());
+    Add(stats->dropped);
+  }
+  conn->held_whispers.push_back(ref);
+}
+
+}  // namespace
+
 void Worker::Dispatch(const EventRef& ref) {
   const Event& ev = *ref;
   // For a topic without wildcards the index visits a connection's matching
@@ -243,8 +260,12 @@ void Worker::Dispatch(const EventRef& ref) {
       // Delivered through another filter, or published before the connection
       // subscribed (Adopt).
       if (conn->last_seq >= ev.seq) continue;
-      // A resuming connection gets this event from its replay (it is in history).
-      if (conn->replaying) continue;
+      // A resuming connection gets this event from its replay if it is in
+      // history; a presence change waits for the replay to pass it.
+      if (conn->replaying) {
+        if (!ev.InHistory()) HoldUntilReplayed(conn, ref, &ctx_->stats);
+        continue;
+      }
       if (fans_out && conn->subscriptions.size() > 1) {
         conn->last_seq = ev.seq;  // DeliveryFilter looked at all its filters
         std::string_view chosen = DeliveryFilter(*conn, ev, NowMs());
@@ -270,12 +291,7 @@ void Worker::DispatchWhisper(const EventRef& ref) {
   std::string_view filter = DeliveryFilter(*conn, ev, NowMs());
   if (filter.empty()) return;
   if (conn->replaying) {
-    // Not history: it waits for the replay to pass its seq.
-    if (conn->held_whispers.size() >= kMaxHeldWhispers) {
-      conn->held_whispers.erase(conn->held_whispers.begin());
-      Add(ctx_->stats.dropped);
-    }
-    conn->held_whispers.push_back(ref);
+    HoldUntilReplayed(conn, ref, &ctx_->stats);
     return;
   }
   frames_.Reset(&ev, filter, &ref);
@@ -301,9 +317,12 @@ bool Worker::DeliverTo(Connection* conn, FrameCache& frames) {
     case Verdict::kDeliver:
       break;
   }
+  // Only what was queued before this frame counts: one frame, however large
+  // (limits.max_event_bytes bounds it), never makes a reader that keeps up slow.
+  const size_t queued_before = conn->PendingBytes();
   conn->Deliver(frames);
   Add(stats_.delivered);
-  if (conn->PendingBytes() > static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
+  if (queued_before > static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
     conn->closing = true;
     slow_.push_back(conn);
   }
@@ -324,11 +343,11 @@ void Worker::CloseSlow() {
   unauthorized_.clear();
 }
 
-void Worker::CheckOutputCap(Connection* conn) {
+void Worker::CheckOutputCap(Connection* conn, size_t written) {
   if (conn->closing) return;
-  if (conn->PendingBytes() <= static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
-    return;
-  }
+  const size_t pending = conn->PendingBytes();
+  const size_t before = pending - std::min(pending, written);
+  if (before <= static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) return;
   // Not closed here: the caller (a handler, a timer) still holds conn.
   conn->closing = true;
   if (over_cap_.empty()) event_active(close_over_cap_.get(), 0, 0);

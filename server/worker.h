@@ -106,7 +106,9 @@ class Worker {
   // After a write outside event delivery (control events, heartbeats): a
   // connection over limits.max_output_buffer_bytes is closed as `slow` at
   // the end of this loop iteration, like one that fell behind on events.
-  void CheckOutputCap(Connection* conn);
+  // As for events, what counts is what was queued before the `written`
+  // bytes of this write.
+  void CheckOutputCap(Connection* conn, size_t written);
   // Calls conn->Flush() once at the end of this loop iteration's work.
   void RequestFlush(Connection* conn);
   uint64_t last_dispatched_seq() const { return last_dispatched_seq_; }

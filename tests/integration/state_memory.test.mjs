@@ -38,6 +38,7 @@ const LIMITS = {
   request_timeout_ms: 7000,
   max_pending_connections: 300,
   max_poll_sessions: 400,
+  max_event_bytes: 300000,
 };
 
 htest('state: fields, limits from config, and counts that move', async () => {

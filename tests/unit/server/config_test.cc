@@ -71,6 +71,21 @@ TEST(Config, HostPort) {
   EXPECT_FALSE(ParseHostPort("h:8o").ok());
 }
 
+TEST(Config, MaxEventBytesStaysBelowTheOutputCap) {
+  Config c;
+  ASSERT_TRUE(Parse(R"({"limits":{"max_event_bytes":5000}})", &c).ok());
+  EXPECT_EQ(c.limits.max_event_bytes, 5000);
+  Config d;
+  Status s = Parse(R"({"limits":{"max_output_buffer_bytes":8192,"max_event_bytes":8192}})", &d);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.reason().find("limits.max_event_bytes"), std::string::npos) << s.reason();
+  // Left out, it follows a smaller output cap instead of failing.
+  Config e;
+  ASSERT_TRUE(Parse(R"({"limits":{"max_output_buffer_bytes":8192}})", &e).ok());
+  EXPECT_EQ(e.limits.max_event_bytes, 2048);
+  EXPECT_EQ(Config().limits.max_event_bytes, 256 << 10);
+}
+
 TEST(CommandLine, FlagsOverrideTheFile) {
   std::string path = ::testing::TempDir() + "/herald_cl_test.json";
   std::ofstream(path) << R"({"listen":"127.0.0.1:1","tokens":["file"],"workers":3})";
