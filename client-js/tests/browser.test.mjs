@@ -64,15 +64,15 @@ htest('browser: EventSource with a ticket (token kept out of the URL), kicked, r
     const t = await openTab(context, pages.url);
     await waitFor(() => t.get('window.client.state === "open"'), { timeout: 10000, what: 'open' });
     assert.deepEqual(await t.get('window.opens'), ['sse']);
-    const sent = await publishN(h, `${space}/news`, 3);
+    const sent = await publishN(h, { space, channel: 'news' }, 3);
     await waitFor(hasAll(t, sent), { what: 'events over SSE' });
     const d = await h.connections('clid=sse-tab&details=true');
     assert.equal(d.connections[0].transport, 'sse');
     assert.ok(!JSON.stringify(d.connections[0]).includes(token), 'the JWT is not in the request');
     await request(`${h.priv}/disconnect`, { method: 'POST', headers: { Authorization: `Bearer ${h.token}` }, body: { clid: 'sse-tab' } });
-    sent.push(...await publishN(h, `${space}/news`, 3));
+    sent.push(...await publishN(h, { space, channel: 'news' }, 3));
     await waitFor(async () => (await t.get('window.opens.length')) >= 2, { timeout: 10000, what: 'reconnect' });
-    sent.push(...await publishN(h, `${space}/news`, 2));
+    sent.push(...await publishN(h, { space, channel: 'news' }, 2));
     await waitFor(hasAll(t, sent), { what: 'all events' });
     assert.deepEqual(await idsOf(t), sent, 'every event once, in order');
     assert.deepEqual(await t.get('window.disconnects'), ['kicked']);
