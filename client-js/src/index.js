@@ -379,8 +379,7 @@ export class HeraldClient {
         // The old cursor is void: this connection carries on from where it subscribed.
         this._adopt(link.cursor, true);
         this._emit('reset', { reason: d && d.reason, oldest: d && d.oldest });
-      }
-      else if (type === 'joined_room' || type === 'leaved_room') {
+      } else if (type === 'joined_room' || type === 'leaved_room') {
         const w = this._waits.get(`${type === 'joined_room' ? 'join' : 'leave'} ${d.channel ?? d.topic}`);
         if (w) w.done();
       } else if (topic && topic.startsWith(PRESENCE)) this._presence(topic, type, d);

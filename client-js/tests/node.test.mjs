@@ -139,6 +139,8 @@ htest('stream: reconnects across a herald restart and says reset (the memory his
   await waitFor(() => r.opens.length >= 2, { timeout: 10000, what: 'reconnect to the new herald' });
   await waitFor(() => r.resets.length === 1, { what: 'reset' });
   assert.equal(r.resets[0].reason, 'epoch');
+  // The old cursor is void: a later reconnect resumes from the new connection.
+  assert.notEqual(c.lastEventId.split('-')[0], before[0].split('-')[0], 'the cursor is in the new epoch');
   const after = await publishN(h, topic, 2);
   await waitFor(hasAll(r, after), { what: 'events after restart' });
   assert.deepEqual(r.ids, [...before, ...after]);
