@@ -81,7 +81,7 @@ export class HeraldClient implements AsyncIterable<HeraldMessage> {
   readonly state: ClientState;
   /** The transport in use, once open. */
   readonly transport: TransportName | null;
-  /** The newest event id received. */
+  /** The resume cursor: the newest event id received or, before the first event, where the first connection subscribed. */
   readonly lastEventId: string | null;
   /** Why the client closed itself, if it did. */
   readonly error: HeraldError | null;

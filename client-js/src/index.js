@@ -111,7 +111,7 @@ const transports = {
       }
       const j = await res.json();
       if (link.connid == null) {
-            c._frame(link, { ep: { emitted: SERVER }, e: { type: 'connected', detail: { connid: j.connid, secret: j.secret, timeout: 0 } } });
+        c._frame(link, { ep: { emitted: SERVER }, e: { type: 'connected', detail: { connid: j.connid, secret: j.secret, timeout: 0, cursor: j.cursor } } });
       }
       link.secret = j.secret || link.secret;
       for (const m of j.events) c._frame(link, m);
@@ -170,8 +170,8 @@ export class HeraldClient {
     this._fails = 0;
     this._attempt = 0;
     this._waits = new Map();
-    this.lastEventId = this.opts.lastEventId || null;
-    if (this.lastEventId) [this._epoch, this._seq] = splitId(this.lastEventId);
+    this.lastEventId = null;
+    this._adopt(this.opts.lastEventId);
     this.state = 'connecting';
     this.transport = null;
     this.error = null;
@@ -302,6 +302,8 @@ export class HeraldClient {
     link.opened = true;
     link.connid = detail.connid;
     link.secret = detail.secret;
+    link.cursor = detail.cursor;
+    this._adopt(detail.cursor);
     if (this._next === link) {
       const old = this._link;
       this._link = link;
@@ -373,8 +375,11 @@ export class HeraldClient {
       if (type === 'connected') this._opened(link, d);
       else if (type === 'disconnect') link.reason = d && d.reason;
       else if (type === 'auth_expiring') this._refresh(link);
-      else if (type === 'reset') this._emit('reset', { reason: d && d.reason, oldest: d && d.oldest });
-      else if (type === 'joined_room' || type === 'leaved_room') {
+      else if (type === 'reset') {
+        // The old cursor is void: this connection carries on from where it subscribed.
+        this._adopt(link.cursor, true);
+        this._emit('reset', { reason: d && d.reason, oldest: d && d.oldest });
+      } else if (type === 'joined_room' || type === 'leaved_room') {
         const w = this._waits.get(`${type === 'joined_room' ? 'join' : 'leave'} ${d.channel ?? d.topic}`);
         if (w) w.done();
       } else if (topic && topic.startsWith(PRESENCE)) this._presence(topic, type, d);
@@ -388,14 +393,29 @@ export class HeraldClient {
   _accept(m) {
     const [epoch, seq] = splitId(m.id);
     if (epoch === this._epoch && seq <= this._seq) return;
-    this._epoch = epoch;
-    this._seq = seq;
-    this.lastEventId = m.id;
+    this._move(m.id);
     this._emit('frame', m);
     if (this._lead) this._bc.postMessage({ m });
     const topic = m.ep.emitted;
     if (topic.startsWith(PRESENCE)) return this._presence(topic, m.e.type, m.e.detail);
     this._emit('message', { id: m.id, topic, filter: m.ep.requested, type: m.e.type, detail: m.e.detail, iat: m.iat });
+  }
+
+  // The resume point when no event has arrived yet: where the server says the
+  // connection subscribed (`cursor` of `connected`, or of the first poll
+  // answer), so what is published before the first reconnect is replayed, not
+  // lost. A cursor of our own is never replaced: a resume's replay comes after
+  // `connected` and carries ids below its cursor. Only a reset (force) voids
+  // it. Followers take the leader's start point the same way.
+  _adopt(id, force) {
+    if (!id || (this.lastEventId && !force)) return;
+    this._move(id);
+    if (this._lead) this._bc.postMessage({ cursor: id, force });
+  }
+
+  _move(id) {
+    this.lastEventId = id;
+    [this._epoch, this._seq] = splitId(id);
   }
 
   _presence(topic, type, d) {
@@ -518,7 +538,10 @@ export class HeraldClient {
 
   _fromTab(d) {
     if (this._lead) {
-      if (d.hello) this._bc.postMessage({ e: 'state', v: this.state, t: this.transport });
+      if (d.hello) {
+        this._bc.postMessage({ e: 'state', v: this.state, t: this.transport });
+        if (this.lastEventId) this._bc.postMessage({ cursor: this.lastEventId });
+      }
       if (d.op) {
         this._room(d.op, d.name).then(() => this._bc.postMessage({ rid: d.rid }),
           (e) => this._bc.postMessage({ rid: d.rid, err: e.message }));
@@ -526,6 +549,7 @@ export class HeraldClient {
       return;
     }
     if (d.m) this._accept(d.m);
+    else if (d.cursor) this._adopt(d.cursor, d.force);
     else if (d.rooms) this._rooms = new Set(d.rooms);
     else if (d.rid && this._asks.has(d.rid)) {
       const a = this._asks.get(d.rid);

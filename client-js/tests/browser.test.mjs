@@ -17,6 +17,17 @@ function page(url, opts) {
   import { HeraldClient } from '/herald-client.js';
   const opts = ${JSON.stringify(opts)};
   if (opts.tokenValue) { const t = opts.tokenValue; opts.token = async () => { window.tokens += 1; return t; }; }
+  // holdable: while window.holding, a stream connection waits for window.release().
+  if (opts.holdable) {
+    Object.assign(window, { holding: false, held: 0 });
+    opts.fetch = async (url, init) => {
+      if (window.holding && new URL(url).pathname === '/') {
+        window.held += 1;
+        await new Promise((r) => { window.release = r; });
+      }
+      return fetch(url, init);
+    };
+  }
   Object.assign(window, { ids: [], states: [], opens: [], resets: [], disconnects: [], errors: [], tokens: 0 });
   const c = window.client = new HeraldClient(${JSON.stringify(url)}, opts);
   c.on('message', (m) => ids.push(m.id));
@@ -53,15 +64,15 @@ htest('browser: EventSource with a ticket (token kept out of the URL), kicked, r
     const t = await openTab(context, pages.url);
     await waitFor(() => t.get('window.client.state === "open"'), { timeout: 10000, what: 'open' });
     assert.deepEqual(await t.get('window.opens'), ['sse']);
-    const sent = await publishN(h, `${space}/news`, 3);
+    const sent = await publishN(h, { space, channel: 'news' }, 3);
     await waitFor(hasAll(t, sent), { what: 'events over SSE' });
     const d = await h.connections('clid=sse-tab&details=true');
     assert.equal(d.connections[0].transport, 'sse');
     assert.ok(!JSON.stringify(d.connections[0]).includes(token), 'the JWT is not in the request');
     await request(`${h.priv}/disconnect`, { method: 'POST', headers: { Authorization: `Bearer ${h.token}` }, body: { clid: 'sse-tab' } });
-    sent.push(...await publishN(h, `${space}/news`, 3));
+    sent.push(...await publishN(h, { space, channel: 'news' }, 3));
     await waitFor(async () => (await t.get('window.opens.length')) >= 2, { timeout: 10000, what: 'reconnect' });
-    sent.push(...await publishN(h, `${space}/news`, 2));
+    sent.push(...await publishN(h, { space, channel: 'news' }, 2));
     await waitFor(hasAll(t, sent), { what: 'all events' });
     assert.deepEqual(await idsOf(t), sent, 'every event once, in order');
     assert.deepEqual(await t.get('window.disconnects'), ['kicked']);
@@ -121,6 +132,36 @@ htest('browser: two tabs share one connection; the follower takes over when the 
     await delay(200);
     assert.deepEqual(await idsOf(b), sent, 'every event once, in order, across the hand-over');
     await waitFor(async () => (await h.connections(`clid=${clid}`))[clid] === 1, { what: 'one connection again' });
+  } finally {
+    await close();
+    pages.close();
+  }
+}, { timeout: 60000 });
+
+htest('browser: a follower tab that never got an event takes over from the cursor of the leader\'s connection; nothing published during the hand-over is lost', async () => {
+  const h = await startHerald();
+  const topic = `cjb/${uid('tc')}`;
+  const clid = uid('tc');
+  const pages = await servePages(page(h.pub, { topics: [topic], clid, transports: ['stream'], selftest: false, holdable: true }));
+  const { context, close } = await launchBrowser();
+  try {
+    const a = await openTab(context, pages.url);
+    await waitFor(() => a.get('window.client.state === "open"'), { timeout: 10000, what: 'tab A open' });
+    const cursor = await a.get('window.client.lastEventId');
+    assert.match(cursor, /^[0-9a-f]{8}-\d+$/, 'the leader resumes from its connected cursor');
+    const b = await openTab(context, pages.url);
+    await waitFor(async () => (await b.get('window.client.lastEventId')) === cursor, { timeout: 10000, what: 'tab B has the leader\'s cursor' });
+    await b.get('window.holding = true');
+    await a.tab.close();
+    await waitFor(async () => (await b.get('window.held')) === 1, { timeout: 10000, what: 'tab B connecting' });
+    const sent = await publishN(h, topic, 2); // between the two tabs' connections
+    await b.get('window.release()');
+    await waitFor(async () => (await b.get('window.opens.length')) === 1, { timeout: 10000, what: 'tab B leads' });
+    sent.push(...await publishN(h, topic, 1));
+    await waitFor(hasAll(b, sent), { what: 'tab B has everything' });
+    await delay(200);
+    assert.deepEqual(await idsOf(b), sent, 'every event once, in order');
+    assert.deepEqual(await b.get('window.resets'), []);
   } finally {
     await close();
     pages.close();

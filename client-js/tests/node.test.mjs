@@ -77,6 +77,53 @@ for (const transport of ['stream', 'poll']) {
   });
 }
 
+// A fetch that holds the client's next connection request (POST / for the
+// stream, a /poll without connid for polling) until release() is called, so
+// a test can publish while the client is certainly between connections. The
+// request body, and so its resume cursor, is already fixed when it is held.
+function holdReconnect(transport, fetchFn = globalThis.fetch) {
+  let release;
+  const released = new Promise((r) => { release = r; });
+  const gate = { connects: 0, release, fetch: null };
+  gate.fetch = async (url, init) => {
+    const path = new URL(url).pathname;
+    const connect = transport === 'stream' ? path === '/' : path === '/poll' && JSON.parse(init.body).connid == null;
+    if (connect && ++gate.connects === 2) await released;
+    return fetchFn(url, init);
+  };
+  return gate;
+}
+
+async function kick(h, clid) {
+  const res = await request(`${h.priv}/disconnect`, { method: 'POST', headers: { Authorization: `Bearer ${h.token}` }, body: { clid } });
+  assert.equal(res.json.closed, 1);
+}
+
+for (const transport of ['stream', 'poll']) {
+  htest(`${transport}: a client that never got an event resumes from where it subscribed, so what is published during its first disconnect arrives once`, async () => {
+    const h = await startHerald();
+    const topic = `cj/${uid('q')}`;
+    const clid = uid('c');
+    const gate = holdReconnect(transport);
+    const c = new HeraldClient(h.pub, { topics: [topic], clid, transports: [transport], fetch: gate.fetch, backoff: { min: 50, max: 100 } });
+    const r = record(c);
+    await waitFor(() => c.state === 'open', { what: 'open' });
+    assert.match(c.lastEventId, /^[0-9a-f]{8}-\d+$/, 'the cursor of connected is the resume point');
+    await kick(h, clid);
+    await waitFor(() => gate.connects === 2, { what: 'the reconnect is under way' });
+    const sent = await publishN(h, topic, 2); // while the client has no connection
+    gate.release();
+    await waitFor(() => r.opens.length === 2, { what: 'reconnect' });
+    sent.push(...await publishN(h, topic, 1, 2));
+    await waitFor(hasAll(r, sent), { what: 'the events published while away, then a live one' });
+    await delay(200);
+    assert.deepEqual(r.ids, sent, 'every event once, in order');
+    assert.deepEqual(r.resets, []);
+    assert.equal(c.lastEventId, sent.at(-1));
+    c.close();
+  });
+}
+
 htest('stream: reconnects across a herald restart and says reset (the memory history is gone)', async () => {
   let h = await startHerald();
   const topic = `cj/${uid('r')}`;
@@ -92,6 +139,8 @@ htest('stream: reconnects across a herald restart and says reset (the memory his
   await waitFor(() => r.opens.length >= 2, { timeout: 10000, what: 'reconnect to the new herald' });
   await waitFor(() => r.resets.length === 1, { what: 'reset' });
   assert.equal(r.resets[0].reason, 'epoch');
+  // The old cursor is void: a later reconnect resumes from the new connection.
+  assert.notEqual(c.lastEventId.split('-')[0], before[0].split('-')[0], 'the cursor is in the new epoch');
   const after = await publishN(h, topic, 2);
   await waitFor(hasAll(r, after), { what: 'events after restart' });
   assert.deepEqual(r.ids, [...before, ...after]);
@@ -132,7 +181,7 @@ htest('token: refreshed on auth_expiring through POST /authenticate; unauthorize
   const frames = [];
   c.on('frame', (m) => frames.push(m.e.type));
   await waitFor(() => frames.includes('authorized'), { what: 'authorized after refresh' });
-  const ids = await publishN(h, `${space}/news`, 1);
+  const ids = await publishN(h, { space, channel: 'news' }, 1);
   await waitFor(hasAll(r, ids), { what: 'event after refresh' });
   assert.equal(r.opens.length, 1);
   assert.equal(r.opens[0].connid, connid);
@@ -162,7 +211,7 @@ htest('join/leave: resolved by joined_room / leaved_room, rejected with the serv
     const ids = await publishN(h, `${base}/room`, 1);
     await waitFor(hasAll(r, ids), { what: `${transport}: event in the joined room` });
     await c.leave(`${base}/room`);
-    await assert.rejects(c.join(`${base}//bad`), /Invalid topic/);
+    await assert.rejects(c.join(`${base}/#/bad`), /Invalid topic/);
     await assert.rejects(c.leave(`${base}/never`), /Not joined/);
     const later = await publishN(h, [`${base}/room`], 1);
     const home = await publishN(h, `${base}/home`, 1);
@@ -170,7 +219,7 @@ htest('join/leave: resolved by joined_room / leaved_room, rejected with the serv
     assert.ok(!r.ids.includes(later[0]), 'nothing from the room after leave');
     c.close();
   }
-  const bad = new HeraldClient(h.pub, { topics: ['a//b'], transports: ['stream'] });
+  const bad = new HeraldClient(h.pub, { topics: ['a/#/b'], transports: ['stream'] });
   const rb = record(bad);
   await waitFor(() => bad.state === 'closed', { what: 'closed on a bad topic' });
   assert.equal(rb.errors[0].status, 400);
@@ -276,4 +325,39 @@ htest('compat: NoPollSubscriber gets the raw frames (connected first), connectio
   assert.deepEqual(states.slice(0, 2), [1, 2]);
   sub.stop();
   assert.equal(states.at(-1), 0);
+});
+
+htest('compat: abort() before any event resumes from the connected cursor; nothing published meanwhile is lost', async () => {
+  const h = await startHerald();
+  const topic = `cj/${uid('na')}`;
+  const frames = [];
+  let connected = 0;
+  const sub = new NoPollSubscriber({ url: `${h.pub}/`, data: { clid: uid('nps'), ep: [topic] } },
+    (json) => frames.push(JSON.parse(json)), () => { connected += 1; });
+  sub.start();
+  await waitFor(() => connected === 1, { what: 'connected' });
+  const cursor = frames[0].e.detail.cursor;
+  assert.match(cursor, /^[0-9a-f]{8}-\d+$/);
+  // The subscriber's new client fetches through globalThis.fetch; hold its
+  // connection until the test has published.
+  const realFetch = globalThis.fetch;
+  const gate = holdReconnect('stream', realFetch);
+  gate.connects = 1;
+  globalThis.fetch = gate.fetch;
+  let sent;
+  try {
+    sub.abort();
+    await waitFor(() => gate.connects === 2, { what: 'the reconnect is under way' });
+    sent = await publishN(h, topic, 2);
+    gate.release();
+    await waitFor(() => connected === 2, { what: 'reconnected' });
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  sent.push(...await publishN(h, topic, 1, 2));
+  await waitFor(() => frames.filter((f) => f.id).length >= 3, { what: 'frames' });
+  await delay(200);
+  assert.deepEqual(frames.filter((f) => f.id).map((f) => f.id), sent, 'every event once, in order');
+  assert.ok(!frames.some((f) => f.e.type === 'reset'));
+  sub.stop();
 });
