@@ -50,14 +50,16 @@ class TestNode {
 
   template <class Fn>
   auto RunOn(size_t w, Fn fn) {
-    std::promise<decltype(fn())> done;
-    auto result = done.get_future();
-    ctx_.workers[w]->Post([&] {
-      if constexpr (std::is_void_v<decltype(fn())>) {
+    using R = decltype(fn());
+    // Shared with the task: the worker may still be inside set_value when get() returns.
+    auto done = std::make_shared<std::promise<R>>();
+    auto result = done->get_future();
+    ctx_.workers[w]->Post([done, fn = std::move(fn)]() mutable {
+      if constexpr (std::is_void_v<R>) {
         fn();
-        done.set_value();
+        done->set_value();
       } else {
-        done.set_value(fn());
+        done->set_value(fn());
       }
     });
     return result.get();
