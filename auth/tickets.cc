@@ -31,13 +31,6 @@ std::optional<Claims> TicketStore::Redeem(std::string_view ticket, int64_t now_m
   return std::move(e.claims);
 }
 
-void TicketStore::Sweep(int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = tickets_.begin(); it != tickets_.end();) {
-    it = it->second.expires_ms <= now_ms ? tickets_.erase(it) : std::next(it);
-  }
-}
-
 size_t TicketStore::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return tickets_.size();

@@ -20,13 +20,12 @@ namespace herald {
 class TicketStore {
  public:
   // Stores `claims` under a new random ticket (auth/secret.h NewSecret) valid
-  // until now_ms + ttl_ms, and returns the ticket.
+  // until now_ms + ttl_ms, and returns the ticket. At most once a second it
+  // first drops expired tickets, so the map stays bounded.
   std::string Issue(const Claims& claims, int64_t now_ms, int64_t ttl_ms);
   // The claims bound to `ticket`, once: the ticket is gone afterwards, and an
   // expired or unknown ticket yields nothing.
   std::optional<Claims> Redeem(std::string_view ticket, int64_t now_ms);
-  // Drops expired tickets; Issue calls it too, so the map stays bounded.
-  void Sweep(int64_t now_ms);
   size_t size() const;
 
  private:

@@ -17,7 +17,7 @@ struct SubscribeRequest {
   std::string clid;
   std::string bind_key;
   std::vector<std::string> filters;  // validated, distinct, in request order
-  std::vector<std::string> bound;    // filters marked "binded" (bound when auth lands)
+  std::vector<std::string> bound;    // filters marked "binded": checked against the bind key's ACL
   std::string last_event_id;         // resume cursor; empty: none
 };
 

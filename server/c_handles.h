@@ -1,7 +1,7 @@
 // RAII owners for the C handles herald uses. Each is a std::unique_ptr with a
 // deleter, so ownership is explicit and nothing leaks on early returns.
-// redisAsyncContext is deliberately absent: hiredis frees it itself after its
-// disconnect callback (see the Redis store).
+// When the Redis store comes, its redisAsyncContext must not get one: hiredis
+// frees it itself after its disconnect callback.
 #pragma once
 
 #include <cjson/cJSON.h>

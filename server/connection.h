@@ -37,7 +37,6 @@ const char* CloseReasonName(CloseReason r);
 // connid = per-worker sequence << kWorkerBits | worker index, so any thread
 // can tell which worker owns a connection. Stays below 2^53 (JSON-safe).
 inline constexpr int kWorkerBits = 6;
-inline constexpr uint64_t kMaxConnId = (uint64_t{1} << 53) - 1;
 inline int ConnIdWorker(uint64_t connid) {
   return static_cast<int>(connid & ((1u << kWorkerBits) - 1));
 }

@@ -154,14 +154,6 @@ void EvhttpConnection::WriteBody(std::string_view payload) {
   worker_->CheckOutputCap(this, payload.size());  // events are checked by Worker::DeliverTo
 }
 
-void EvhttpConnection::WriteFramed(std::string_view bytes) {
-  if (!out_) return;
-  MarkDirty();
-  SpillQueued();
-  evbuffer_add(out_, bytes.data(), bytes.size());
-  worker_->CheckOutputCap(this, bytes.size());
-}
-
 void EvhttpConnection::WriteShared(const FrameView& frame) {
   if (!out_) return;
   MarkDirty();

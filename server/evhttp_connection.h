@@ -46,8 +46,6 @@ class EvhttpConnection : public Connection {
   bool open() const { return req_ != nullptr; }
   // Writes `payload` as one chunk (or as is when the response is not chunked).
   void WriteBody(std::string_view payload);
-  // Writes bytes already framed for this connection's chunking.
-  void WriteFramed(std::string_view bytes);
   // The same for a frame in a shared buffer: queued by reference when it can be.
   void WriteShared(const FrameView& frame);
   // Ends the response (chunked terminator); the request is no longer ours.

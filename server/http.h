@@ -3,9 +3,10 @@
 // libmicrohttpd listener. Streaming transports are libevent-only and live
 // outside this interface.
 //
-// Threading: a handler runs on the listener's thread (a worker loop or an MHD
-// thread) and must not block. It answers by calling the Responder exactly
-// once, from any thread, possibly later (after asking other workers).
+// Threading: a handler runs on a worker loop (the private API's MHD daemons
+// are driven by the worker loops too) and must not block. It answers by
+// calling the Responder exactly once, from any thread, possibly later (after
+// asking other workers, or from the background thread).
 #pragma once
 
 #include <functional>

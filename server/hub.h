@@ -6,7 +6,9 @@
 // dispatched is already in history: a replay up to a worker's last dispatched
 // event, followed by live delivery, has no gap and no duplicate.
 //
-// Thread-safe: called from private-API threads and from workers.
+// Thread-safe: called on the worker loops (the public and the private API's
+// handlers both run there) and on the background thread (a publish whose
+// token needs a PBKDF2 check, see background_pool.h).
 #pragma once
 
 #include <cstdint>

@@ -28,8 +28,9 @@ class InterestFilter {
 
  private:
   // 64 Ki slots: a worker with 5,000 distinct exact filters wakes needlessly
-  // for ~8 % of the events it cannot match. 256 KiB of virtual memory, paged
-  // in only where slots are used.
+  // for ~8 % of the events it cannot match. 256 KiB per worker, all of it
+  // touched at construction (each slot is zeroed: atomics are not
+  // zero-initialised by new[]).
   static constexpr size_t kSlots = size_t{1} << 16;
   static size_t Slot(std::string_view topic);
   void Change(std::string_view filter, int delta);

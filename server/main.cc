@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&waited, &sig);
     if (sig == SIGHUP) {
-      LogInfo("server", 0, "SIGHUP: nothing to reload yet (keys arrive with auth)");
+      LogInfo("server", 0, "SIGHUP ignored: nothing is reloaded; restart to change config or keys");
       continue;
     }
     LogInfo("server", 0, "signal %d: shutting down", sig);

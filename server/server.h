@@ -1,7 +1,8 @@
 // Server: assembles a node — the listening socket shared by the workers, the
 // workers themselves, the hub, the routes and the private listener — and
-// takes it down in the right order (private API first, since its threads may
-// wait on workers; then the workers).
+// takes it down in the right order: the private API first (its MHD daemons run
+// in the worker loops, so they are stopped while those still run), then the
+// background thread (its tasks post to the workers), then the workers.
 #pragma once
 
 #include "server/context.h"

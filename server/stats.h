@@ -21,7 +21,6 @@ struct WorkerStats {
   Counter events_in{0};   // events this worker matched
   Counter replayed{0};    // history events replayed to resuming subscribers
   Counter filters{0};     // subscriptions in this worker's index
-  Counter index_bytes{0};
   Counter connection_bytes{0};
 };
 

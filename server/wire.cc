@@ -1,7 +1,5 @@
 #include "server/wire.h"
 
-#include <cstdio>
-
 namespace herald {
 
 void AppendStreamFrame(std::string* out, std::string_view json) {
@@ -29,14 +27,6 @@ void AppendSseNamedEvent(std::string* out, std::string_view name, std::string_vi
   out->append("\ndata: ");
   out->append(json);
   out->append("\n\n");
-}
-
-void AppendChunk(std::string* out, std::string_view payload) {
-  char head[20];
-  int n = std::snprintf(head, sizeof head, "%zx\r\n", payload.size());
-  out->append(head, static_cast<size_t>(n));
-  out->append(payload);
-  out->append("\r\n");
 }
 
 }  // namespace herald

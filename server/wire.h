@@ -19,7 +19,4 @@ size_t SseEventSize(std::string_view id, std::string_view json);
 void AppendSseNamedEvent(std::string* out, std::string_view name, std::string_view json);
 inline constexpr std::string_view kSseHeartbeat = ":\n\n";
 
-// HTTP/1.1 chunk: <hex size>\r\n<payload>\r\n.
-void AppendChunk(std::string* out, std::string_view payload);
-
 }  // namespace herald

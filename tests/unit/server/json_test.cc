@@ -52,12 +52,6 @@ TEST(Wire, StreamFrameLengthCountsAsciiBytes) {
   EXPECT_EQ(out, R"(''20''{"v":"\u00e9\u0027"})");
 }
 
-TEST(Wire, ChunkFraming) {
-  std::string out;
-  AppendChunk(&out, std::string(26, 'x'));
-  EXPECT_EQ(out, "1a\r\n" + std::string(26, 'x') + "\r\n");
-}
-
 // issue 9 B.8: what a publisher sent is what subscribers get.
 TEST(PassThroughJson, NumbersAreTheSentTokens) {
   for (const char* n : {"1796286524043104123", "12345678901234567890", "1e400", "-0", "0.10",
