@@ -210,16 +210,21 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
       cl.help = true;
       return cl;
     }
+    if (arg == "--version") {
+      cl.version = true;
+      return cl;
+    }
     static const char* kWithValue[] = {"--config", "--listen", "--private-listen", "--workers",
                                        "--token", "--bind-key-private-key",
                                        "--jwt-hs256-secret", "--jwt-public-key",
-                                       "--auth-timeout-ms"};
+                                       "--auth-timeout-ms", "--check-config"};
     bool known = false;
     for (const char* f : kWithValue) known |= arg == f;
     if (!known) return Status::BadRequest("unknown flag " + arg + " (see --help)");
     if (i + 1 >= argc) return Status::BadRequest(arg + " needs a value");
     std::string value = argv[++i];
-    if (arg == "--config") {
+    if (arg == "--config" || arg == "--check-config") {
+      if (arg == "--check-config") cl.check_config = value;
       config_path = value;
     } else {
       flags.emplace_back(arg, value);
@@ -296,6 +301,10 @@ Usage: herald [--config FILE] [flags]
   --jwt-public-key FILE    accept RS256/ES256 JWTs verified with this PEM public key
                            (kid = file base name); repeat for several
   --auth-timeout-ms N      a space connection must authenticate within N ms (default 5000)
+  --check-config FILE      validate FILE as start-up would (keys and ACL file
+                           included) without binding any port; print OK and exit 0,
+                           or the error naming the key and the file and exit 2
+  --version                print the version (and git describe) and exit
   -h, --help               this text
 
 Flags override the config file. Signals: SIGTERM/SIGINT end every stream with a

@@ -100,6 +100,8 @@ struct Config {
 struct CommandLine {
   Config config;
   bool help = false;
+  bool version = false;      // --version: print VersionLine() and exit
+  std::string check_config;  // --check-config FILE: validate FILE (and the flags), then exit
 };
 
 // Parses argv: --config FILE is read first, then the other flags override it.

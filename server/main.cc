@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/version.h"
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "--hash-password") {
@@ -30,6 +31,19 @@ int main(int argc, char** argv) {
   }
   if (cl->help) {
     std::fputs(herald::HelpText(), stdout);
+    return 0;
+  }
+  if (cl->version) {
+    std::printf("%s\n", herald::VersionLine().c_str());
+    return 0;
+  }
+  if (!cl->check_config.empty()) {
+    herald::Status s = herald::Server::CheckConfig(cl->config);
+    if (!s.ok()) {
+      std::fprintf(stderr, "herald: %s: %s\n", cl->check_config.c_str(), s.reason().c_str());
+      return 2;
+    }
+    std::printf("%s: OK\n", cl->check_config.c_str());
     return 0;
   }
   static const char* kLevels[] = {"error", "warn", "info", "debug"};

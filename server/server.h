@@ -17,6 +17,10 @@ class Server {
   // Ends every stream with `shutdown` and joins all threads.
   void Shutdown();
   uint16_t public_port() const { return public_port_; }
+  // What --check-config runs: loads everything Start() loads from files (the
+  // bind-key private key, the ACL file, the JWT keys) without binding a port
+  // or starting a thread. Defined in server/check_config.cc.
+  static Status CheckConfig(const Config& config);
 
  private:
   ServerContext ctx_;
