@@ -63,6 +63,7 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_TESTS=ON -DHERALD_FUZZ
       && run_node browser "$root/build/herald" tests/browser/ \
       || record 0 1 "browser (npm ci)"
   fi
+  echo "== Debian package"; run_node package "$root/build/herald" tests/package/
 else
   record 0 1 "release build"
 fi
