@@ -238,12 +238,16 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
   return out;
 }
 
+}  // namespace
+
 int64_t RssBytes() {
   std::ifstream statm("/proc/self/statm");
   int64_t size = 0, resident = 0;
   statm >> size >> resident;
   return resident * sysconf(_SC_PAGESIZE);
 }
+
+namespace {
 
 void HandleMemory(ServerContext& ctx, Responder done) {
   GatherFromWorkers(

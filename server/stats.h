@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "server/connection.h"
+#include "server/metrics.h"
 
 namespace herald {
 
@@ -23,6 +24,7 @@ struct WorkerStats {
   Counter filters{0};     // subscriptions in this worker's index
   Counter index_bytes{0};
   Counter connection_bytes{0};
+  LatencyHistogram publish_to_write;  // see server/metrics.h
 };
 
 struct NodeStats {
