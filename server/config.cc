@@ -126,6 +126,9 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"tokens", StringList(&c->tokens, origin)},
       {"cors_origin", String(&c->cors_origin, origin)},
       {"log_level", String(&c->log_level, origin)},
+      {"log_format", String(&c->log_format, origin)},
+      {"log", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"log.access", Bool(&c->log.access, origin)},
       {"stream", [](const cJSON*, const std::string&) { return Status::Ok(); }},
       {"stream.timeout_ms", Int(&c->stream.timeout_ms, origin, 100, kBig)},
       {"stream.heartbeat_ms", Int(&c->stream.heartbeat_ms, origin, 50, kBig)},
@@ -174,7 +177,8 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   };
   Status s = ReadObject(root.get(), "", origin, readers);
   // Nested objects: the top-level pass checked they are known keys.
-  for (const char* section : {"stream", "sse", "poll", "history", "limits", "compat", "auth"}) {
+  for (const char* section :
+       {"stream", "sse", "poll", "history", "limits", "compat", "auth", "log"}) {
     if (!s.ok()) break;
     if (const cJSON* obj = cJSON_GetObjectItemCaseSensitive(root.get(), section)) {
       s = ReadObject(obj, section, origin, readers);
@@ -197,6 +201,9 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   bool level_ok = false;
   for (const char* l : kLevels) level_ok |= c->log_level == l;
   if (!level_ok) return KeyError(origin, "log_level", "expected error, warn, info or debug");
+  if (c->log_format != "text" && c->log_format != "json") {
+    return KeyError(origin, "log_format", "expected text or json");
+  }
   return Status::Ok();
 }
 

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 4; ++i) {
     if (cl->config.log_level == kLevels[i]) herald::SetLogLevel(static_cast<herald::LogLevel>(i));
   }
+  if (cl->config.log_format == "json") herald::SetLogFormat(herald::LogFormat::kJson);
   signal(SIGPIPE, SIG_IGN);
   sigset_t waited;
   sigemptyset(&waited);

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <future>
 #include <optional>
 #include <string>
@@ -33,6 +34,7 @@ struct PendingRequest {
   bool too_large = false;
   bool suspended = false;  // waiting for a handler that answers later
   std::optional<HttpResponse> answer;
+  std::chrono::steady_clock::time_point start;  // for the access log (log.access)
 };
 
 MHD_Result CollectValue(void* cls, MHD_ValueKind, const char* key, const char* value) {
@@ -63,6 +65,14 @@ MHD_Result Send(MHD_Connection* connection, const ServerContext& ctx, const Http
   MHD_Result ok = MHD_queue_response(connection, static_cast<unsigned>(r.status), resp);
   MHD_destroy_response(resp);
   return ok;
+}
+
+// The access-log line of an answered request. MHD's url is the path alone
+// (the query, which may hold ?token=, is parsed apart); headers are not logged.
+void LogRequest(const PendingRequest& p) {
+  const std::chrono::duration<double, std::milli> took =
+      std::chrono::steady_clock::now() - p.start;
+  LogAccess(p.request.method, p.request.path, p.answer->status, took.count(), p.request.remote_ip);
 }
 
 // What the listener answers itself, before any handler runs.
@@ -159,6 +169,7 @@ class PrivateListener::WorkerDaemon {
       p->connection = connection;
       p->request.method = method;
       p->request.path = url;
+      p->start = std::chrono::steady_clock::now();
       self->pending_.emplace(p->id, p);
       *con_cls = p;
       return MHD_YES;
@@ -171,6 +182,7 @@ class PrivateListener::WorkerDaemon {
     if (!p->answer && !p->suspended) self->Serve(p);
     if (p->answer) {
       AdaptErrorBody(p->request.path, &*p->answer);
+      if (self->ctx_->config.log.access) LogRequest(*p);
       return Send(connection, *self->ctx_, *p->answer);
     }
     if (!p->suspended) {
