@@ -99,7 +99,9 @@ htest('/metrics: counters move with subscribers, publishes and rejections', asyn
   assert.equal(after.value('herald_rejected_total', { cause: 'bad_request' }), 1);
   // The histogram is cumulative, ends with +Inf = count, and its sum is in seconds.
   const hist = after.histogram('herald_publish_to_write_seconds');
-  const bounds = Object.keys(hist.buckets);
+  // Sorted by value: Object.keys puts integer-like keys ("1", "5", "10") first.
+  const le = (b) => (b === '+Inf' ? Infinity : Number(b));
+  const bounds = Object.keys(hist.buckets).sort((a, b) => le(a) - le(b));
   assert.equal(bounds.at(-1), '+Inf');
   const counts = bounds.map((b) => Number(hist.buckets[b]));
   for (let i = 1; i < counts.length; i++) assert.ok(counts[i] >= counts[i - 1], `cumulative at le=${bounds[i]}`);

@@ -15,7 +15,7 @@ htest('--help prints the flags and exits 0', async () => {
   assert.equal(r.timedOut, false);
   assert.equal(r.code, 0, `exit ${r.code} ${r.signal}; stderr ${r.stderr}`);
   const out = r.stdout + r.stderr;
-  for (const flag of ['--config', '--listen', '--private-listen', '--workers', '--token', '--help']) {
+  for (const flag of ['--config', '--listen', '--private-listen', '--workers', '--token', '--help', '--version', '--check-config']) {
     assert.ok(out.includes(flag), `--help mentions ${flag}:\n${out}`);
   }
 });
