@@ -217,6 +217,7 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
   out += "},\"rejected\":{\"limit_connections\":" + std::to_string(Read(s.rejected_limit)) +
          ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) + "}";
   out += ",\"store\":{\"kind\":\"memory\",\"status\":\"up\"}";
+  out += "," + ctx.reload.JsonMembers();
   const HistoryStats h = ctx.hub->store().Stats();
   const uint32_t epoch = ctx.hub->epoch();
   out += ",\"history\":{\"count\":" + std::to_string(h.count) +

@@ -315,7 +315,8 @@ Usage: herald [--config FILE] [flags]
   -h, --help               this text
 
 Flags override the config file. Signals: SIGTERM/SIGINT end every stream with a
-`disconnect` (reason `shutdown`) and exit 0.
+`disconnect` (reason `shutdown`) and exit 0; SIGHUP reloads tokens, JWT keys, the
+bind-key private key and the ACL file from the config (all or nothing).
 )";
 }
 
