@@ -70,8 +70,7 @@ MHD_Result Send(MHD_Connection* connection, const ServerContext& ctx, const Http
 // The access-log line of an answered request. MHD's url is the path alone
 // (the query, which may hold ?token=, is parsed apart); headers are not logged.
 void LogRequest(const PendingRequest& p) {
-  const std::chrono::duration<double, std::milli> took =
-      std::chrono::steady_clock::now() - p.start;
+  const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - p.start;
   LogAccess(p.request.method, p.request.path, p.answer->status, took.count(), p.request.remote_ip);
 }
 
