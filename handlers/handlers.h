@@ -2,6 +2,7 @@
 // Each adds its handlers to the context's route tables at start-up.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ class Worker;
 void RegisterControlHandlers(ServerContext& ctx);  // /alive, /join, /leave (public)
 void RegisterPublishHandlers(ServerContext& ctx);  // /event (private)
 void RegisterOpsHandlers(ServerContext& ctx);      // /connections, /state, /memory (private)
+void RegisterMetricsHandler(ServerContext& ctx);   // /metrics, Prometheus text (private)
+// The process's resident set size (/proc/self/statm), for /memory and /metrics.
+int64_t RssBytes();
 void RegisterAdminHandlers(ServerContext& ctx);    // /disconnect (private)
 void RegisterAuthHandlers(ServerContext& ctx);     // /authenticate, /ticket (public)
 // Loads auth.jwt_* (secret, public key files, policy) into the context.

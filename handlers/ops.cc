@@ -218,6 +218,7 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
          ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) +
          ",\"slow_request\":" + std::to_string(Read(s.slow_requests)) + "}";
   out += ",\"store\":{\"kind\":\"memory\",\"status\":\"up\"}";
+  out += "," + ctx.reload.JsonMembers();
   const HistoryStats h = ctx.hub->store().Stats();
   const uint32_t epoch = ctx.hub->epoch();
   out += ",\"history\":{\"count\":" + std::to_string(h.count) +
@@ -243,12 +244,16 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
   return out;
 }
 
+}  // namespace
+
 int64_t RssBytes() {
   std::ifstream statm("/proc/self/statm");
   int64_t size = 0, resident = 0;
   statm >> size >> resident;
   return resident * sysconf(_SC_PAGESIZE);
 }
+
+namespace {
 
 void HandleMemory(ServerContext& ctx, Responder done) {
   GatherFromWorkers(

@@ -67,6 +67,7 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_TESTS=ON -DHERALD_FUZZ
   (cd client-js && npm ci --no-audit --no-fund --loglevel=error && bash tests/install.sh) \
     && run_node client-js "$root/build/herald" client-js/tests/ \
     || record 0 1 "client-js (npm ci, pack or tsc)"
+  echo "== Debian package"; run_node package "$root/build/herald" tests/package/
 else
   record 0 1 "release build"
 fi

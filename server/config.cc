@@ -127,6 +127,9 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"tokens", StringList(&c->tokens, origin)},
       {"cors_origin", String(&c->cors_origin, origin)},
       {"log_level", String(&c->log_level, origin)},
+      {"log_format", String(&c->log_format, origin)},
+      {"log", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"log.access", Bool(&c->log.access, origin)},
       {"stream", [](const cJSON*, const std::string&) { return Status::Ok(); }},
       {"stream.timeout_ms", Int(&c->stream.timeout_ms, origin, 100, kBig)},
       {"stream.heartbeat_ms", Int(&c->stream.heartbeat_ms, origin, 50, kBig)},
@@ -180,7 +183,8 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   };
   Status s = ReadObject(root.get(), "", origin, readers);
   // Nested objects: the top-level pass checked they are known keys.
-  for (const char* section : {"stream", "sse", "poll", "history", "limits", "compat", "auth"}) {
+  for (const char* section :
+       {"stream", "sse", "poll", "history", "limits", "compat", "auth", "log"}) {
     if (!s.ok()) break;
     if (const cJSON* obj = cJSON_GetObjectItemCaseSensitive(root.get(), section)) {
       s = ReadObject(obj, section, origin, readers);
@@ -215,6 +219,9 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   bool level_ok = false;
   for (const char* l : kLevels) level_ok |= c->log_level == l;
   if (!level_ok) return KeyError(origin, "log_level", "expected error, warn, info or debug");
+  if (c->log_format != "text" && c->log_format != "json") {
+    return KeyError(origin, "log_format", "expected text or json");
+  }
   return Status::Ok();
 }
 
@@ -228,16 +235,21 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
       cl.help = true;
       return cl;
     }
+    if (arg == "--version") {
+      cl.version = true;
+      return cl;
+    }
     static const char* kWithValue[] = {"--config", "--listen", "--private-listen", "--workers",
                                        "--token", "--bind-key-private-key",
                                        "--jwt-hs256-secret", "--jwt-public-key",
-                                       "--auth-timeout-ms"};
+                                       "--auth-timeout-ms", "--check-config"};
     bool known = false;
     for (const char* f : kWithValue) known |= arg == f;
     if (!known) return Status::BadRequest("unknown flag " + arg + " (see --help)");
     if (i + 1 >= argc) return Status::BadRequest(arg + " needs a value");
     std::string value = argv[++i];
-    if (arg == "--config") {
+    if (arg == "--config" || arg == "--check-config") {
+      if (arg == "--check-config") cl.check_config = value;
       config_path = value;
     } else {
       flags.emplace_back(arg, value);
@@ -314,10 +326,15 @@ Usage: herald [--config FILE] [flags]
   --jwt-public-key FILE    accept RS256/ES256 JWTs verified with this PEM public key
                            (kid = file base name); repeat for several
   --auth-timeout-ms N      a space connection must authenticate within N ms (default 5000)
+  --check-config FILE      validate FILE as start-up would (keys and ACL file
+                           included) without binding any port; print OK and exit 0,
+                           or the error naming the key and the file and exit 2
+  --version                print the version (and git describe) and exit
   -h, --help               this text
 
 Flags override the config file. Signals: SIGTERM/SIGINT end every stream with a
-`disconnect` (reason `shutdown`) and exit 0.
+`disconnect` (reason `shutdown`) and exit 0; SIGHUP reloads tokens, JWT keys, the
+bind-key private key and the ACL file from the config (all or nothing).
 )";
 }
 

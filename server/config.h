@@ -94,6 +94,11 @@ struct AuthConfig {
   bool JwtEnabled() const { return !jwt_hs256_secret.empty() || !jwt_public_keys.empty(); }
 };
 
+// Logging beyond log_level/log_format (docs/operations.md, "Logs").
+struct LogConfig {
+  bool access = false;  // one line per private-API request: method, path, status, duration
+};
+
 struct Config {
   HostPort listen{"127.0.0.1", 8080};
   HostPort private_listen{"127.0.0.1", 8081};
@@ -108,12 +113,16 @@ struct Config {
   CompatConfig compat;
   AuthConfig auth;
   std::string log_level = "info";  // error, warn, info, debug
+  std::string log_format = "text";  // text, or json: one JSON object per line
+  LogConfig log;
 };
 
 // What the command line asked for beyond the config itself.
 struct CommandLine {
   Config config;
   bool help = false;
+  bool version = false;      // --version: print VersionLine() and exit
+  std::string check_config;  // --check-config FILE: validate FILE (and the flags), then exit
 };
 
 // Parses argv: --config FILE is read first, then the other flags override it.

@@ -15,6 +15,7 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/presence.h"
+#include "server/reload.h"
 #include "server/stats.h"
 #include "server/topic.h"
 
@@ -44,6 +45,7 @@ struct ServerContext {
   JwtKeys jwt_keys;
   JwtPolicy jwt_policy;
   TicketStore tickets;
+  ReloadStatus reload;  // SIGHUP reloads (server/reload.cc), shown by /state
 };
 
 }  // namespace herald

@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/version.h"
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "--hash-password") {
@@ -32,10 +33,24 @@ int main(int argc, char** argv) {
     std::fputs(herald::HelpText(), stdout);
     return 0;
   }
+  if (cl->version) {
+    std::printf("%s\n", herald::VersionLine().c_str());
+    return 0;
+  }
+  if (!cl->check_config.empty()) {
+    herald::Status s = herald::Server::CheckConfig(cl->config);
+    if (!s.ok()) {
+      std::fprintf(stderr, "herald: %s: %s\n", cl->check_config.c_str(), s.reason().c_str());
+      return 2;
+    }
+    std::printf("%s: OK\n", cl->check_config.c_str());
+    return 0;
+  }
   static const char* kLevels[] = {"error", "warn", "info", "debug"};
   for (int i = 0; i < 4; ++i) {
     if (cl->config.log_level == kLevels[i]) herald::SetLogLevel(static_cast<herald::LogLevel>(i));
   }
+  if (cl->config.log_format == "json") herald::SetLogFormat(herald::LogFormat::kJson);
   signal(SIGPIPE, SIG_IGN);
   sigset_t waited;
   sigemptyset(&waited);
@@ -55,7 +70,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&waited, &sig);
     if (sig == SIGHUP) {
-      LogInfo("server", 0, "SIGHUP ignored: nothing is reloaded; restart to change config or keys");
+      server.Reload(argc, argv);  // logs what it did; a failure keeps the old keys
       continue;
     }
     LogInfo("server", 0, "signal %d: shutting down", sig);

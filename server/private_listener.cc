@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -42,6 +43,7 @@ struct PendingRequest {
   bool too_large = false;
   bool suspended = false;  // waiting for a handler that answers later
   std::optional<HttpResponse> answer;
+  std::chrono::steady_clock::time_point start;  // for the access log (log.access)
 };
 
 MHD_Result CollectValue(void* cls, MHD_ValueKind, const char* key, const char* value) {
@@ -114,6 +116,13 @@ bool AmbiguousLength(const HttpRequest& req) {
     if (strcasecmp(k.c_str(), "Transfer-Encoding") == 0) transfer_encoding = true;
   }
   return lengths > 1 || (lengths > 0 && transfer_encoding);
+}
+
+// The access-log line of an answered request. MHD's url is the path alone
+// (the query, which may hold ?token=, is parsed apart); headers are not logged.
+void LogRequest(const PendingRequest& p) {
+  const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - p.start;
+  LogAccess(p.request.method, p.request.path, p.answer->status, took.count(), p.request.remote_ip);
 }
 
 // What the listener answers itself, before any handler runs.
@@ -267,6 +276,7 @@ class PrivateListener::WorkerDaemon {
       p->connection = connection;
       p->request.method = method;
       p->request.path = url;
+      p->start = std::chrono::steady_clock::now();
       self->pending_.emplace(p->id, p);
       *con_cls = p;
       return MHD_YES;
@@ -279,6 +289,7 @@ class PrivateListener::WorkerDaemon {
     if (!p->answer && !p->suspended) self->Serve(p);
     if (p->answer) {
       AdaptErrorBody(p->request.path, &*p->answer);
+      if (self->ctx_->config.log.access) LogRequest(*p);
       return Send(connection, *self->ctx_, *p->answer);
     }
     if (!p->suspended) {

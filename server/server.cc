@@ -40,6 +40,7 @@ Status Server::Start() {
   RegisterControlHandlers(ctx_);
   RegisterPublishHandlers(ctx_);
   RegisterOpsHandlers(ctx_);
+  RegisterMetricsHandler(ctx_);
   RegisterAdminHandlers(ctx_);
 
   auto fd = ListenSocket(ctx_.config.listen, "listen", &public_port_);

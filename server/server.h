@@ -18,8 +18,17 @@ class Server {
   // Ends every stream with `shutdown` and joins all threads.
   void Shutdown();
   uint16_t public_port() const { return public_port_; }
+  // What --check-config runs: loads everything Start() loads from files (the
+  // bind-key private key, the ACL file, the JWT keys) without binding a port
+  // or starting a thread. Defined in server/check_config.cc.
+  static Status CheckConfig(const Config& config);
+  // SIGHUP (main thread, after Start): re-reads the config with the same
+  // command line and swaps tokens and auth keys atomically, or keeps them
+  // all and says why. Defined in server/reload.cc.
+  Status Reload(int argc, char** argv);
 
  private:
+  Status ReloadFailed(const Status& why);
   ServerContext ctx_;
   PrivateListener private_listener_;
   int listen_fd_ = -1;

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "server/connection.h"
+#include "server/metrics.h"
 
 namespace herald {
 
@@ -22,6 +23,7 @@ struct WorkerStats {
   Counter replayed{0};    // history events replayed to resuming subscribers
   Counter filters{0};     // subscriptions in this worker's index
   Counter connection_bytes{0};
+  LatencyHistogram publish_to_write;  // see server/metrics.h
 };
 
 struct NodeStats {

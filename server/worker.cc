@@ -322,6 +322,8 @@ bool Worker::DeliverTo(Connection* conn, FrameCache& frames) {
   const size_t queued_before = conn->PendingBytes();
   conn->Deliver(frames);
   Add(stats_.delivered);
+  // Live deliveries only: a replayed event's iat says when it was published, long ago.
+  if (&frames == &frames_) pending_latency_.Note(frames.event().iat_ms);
   if (queued_before > static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
     conn->closing = true;
     slow_.push_back(conn);
@@ -682,7 +684,10 @@ void Worker::RunFlushes() {
       flushing_.clear();  // keeps capacity
       flushing_next_ = 0;
       // Flush may queue more (it answers a poll, which may post).
-      if (flushes_.empty()) return;
+      if (flushes_.empty()) {
+        pending_latency_.Observe(NowMs(), stats_.publish_to_write);
+        return;
+      }
       flushing_.swap(flushes_);
     }
     if (budget == 0) break;

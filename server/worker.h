@@ -179,6 +179,7 @@ class Worker {
   const int index_;
   ServerContext* const ctx_;
   WorkerStats stats_;
+  PendingLatency pending_latency_;  // deliveries not yet flushed (server/metrics.h)
   EventBasePtr base_;
   EvhttpPtr http_;
   evhttp_bound_socket* bound_ = nullptr;

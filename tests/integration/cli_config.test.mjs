@@ -15,7 +15,7 @@ htest('--help prints the flags and exits 0', async () => {
   assert.equal(r.timedOut, false);
   assert.equal(r.code, 0, `exit ${r.code} ${r.signal}; stderr ${r.stderr}`);
   const out = r.stdout + r.stderr;
-  for (const flag of ['--config', '--listen', '--private-listen', '--workers', '--token', '--help']) {
+  for (const flag of ['--config', '--listen', '--private-listen', '--workers', '--token', '--help', '--version', '--check-config']) {
     assert.ok(out.includes(flag), `--help mentions ${flag}:\n${out}`);
   }
 });
@@ -112,4 +112,73 @@ htest('the example config etc/herald.json is accepted', async () => {
   const h = await startHerald({ configFile: p });
   const st = await h.state();
   assert.equal(st.connections.total, 0);
+});
+
+// --version and --check-config (issue 14 item 7).
+
+htest('--version prints the project version from CMakeLists.txt and exits 0', async () => {
+  const cmake = fs.readFileSync(`${REPO_ROOT}/CMakeLists.txt`, 'utf8');
+  const version = cmake.match(/project\(herald VERSION ([0-9.]+)/)[1];
+  const r = await runHerald(['--version']);
+  assert.equal(r.timedOut, false);
+  assert.equal(r.code, 0, `exit ${r.code}; stderr ${r.stderr}`);
+  assert.match(r.stdout, new RegExp(`^herald ${version.replace(/\./g, '\\.')}( \\(git [^)]+\\))?\\n$`));
+});
+
+htest('--check-config on a good config prints OK and exits 0 without binding its ports', async () => {
+  // The config names ports another herald already holds: a check that bound
+  // them would fail with "address in use".
+  const h = await startHerald();
+  const file = tmpFile('good.json', JSON.stringify({
+    listen: `127.0.0.1:${h.pubPort}`,
+    private_listen: h.priv.replace(/^http:\/\//, ''),
+    tokens: ['t'],
+    auth: { jwt_hs256_secret: 'x'.repeat(32) },
+  }));
+  const r = await runHerald(['--check-config', file]);
+  assert.equal(r.timedOut, false, 'exits by itself');
+  assert.equal(r.code, 0, `exit ${r.code}; stderr ${r.stderr}`);
+  assert.equal(r.stdout, `${file}: OK\n`);
+  assert.equal((await h.state()).connections.total, 0, 'the running server is untouched');
+});
+
+htest('--check-config accepts the example etc/herald.json', async () => {
+  const r = await runHerald(['--check-config', `${REPO_ROOT}/etc/herald.json`]);
+  assert.equal(r.code, 0, `exit ${r.code}; stderr ${r.stderr}`);
+  assert.match(r.stdout, /: OK\n$/);
+});
+
+const CHECK_ERRORS = [
+  { what: 'unknown key', json: { stream: { bogus_ms: 5 } }, key: 'stream.bogus_ms' },
+  { what: 'wrong type', json: { limits: { max_connections: 'many' } }, key: 'limits.max_connections' },
+  { what: 'bad JSON', text: '{"workers": 2,', key: null },
+  { what: 'short HS256 secret (checked at start-up, not by the JSON pass)',
+    json: { auth: { jwt_hs256_secret: 'short' } }, key: 'auth.jwt_hs256_secret' },
+  { what: 'missing ACL file', json: { auth: { acl_file: '/nonexistent/herald-acl.json' } },
+    key: 'auth.acl_file', also: '/nonexistent/herald-acl.json' },
+  { what: 'unreadable bind-key private key',
+    json: { auth: { bind_key_private_key: '/nonexistent/bind.pem' } },
+    key: 'auth.bind_key_private_key', also: '/nonexistent/bind.pem' },
+  { what: 'ACL file that is not JSON', acl: 'not json', key: 'auth.acl_file' },
+];
+
+for (const c of CHECK_ERRORS) {
+  htest(`--check-config: ${c.what} → exit 2, stderr names ${c.key || 'the file'}`, async () => {
+    let json = c.json;
+    if (c.acl !== undefined) json = { auth: { acl_file: tmpFile('acl.json', c.acl) } };
+    const file = tmpFile('check.json', c.text ?? JSON.stringify(json));
+    const r = await runHerald(['--check-config', file]);
+    assert.equal(r.timedOut, false, 'exits by itself');
+    assert.equal(r.code, 2, `exit ${r.code}; stderr ${r.stderr}`);
+    assert.equal(r.stdout, '', 'no OK on stdout');
+    assert.ok(r.stderr.includes(file), `stderr names the file ${file}:\n${r.stderr}`);
+    if (c.key) assert.ok(r.stderr.includes(c.key), `stderr names ${c.key}:\n${r.stderr}`);
+    if (c.also) assert.ok(r.stderr.includes(c.also), `stderr names ${c.also}:\n${r.stderr}`);
+  });
+}
+
+htest('--check-config on a missing file → exit 2 naming the path', async () => {
+  const r = await runHerald(['--check-config', '/nonexistent/dir/herald.json']);
+  assert.equal(r.code, 2);
+  assert.ok(r.stderr.includes('/nonexistent/dir/herald.json'), r.stderr);
 });
