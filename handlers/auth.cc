@@ -8,13 +8,13 @@
 #include <string>
 
 #include "auth/jwt.h"
-#include "auth/secret.h"
 #include "handlers/admission.h"
+#include "handlers/connection_route.h"
 #include "handlers/handlers.h"
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
-#include "server/event.h"
 #include "server/delivery_policy.h"
+#include "server/event.h"
 #include "server/json.h"
 #include "server/space.h"
 #include "server/worker.h"
@@ -74,31 +74,25 @@ void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder do
   // Verified here, off the connection's worker: signature checks are the costly part.
   auto claims = VerifyJwt(token_item->valuestring, ctx.jwt_keys, ctx.jwt_policy, NowS());
   if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
-  const size_t w = static_cast<size_t>(ConnIdWorker(*connid));
-  if (w >= ctx.workers.size()) return done(HttpResponse::Error(400, "Invalid data"));
-  Worker* worker = ctx.workers[w].get();
-  worker->Post([worker, id = *connid, secret = std::string(secret_item->valuestring),
-                claims = std::move(*claims), done = std::move(done)] {
-    Connection* c = worker->Find(id);
-    if (!c || c->closing || !SecretsEqual(c->secret, secret)) {
-      return done(HttpResponse::Error(400, "Invalid data"));
-    }
-    if (c->space.empty()) return done(HttpResponse::Error(400, "Not a space connection"));
-    if (!claims.GrantsSpace(c->space)) {
-      worker->Close(c, CloseReason::kUnauthorized);
-      return done(AuthError(Unauthorized("space not granted")));
-    }
-    const bool was_watched = c->auth_pending || c->token_exp_s != 0;
-    c->auth_pending = false;
-    SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
-    c->expiring_sent = false;
-    if (c->user.empty()) c->user = claims.sub;
-    if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
-    std::string detail = "{\"connid\":" + std::to_string(id) +
-                         ",\"exp\":" + std::to_string(claims.exp_s) + "}";
-    SendServerEvent(c, "authorized", detail);
-    done(HttpResponse::Json(detail));
-  });
+  PostToConnection(
+      ctx, *connid, secret_item->valuestring, std::move(done),
+      [id = *connid, claims = std::move(*claims)](Worker* worker, Connection* c, Responder done) {
+        if (c->space.empty()) return done(HttpResponse::Error(400, "Not a space connection"));
+        if (!claims.GrantsSpace(c->space)) {
+          worker->Close(c, CloseReason::kUnauthorized);
+          return done(AuthError(Unauthorized("space not granted")));
+        }
+        const bool was_watched = c->auth_pending || c->token_exp_s != 0;
+        c->auth_pending = false;
+        SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
+        c->expiring_sent = false;
+        if (c->user.empty()) c->user = claims.sub;
+        if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
+        std::string detail =
+            "{\"connid\":" + std::to_string(id) + ",\"exp\":" + std::to_string(claims.exp_s) + "}";
+        SendServerEvent(c, "authorized", detail);
+        done(HttpResponse::Json(detail));
+      });
 }
 
 }  // namespace
