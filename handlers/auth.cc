@@ -24,19 +24,6 @@ namespace {
 
 int64_t NowS() { return NowMs() / 1000; }
 
-// "Bearer <token>" (scheme case-insensitive), or nullptr.
-const std::string* BearerToken(const HttpRequest& req, std::string* out) {
-  const std::string* h = req.Header("Authorization");
-  if (!h || h->size() < 7) return nullptr;
-  std::string scheme = h->substr(0, 7);
-  for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (scheme != "bearer ") return nullptr;
-  size_t start = h->find_first_not_of(' ', 7);
-  if (start == std::string::npos) return nullptr;
-  *out = h->substr(start);
-  return out;
-}
-
 Status Unauthorized(const std::string& why) { return Status::Error(401, "unauthorized: " + why); }
 
 HttpResponse AuthError(const Status& s) {
@@ -48,8 +35,8 @@ HttpResponse AuthError(const Status& s) {
 void HandleTicket(ServerContext& ctx, const HttpRequest& req, Responder done) {
   if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
   if (!ctx.config.auth.JwtEnabled()) return done(HttpResponse::Error(404, "JWT auth is not configured"));
-  std::string token;
-  if (!BearerToken(req, &token)) return done(AuthError(Unauthorized("Authorization: Bearer <jwt> missing")));
+  const std::string_view token = req.BearerToken();
+  if (token.empty()) return done(AuthError(Unauthorized("Authorization: Bearer <jwt> missing")));
   auto claims = VerifyJwt(token, ctx.jwt_keys, ctx.jwt_policy, NowS());
   if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
   const int64_t ttl = ctx.config.auth.ticket_ttl_ms;
@@ -111,8 +98,7 @@ Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
   for (const std::string& f : filters) {
     if (!InsideSpace(space, f)) return Status::Error(403, "Topic outside the space: " + f);
   }
-  std::string token;
-  if (BearerToken(req, &token)) {
+  if (const std::string_view token = req.BearerToken(); !token.empty()) {
     auto claims = VerifyJwt(token, ctx.jwt_keys, ctx.jwt_policy, NowS());
     if (!claims.ok()) return Unauthorized(claims.status().reason());
     out.claims = std::move(*claims);
