@@ -11,6 +11,7 @@
 #include "handlers/admission.h"
 #include "handlers/connection_route.h"
 #include "handlers/handlers.h"
+#include "handlers/subscribe_query.h"
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
 #include "server/delivery_policy.h"
@@ -127,26 +128,19 @@ Status ParseBodySpace(const std::string& body, const Limits& limits, std::string
     if (channels && !cJSON_IsNull(channels)) return Status::BadRequest("Space missing");
     return Status::Ok();
   }
-  if (!cJSON_IsString(sp) || !IsValidSpaceName(sp->valuestring) ||
-      !ValidateFilter(sp->valuestring, limits).ok()) {
-    return Status::BadRequest("Invalid space");
-  }
+  if (!cJSON_IsString(sp)) return Status::BadRequest("Invalid space");
+  Status valid = ValidateSpace(sp->valuestring, limits);
+  if (!valid.ok()) return valid;
   *space = sp->valuestring;
   if (!channels || cJSON_IsNull(channels)) return Status::Ok();
   if (!cJSON_IsArray(channels)) return Status::BadRequest("Channels should be an array");
+  std::vector<std::string> names;
   const cJSON* ch;
   cJSON_ArrayForEach(ch, channels) {
-    if (!cJSON_IsString(ch) || ch->valuestring[0] == '\0') return Status::BadRequest("Invalid channel");
-    std::string topic = SpaceTopic(*space, ch->valuestring);
-    Status s = ValidateFilter(topic, limits);
-    if (!s.ok()) return s;
-    if (std::find(filters->begin(), filters->end(), topic) == filters->end()) filters->push_back(topic);
+    if (!cJSON_IsString(ch)) return Status::BadRequest("Invalid channel");
+    names.emplace_back(ch->valuestring);
   }
-  if (filters->size() > static_cast<size_t>(limits.max_filters_per_connection)) {
-    return Status::BadRequest("Too many event points (at most " +
-                              std::to_string(limits.max_filters_per_connection) + ")");
-  }
-  return Status::Ok();
+  return AddChannelFilters(*space, names, limits, filters);
 }
 
 void ApplySpaceAuth(Worker& worker, Connection* conn, const SpaceAuth& auth) {
