@@ -49,12 +49,9 @@ void HandleTicket(ServerContext& ctx, const HttpRequest& req, Responder done) {
 void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder done) {
   if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
   CJsonPtr root = ParseJson(req.body);
-  const cJSON* connid_item = cJSON_GetObjectItemCaseSensitive(root.get(), "connid");
-  const cJSON* secret_item = cJSON_GetObjectItemCaseSensitive(root.get(), "secret");
   const cJSON* token_item = cJSON_GetObjectItemCaseSensitive(root.get(), "token");
-  std::optional<uint64_t> connid = JsonUint53(connid_item);
-  if (!root || !cJSON_IsObject(root.get()) || !connid || !cJSON_IsString(secret_item) ||
-      !cJSON_IsString(token_item)) {
+  std::optional<ConnIdSecret> who = ReadConnIdSecret(root.get());
+  if (!who || !cJSON_IsString(token_item)) {
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::Error(400, "Invalid object"));
   }
@@ -63,8 +60,8 @@ void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder do
   auto claims = VerifyJwt(token_item->valuestring, ctx.jwt_keys, ctx.jwt_policy, NowS());
   if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
   PostToConnection(
-      ctx, *connid, secret_item->valuestring, std::move(done),
-      [id = *connid, claims = std::move(*claims)](Worker* worker, Connection* c, Responder done) {
+      ctx, who->connid, std::move(who->secret), std::move(done),
+      [id = who->connid, claims = std::move(*claims)](Worker* worker, Connection* c, Responder done) {
         if (c->space.empty()) return done(HttpResponse::Error(400, "Not a space connection"));
         if (!claims.GrantsSpace(c->space)) {
           worker->Close(c, CloseReason::kUnauthorized);

@@ -3,9 +3,18 @@
 #include "auth/secret.h"
 #include "server/connection.h"
 #include "server/context.h"
+#include "server/json.h"
 #include "server/worker.h"
 
 namespace herald {
+
+std::optional<ConnIdSecret> ReadConnIdSecret(const cJSON* root) {
+  if (!root || !cJSON_IsObject(root)) return std::nullopt;
+  const cJSON* secret = cJSON_GetObjectItemCaseSensitive(root, "secret");
+  std::optional<uint64_t> connid = JsonUint53(cJSON_GetObjectItemCaseSensitive(root, "connid"));
+  if (!connid || !cJSON_IsString(secret)) return std::nullopt;
+  return ConnIdSecret{*connid, secret->valuestring};
+}
 
 Worker* OwnerOf(ServerContext& ctx, uint64_t connid) {
   if (ctx.workers.empty() || !IsLocalConnId(connid, ctx.workers.front()->node())) return nullptr;

@@ -6,15 +6,27 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "server/http.h"
+
+struct cJSON;
 
 namespace herald {
 
 struct ServerContext;
 class Worker;
 class Connection;
+
+// The `connid` (an integer below 2^53) and `secret` (a string) of a control
+// request's JSON body; nullopt when `root` is not an object or either is
+// missing or of the wrong type (answered 400 `Invalid object`).
+struct ConnIdSecret {
+  uint64_t connid = 0;
+  std::string secret;
+};
+std::optional<ConnIdSecret> ReadConnIdSecret(const cJSON* root);
 
 // The local worker that owns `connid`, or nullptr. Any thread.
 Worker* OwnerOf(ServerContext& ctx, uint64_t connid);

@@ -17,16 +17,14 @@ namespace {
 void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
   if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
   CJsonPtr root = ParseJson(req.body);
-  const cJSON* connid_item = cJSON_GetObjectItemCaseSensitive(root.get(), "connid");
-  const cJSON* secret_item = cJSON_GetObjectItemCaseSensitive(root.get(), "secret");
-  std::optional<uint64_t> connid = JsonUint53(connid_item);
-  if (!root || !cJSON_IsObject(root.get()) || !connid || !cJSON_IsString(secret_item)) {
+  std::optional<ConnIdSecret> who = ReadConnIdSecret(root.get());
+  if (!who) {
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::Error(400, "Invalid object"));
   }
   PostToConnection(
-      ctx, *connid, secret_item->valuestring, std::move(done),
-      [id = *connid](Worker* worker, Connection* c, Responder done) {
+      ctx, who->connid, std::move(who->secret), std::move(done),
+      [id = who->connid](Worker* worker, Connection* c, Responder done) {
         const Config& config = worker->ctx().config;
         if (c->alive_count >= config.stream.max_alive_count) {
           return done(HttpResponse::Error(400, "Max alive reached"));
@@ -46,12 +44,10 @@ void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
 void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done, bool join) {
   if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
   CJsonPtr root = ParseJson(req.body);
-  const cJSON* connid_item = cJSON_GetObjectItemCaseSensitive(root.get(), "connid");
-  const cJSON* secret_item = cJSON_GetObjectItemCaseSensitive(root.get(), "secret");
   const cJSON* topic_item = cJSON_GetObjectItemCaseSensitive(root.get(), "topic");
   const cJSON* channel_item = cJSON_GetObjectItemCaseSensitive(root.get(), "channel");
-  std::optional<uint64_t> connid = JsonUint53(connid_item);
-  if (!root || !cJSON_IsObject(root.get()) || !connid || !cJSON_IsString(secret_item)) {
+  std::optional<ConnIdSecret> who = ReadConnIdSecret(root.get());
+  if (!who) {
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::Error(400, "Invalid object"));
   }
@@ -66,8 +62,8 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
                                                     : "Channel should be a string"));
   }
   PostToConnection(
-      ctx, *connid, secret_item->valuestring, std::move(done),
-      [join, id = *connid, name = std::string(target->valuestring),
+      ctx, who->connid, std::move(who->secret), std::move(done),
+      [join, id = who->connid, name = std::string(target->valuestring),
        is_channel = channel_item != nullptr](Worker* worker, Connection* c, Responder done) {
         if (is_channel && c->space.empty()) {
           return done(HttpResponse::Error(400, "Not a space connection"));
