@@ -86,7 +86,9 @@ class Router {
   std::map<std::string, Route> routes_;
 };
 
-// Splits "a=1&b=x%20y" into decoded pairs.
+// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space, see
+// docs/protocol.md). Not libevent's evhttp_parse_query_str: it refuses the
+// whole query over one bare key (`?flag&topic=a`) and leaves keys encoded.
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
 
 }  // namespace herald
