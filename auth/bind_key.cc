@@ -8,24 +8,17 @@
 #include <cmath>
 #include <vector>
 
+#include "auth/base64.h"
 #include "auth/password.h"
 #include "server/json.h"
 
 namespace herald {
 namespace {
 
-struct CtxFree {
-  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
-using CtxPtr = std::unique_ptr<EVP_PKEY_CTX, CtxFree>;
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-
 Status Bad(const std::string& why) { return Status::Error(401, "Invalid bind key: " + why); }
 
 bool Decrypt(EVP_PKEY* key, int padding, const std::string& in, std::string* out) {
-  CtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
   if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) <= 0) return false;
   if (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), padding) <= 0) return false;
   if (padding == RSA_PKCS1_PADDING) {
@@ -44,10 +37,8 @@ bool Decrypt(EVP_PKEY* key, int padding, const std::string& in, std::string* out
 
 }  // namespace
 
-void EvpPkeyFree::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-
 Result<EvpPkeyPtr> LoadBindKeyPrivateKey(const std::string& pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return Status::BadRequest("out of memory");
   EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) return Status::BadRequest("not a PEM private key");

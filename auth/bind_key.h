@@ -15,18 +15,12 @@
 #include <string>
 #include <string_view>
 
+#include "auth/handles.h"
 #include "server/status.h"
-
-typedef struct evp_pkey_st EVP_PKEY;
 
 namespace herald {
 
 inline constexpr int64_t kBindKeySkewMs = 1000;
-
-struct EvpPkeyFree {
-  void operator()(EVP_PKEY* k) const;
-};
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
 
 // Reads an RSA private key from PEM text (PKCS#1 or PKCS#8).
 Result<EvpPkeyPtr> LoadBindKeyPrivateKey(const std::string& pem);

@@ -14,25 +14,11 @@
 #include <memory>
 #include <sstream>
 
+#include "auth/base64.h"
+#include "auth/handles.h"
+
 namespace herald {
 namespace {
-
-struct JwtFree {
-  void operator()(jwt_t* j) const { jwt_free(j); }
-};
-using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-struct CJsonFree {
-  void operator()(cJSON* j) const { cJSON_Delete(j); }
-};
-using JsonPtr = std::unique_ptr<cJSON, CJsonFree>;
 
 Status Refuse(std::string reason) { return Status::Error(401, std::move(reason)); }
 
@@ -46,10 +32,10 @@ const char* KindName(JwtKeyKind k) {
 }
 
 // Decodes one base64url JSON segment into an object.
-JsonPtr DecodeSegment(std::string_view seg) {
+CJsonPtr DecodeSegment(std::string_view seg) {
   std::string raw;
   if (seg.empty() || !Base64UrlDecode(seg, &raw)) return nullptr;
-  JsonPtr j(cJSON_ParseWithLength(raw.data(), raw.size()));
+  CJsonPtr j(cJSON_ParseWithLength(raw.data(), raw.size()));
   if (!j || !cJSON_IsObject(j.get())) return nullptr;
   return j;
 }
@@ -129,30 +115,6 @@ Result<Claims> CheckClaims(const cJSON* p, const JwtPolicy& policy, int64_t now_
 
 }  // namespace
 
-bool Base64UrlDecode(std::string_view in, std::string* out) {
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  out->clear();
-  out->reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : in) {
-    int v;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '-') v = 62;
-    else if (ch == '_') v = 63;
-    else return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return bits < 6;  // one leftover character cannot encode a byte
-}
-
 Result<Claims> VerifyJwt(std::string_view token, const JwtKeys& keys, const JwtPolicy& policy,
                          int64_t now_s) {
   if (token.size() > 16384) return Refuse("malformed token: too long");
@@ -161,9 +123,9 @@ Result<Claims> VerifyJwt(std::string_view token, const JwtKeys& keys, const JwtP
   if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos) {
     return Refuse("malformed token: expected header.payload.signature");
   }
-  JsonPtr header = DecodeSegment(token.substr(0, d1));
+  CJsonPtr header = DecodeSegment(token.substr(0, d1));
   if (!header) return Refuse("malformed token: header is not base64url JSON");
-  JsonPtr payload = DecodeSegment(token.substr(d1 + 1, d2 - d1 - 1));
+  CJsonPtr payload = DecodeSegment(token.substr(d1 + 1, d2 - d1 - 1));
   if (!payload) return Refuse("malformed token: payload is not base64url JSON");
 
   const cJSON* alg_j = cJSON_GetObjectItemCaseSensitive(header.get(), "alg");
@@ -243,7 +205,7 @@ Result<Claims> VerifyJwt(std::string_view token, const JwtKeys& keys, const JwtP
 Result<JwtKey> JwtPublicKeyFromPem(std::string pem, std::string kid) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return Status::BadRequest("out of memory");
-  PkeyPtr pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  EvpPkeyPtr pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   if (!pkey) return Status::BadRequest("not a PEM public key (-----BEGIN PUBLIC KEY-----)");
   JwtKey key;
   switch (EVP_PKEY_base_id(pkey.get())) {

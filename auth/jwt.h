@@ -52,7 +52,4 @@ Result<Claims> VerifyJwt(std::string_view token, const JwtKeys& keys, const JwtP
 Result<JwtKey> LoadJwtPublicKeyFile(const std::string& path, std::string kid = "");
 Result<JwtKey> JwtPublicKeyFromPem(std::string pem, std::string kid);
 
-// base64url (padding optional) to bytes; false on a character outside the alphabet.
-bool Base64UrlDecode(std::string_view in, std::string* out);
-
 }  // namespace herald

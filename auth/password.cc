@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "auth/base64.h"
+
 namespace herald {
 namespace {
 
@@ -52,37 +54,6 @@ bool Derive(std::string_view password, const std::string& salt, int iterations, 
 }
 
 }  // namespace
-
-std::string Base64Encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return out;
-}
-
-bool Base64Decode(std::string_view text, std::string* out) {
-  out->clear();
-  if (text.empty()) return true;
-  if (text.size() % 4 != 0 || text.size() > (1u << 20)) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/' || (c == '=' && i + 2 >= text.size());
-    if (!ok) return false;
-  }
-  if (text[text.size() - 2] == '=' && text.back() != '=') return false;
-  std::vector<unsigned char> buf(text.size() / 4 * 3 + 1);
-  int n = EVP_DecodeBlock(buf.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return false;
-  size_t len = static_cast<size_t>(n);
-  if (text.back() == '=') --len;
-  if (text[text.size() - 2] == '=') --len;
-  out->assign(reinterpret_cast<const char*>(buf.data()), len);
-  return true;
-}
 
 std::string HashPassword(std::string_view password, int iterations) {
   if (iterations < 1 || iterations > kMaxIterations) return "";

@@ -18,8 +18,4 @@ bool VerifyPassword(std::string_view password, std::string_view hash);
 // True if `hash` has the shape HashPassword produces.
 bool IsPasswordHash(std::string_view hash);
 
-// Standard base64 (with padding). Decode returns false on bad input.
-std::string Base64Encode(std::string_view bytes);
-bool Base64Decode(std::string_view text, std::string* out);
-
 }  // namespace herald

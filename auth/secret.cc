@@ -5,33 +5,9 @@
 
 #include <cstdlib>
 
-namespace herald {
+#include "auth/base64.h"
 
-std::string Base64UrlEncode(const unsigned char* data, size_t len) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((len * 4 + 2) / 3);
-  size_t i = 0;
-  for (; i + 3 <= len; i += 3) {
-    uint32_t v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
-  }
-  if (len - i == 1) {
-    uint32_t v = data[i] << 16;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-  } else if (len - i == 2) {
-    uint32_t v = (data[i] << 16) | (data[i + 1] << 8);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-  }
-  return out;
-}
+namespace herald {
 
 std::string NewSecret() {
   unsigned char bytes[16];

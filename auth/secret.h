@@ -11,6 +11,5 @@ namespace herald {
 
 std::string NewSecret();
 bool SecretsEqual(std::string_view a, std::string_view b);
-std::string Base64UrlEncode(const unsigned char* data, size_t len);
 
 }  // namespace herald

@@ -1,18 +1,14 @@
 // POST /disconnect (private): ends every connection matching one selector
 // (connid, user, clid or space) on every worker, saying `disconnect` with the
 // given reason. Answers {"closed": n}.
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "auth/bound_topics.h"
 #include "handlers/handlers.h"
 #include "server/context.h"
 #include "server/json.h"
 #include "server/log.h"
-#include "server/topic.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -129,59 +125,22 @@ void RegisterAdminHandlers(ServerContext& ctx) {
 }  // namespace herald
 
 namespace herald {
-namespace {
-
-Result<std::string> ReadFile(const std::string& path, const char* key) {
-  std::ifstream in(path);
-  if (!in) {
-    return Status::BadRequest(std::string(key) + ": " + path +
-                              ": cannot read: " + std::strerror(errno));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 Status AuthorizeBoundSubscribe(const ServerContext& ctx, const std::string& bind_key,
                                const std::vector<std::string>& bound, Principal* who) {
-  *who = Principal{};
-  // As es-web-notify: "binded" only works with a bind key; without one the
-  // topics are plain subscriptions.
-  if (bind_key.empty()) return Status::Ok();
-  auto id = DecodeBindKey(ctx.bind_key_private_key.get(), bind_key, NowMs(),
-                          ctx.config.auth.bind_key_max_age_ms);
-  if (!id.ok()) return id.status();
-  who->bound = true;
-  who->uid = std::move(id->uid);
-  for (const std::string& topic : bound) {
-    if (HasWildcard(topic)) {
-      return Status::BadRequest("Binded event points cannot have wildcards: " + topic);
-    }
-    AclRecordRef rec = ctx.acl ? ctx.acl->Find(topic) : nullptr;
-    if (!rec) return Status::Error(403, "Event point is not registered: " + topic);
-    if (!rec->MaySubscribe(*who)) return Status::Error(403, "Not allowed to subscribe to " + topic);
-  }
-  return Status::Ok();
+  return AuthorizeBoundTopics(ctx.bind_key_private_key.get(), ctx.acl.get(), bind_key, bound,
+                              NowMs(), ctx.config.auth.bind_key_max_age_ms, who);
 }
 
 Status LoadBindKeyAuth(ServerContext& ctx) {
   const AuthConfig& a = ctx.config.auth;
   if (!a.bind_key_private_key.empty()) {
-    auto pem = ReadFile(a.bind_key_private_key, "auth.bind_key_private_key");
-    if (!pem.ok()) return pem.status();
-    auto key = LoadBindKeyPrivateKey(*pem);
-    if (!key.ok()) {
-      return Status::BadRequest("auth.bind_key_private_key: " + a.bind_key_private_key + ": " +
-                                key.status().reason());
-    }
+    auto key = LoadBindKeyPrivateKeyFile(a.bind_key_private_key);
+    if (!key.ok()) return key.status();
     ctx.bind_key_private_key = std::move(*key);
   }
   if (!a.acl_file.empty()) {
-    auto text = ReadFile(a.acl_file, "auth.acl_file");
-    if (!text.ok()) return text.status();
-    auto acl = Acl::Parse(*text, "auth.acl_file: " + a.acl_file);
+    auto acl = LoadAclFile(a.acl_file);
     if (!acl.ok()) return acl.status();
     ctx.acl = *acl;
     LogInfo("auth", 0, "ACL: %zu bound event points from %s", ctx.acl->size(), a.acl_file.c_str());

@@ -8,13 +8,14 @@
 #include <string>
 
 #include "auth/jwt.h"
-#include "auth/secret.h"
 #include "handlers/admission.h"
+#include "handlers/connection_route.h"
 #include "handlers/handlers.h"
+#include "handlers/subscribe_query.h"
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
-#include "server/event.h"
 #include "server/delivery_policy.h"
+#include "server/event.h"
 #include "server/json.h"
 #include "server/space.h"
 #include "server/worker.h"
@@ -23,19 +24,6 @@ namespace herald {
 namespace {
 
 int64_t NowS() { return NowMs() / 1000; }
-
-// "Bearer <token>" (scheme case-insensitive), or nullptr.
-const std::string* BearerToken(const HttpRequest& req, std::string* out) {
-  const std::string* h = req.Header("Authorization");
-  if (!h || h->size() < 7) return nullptr;
-  std::string scheme = h->substr(0, 7);
-  for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (scheme != "bearer ") return nullptr;
-  size_t start = h->find_first_not_of(' ', 7);
-  if (start == std::string::npos) return nullptr;
-  *out = h->substr(start);
-  return out;
-}
 
 Status Unauthorized(const std::string& why) { return Status::Error(401, "unauthorized: " + why); }
 
@@ -48,8 +36,8 @@ HttpResponse AuthError(const Status& s) {
 void HandleTicket(ServerContext& ctx, const HttpRequest& req, Responder done) {
   if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
   if (!ctx.config.auth.JwtEnabled()) return done(HttpResponse::Error(404, "JWT auth is not configured"));
-  std::string token;
-  if (!BearerToken(req, &token)) return done(AuthError(Unauthorized("Authorization: Bearer <jwt> missing")));
+  const std::string_view token = req.BearerToken();
+  if (token.empty()) return done(AuthError(Unauthorized("Authorization: Bearer <jwt> missing")));
   auto claims = VerifyJwt(token, ctx.jwt_keys, ctx.jwt_policy, NowS());
   if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
   const int64_t ttl = ctx.config.auth.ticket_ttl_ms;
@@ -61,12 +49,9 @@ void HandleTicket(ServerContext& ctx, const HttpRequest& req, Responder done) {
 void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder done) {
   if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
   CJsonPtr root = ParseJson(req.body);
-  const cJSON* connid_item = cJSON_GetObjectItemCaseSensitive(root.get(), "connid");
-  const cJSON* secret_item = cJSON_GetObjectItemCaseSensitive(root.get(), "secret");
   const cJSON* token_item = cJSON_GetObjectItemCaseSensitive(root.get(), "token");
-  std::optional<uint64_t> connid = JsonUint53(connid_item);
-  if (!root || !cJSON_IsObject(root.get()) || !connid || !cJSON_IsString(secret_item) ||
-      !cJSON_IsString(token_item)) {
+  std::optional<ConnIdSecret> who = ReadConnIdSecret(root.get());
+  if (!who || !cJSON_IsString(token_item)) {
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::Error(400, "Invalid object"));
   }
@@ -74,31 +59,25 @@ void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder do
   // Verified here, off the connection's worker: signature checks are the costly part.
   auto claims = VerifyJwt(token_item->valuestring, ctx.jwt_keys, ctx.jwt_policy, NowS());
   if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
-  const size_t w = static_cast<size_t>(ConnIdWorker(*connid));
-  if (w >= ctx.workers.size()) return done(HttpResponse::Error(400, "Invalid data"));
-  Worker* worker = ctx.workers[w].get();
-  worker->Post([worker, id = *connid, secret = std::string(secret_item->valuestring),
-                claims = std::move(*claims), done = std::move(done)] {
-    Connection* c = worker->Find(id);
-    if (!c || c->closing || !SecretsEqual(c->secret, secret)) {
-      return done(HttpResponse::Error(400, "Invalid data"));
-    }
-    if (c->space.empty()) return done(HttpResponse::Error(400, "Not a space connection"));
-    if (!claims.GrantsSpace(c->space)) {
-      worker->Close(c, CloseReason::kUnauthorized);
-      return done(AuthError(Unauthorized("space not granted")));
-    }
-    const bool was_watched = c->auth_pending || c->token_exp_s != 0;
-    c->auth_pending = false;
-    SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
-    c->expiring_sent = false;
-    if (c->user.empty()) c->user = claims.sub;
-    if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
-    std::string detail = "{\"connid\":" + std::to_string(id) +
-                         ",\"exp\":" + std::to_string(claims.exp_s) + "}";
-    SendServerEvent(c, "authorized", detail);
-    done(HttpResponse::Json(detail));
-  });
+  PostToConnection(
+      ctx, who->connid, std::move(who->secret), std::move(done),
+      [id = who->connid, claims = std::move(*claims)](Worker* worker, Connection* c, Responder done) {
+        if (c->space.empty()) return done(HttpResponse::Error(400, "Not a space connection"));
+        if (!claims.GrantsSpace(c->space)) {
+          worker->Close(c, CloseReason::kUnauthorized);
+          return done(AuthError(Unauthorized("space not granted")));
+        }
+        const bool was_watched = c->auth_pending || c->token_exp_s != 0;
+        c->auth_pending = false;
+        SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
+        c->expiring_sent = false;
+        if (c->user.empty()) c->user = claims.sub;
+        if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
+        std::string detail =
+            "{\"connid\":" + std::to_string(id) + ",\"exp\":" + std::to_string(claims.exp_s) + "}";
+        SendServerEvent(c, "authorized", detail);
+        done(HttpResponse::Json(detail));
+      });
 }
 
 }  // namespace
@@ -117,8 +96,7 @@ Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
   for (const std::string& f : filters) {
     if (!InsideSpace(space, f)) return Status::Error(403, "Topic outside the space: " + f);
   }
-  std::string token;
-  if (BearerToken(req, &token)) {
+  if (const std::string_view token = req.BearerToken(); !token.empty()) {
     auto claims = VerifyJwt(token, ctx.jwt_keys, ctx.jwt_policy, NowS());
     if (!claims.ok()) return Unauthorized(claims.status().reason());
     out.claims = std::move(*claims);
@@ -147,26 +125,19 @@ Status ParseBodySpace(const std::string& body, const Limits& limits, std::string
     if (channels && !cJSON_IsNull(channels)) return Status::BadRequest("Space missing");
     return Status::Ok();
   }
-  if (!cJSON_IsString(sp) || !IsValidSpaceName(sp->valuestring) ||
-      !ValidateFilter(sp->valuestring, limits).ok()) {
-    return Status::BadRequest("Invalid space");
-  }
+  if (!cJSON_IsString(sp)) return Status::BadRequest("Invalid space");
+  Status valid = ValidateSpace(sp->valuestring, limits);
+  if (!valid.ok()) return valid;
   *space = sp->valuestring;
   if (!channels || cJSON_IsNull(channels)) return Status::Ok();
   if (!cJSON_IsArray(channels)) return Status::BadRequest("Channels should be an array");
+  std::vector<std::string> names;
   const cJSON* ch;
   cJSON_ArrayForEach(ch, channels) {
-    if (!cJSON_IsString(ch) || ch->valuestring[0] == '\0') return Status::BadRequest("Invalid channel");
-    std::string topic = SpaceTopic(*space, ch->valuestring);
-    Status s = ValidateFilter(topic, limits);
-    if (!s.ok()) return s;
-    if (std::find(filters->begin(), filters->end(), topic) == filters->end()) filters->push_back(topic);
+    if (!cJSON_IsString(ch)) return Status::BadRequest("Invalid channel");
+    names.emplace_back(ch->valuestring);
   }
-  if (filters->size() > static_cast<size_t>(limits.max_filters_per_connection)) {
-    return Status::BadRequest("Too many event points (at most " +
-                              std::to_string(limits.max_filters_per_connection) + ")");
-  }
-  return Status::Ok();
+  return AddChannelFilters(*space, names, limits, filters);
 }
 
 void ApplySpaceAuth(Worker& worker, Connection* conn, const SpaceAuth& auth) {

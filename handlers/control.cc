@@ -3,6 +3,7 @@
 // the connection's worker by connid.
 #include "auth/secret.h"
 #include "handlers/admission.h"
+#include "handlers/connection_route.h"
 #include "handlers/handlers.h"
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
@@ -16,34 +17,25 @@ namespace {
 void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
   if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
   CJsonPtr root = ParseJson(req.body);
-  const cJSON* connid_item = cJSON_GetObjectItemCaseSensitive(root.get(), "connid");
-  const cJSON* secret_item = cJSON_GetObjectItemCaseSensitive(root.get(), "secret");
-  std::optional<uint64_t> connid = JsonUint53(connid_item);
-  if (!root || !cJSON_IsObject(root.get()) || !connid || !cJSON_IsString(secret_item)) {
+  std::optional<ConnIdSecret> who = ReadConnIdSecret(root.get());
+  if (!who) {
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::Error(400, "Invalid object"));
   }
-  const size_t w = static_cast<size_t>(ConnIdWorker(*connid));
-  if (w >= ctx.workers.size()) return done(HttpResponse::Error(400, "Invalid data"));
-  Worker* worker = ctx.workers[w].get();
-  worker->Post([worker, id = *connid, secret = std::string(secret_item->valuestring),
-                done = std::move(done)] {
-    Connection* c = worker->Find(id);
-    if (!c || c->closing || !SecretsEqual(c->secret, secret)) {
-      return done(HttpResponse::Error(400, "Invalid data"));
-    }
-    const Config& config = worker->ctx().config;
-    if (c->alive_count >= config.stream.max_alive_count) {
-      return done(HttpResponse::Error(400, "Max alive reached"));
-    }
-    ++c->alive_count;
-    c->secret = NewSecret();
-    worker->RestartTimeout(c);
-    done(HttpResponse::Json("{\"connid\":" + std::to_string(id) +
-                            ",\"secret\":" + JsonString(c->secret) +
-                            ",\"timeout\":" +
-                            std::to_string(TransportTimeoutMs(config, c->transport())) + "}"));
-  });
+  PostToConnection(
+      ctx, who->connid, std::move(who->secret), std::move(done),
+      [id = who->connid](Worker* worker, Connection* c, Responder done) {
+        const Config& config = worker->ctx().config;
+        if (c->alive_count >= config.stream.max_alive_count) {
+          return done(HttpResponse::Error(400, "Max alive reached"));
+        }
+        ++c->alive_count;
+        c->secret = NewSecret();
+        worker->RestartTimeout(c);
+        done(HttpResponse::Json(
+            "{\"connid\":" + std::to_string(id) + ",\"secret\":" + JsonString(c->secret) +
+            ",\"timeout\":" + std::to_string(TransportTimeoutMs(config, c->transport())) + "}"));
+      });
 }
 
 // {"connid", "secret", "topic"} or {"connid", "secret", "channel"} (the
@@ -52,12 +44,10 @@ void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
 void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done, bool join) {
   if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
   CJsonPtr root = ParseJson(req.body);
-  const cJSON* connid_item = cJSON_GetObjectItemCaseSensitive(root.get(), "connid");
-  const cJSON* secret_item = cJSON_GetObjectItemCaseSensitive(root.get(), "secret");
   const cJSON* topic_item = cJSON_GetObjectItemCaseSensitive(root.get(), "topic");
   const cJSON* channel_item = cJSON_GetObjectItemCaseSensitive(root.get(), "channel");
-  std::optional<uint64_t> connid = JsonUint53(connid_item);
-  if (!root || !cJSON_IsObject(root.get()) || !connid || !cJSON_IsString(secret_item)) {
+  std::optional<ConnIdSecret> who = ReadConnIdSecret(root.get());
+  if (!who) {
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::Error(400, "Invalid object"));
   }
@@ -71,56 +61,50 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
     return done(HttpResponse::Error(400, topic_item ? "Topic should be a string"
                                                     : "Channel should be a string"));
   }
-  const size_t w = static_cast<size_t>(ConnIdWorker(*connid));
-  if (w >= ctx.workers.size()) return done(HttpResponse::Error(400, "Invalid data"));
-  Worker* worker = ctx.workers[w].get();
-  worker->Post([worker, join, id = *connid, secret = std::string(secret_item->valuestring),
-                name = std::string(target->valuestring), is_channel = channel_item != nullptr,
-                done = std::move(done)] {
-    Connection* c = worker->Find(id);
-    if (!c || c->closing || !SecretsEqual(c->secret, secret)) {
-      return done(HttpResponse::Error(400, "Invalid data"));
-    }
-    if (is_channel && c->space.empty()) {
-      return done(HttpResponse::Error(400, "Not a space connection"));
-    }
-    const ServerContext& ctx = worker->ctx();
-    if (!is_channel) {
-      Status reserved = CheckNotReserved(name);
-      if (!reserved.ok()) return done(HttpResponse::FromStatus(reserved));
-    }
-    const std::string topic = is_channel ? SpaceTopic(c->space, name) : name;
-    // With JWT auth on, a space connection's filters stay inside its space.
-    if (!c->space.empty() && ctx.config.auth.JwtEnabled() && !InsideSpace(c->space, topic)) {
-      return done(HttpResponse::Error(403, "Topic outside the space"));
-    }
-    Status valid = ValidateFilter(topic, ctx.config.limits);
-    if (!valid.ok()) return done(HttpResponse::FromStatus(valid));
-    std::string detail = std::string("{\"") + (is_channel ? "channel" : "topic") +
-                         "\":" + JsonString(name) + "}";
-    if (join) {
-      const auto max = static_cast<size_t>(ctx.config.limits.max_filters_per_connection);
-      bool known = false;
-      for (auto* sub : c->subscriptions) known |= ConnectionIndex::FilterOf(sub) == topic;
-      if (!known && c->subscriptions.size() >= max) {
-        return done(HttpResponse::Error(
-            400, "Too many event points (at most " + std::to_string(max) + ")"));
-      }
-      // Joining a joined channel changes nothing and sends nothing: a
-      // client looping on /join must not fill its own stream with frames.
-      if (!worker->Subscribe(c, topic)) {
-        return done(HttpResponse::Json("{\"connid\":" + std::to_string(id) + ",\"topic\":" +
-                                       JsonString(topic) + ",\"already_joined\":true}"));
-      }
-      SendServerEvent(c, "joined_room", detail);
-      SendAvailable(ctx, c, topic);
-    } else {
-      if (!worker->Unsubscribe(c, topic)) return done(HttpResponse::Error(400, "Not joined"));
-      SendServerEvent(c, "leaved_room", detail);
-    }
-    done(HttpResponse::Json("{\"connid\":" + std::to_string(id) +
-                            ",\"topic\":" + JsonString(topic) + "}"));
-  });
+  PostToConnection(
+      ctx, who->connid, std::move(who->secret), std::move(done),
+      [join, id = who->connid, name = std::string(target->valuestring),
+       is_channel = channel_item != nullptr](Worker* worker, Connection* c, Responder done) {
+        if (is_channel && c->space.empty()) {
+          return done(HttpResponse::Error(400, "Not a space connection"));
+        }
+        const ServerContext& ctx = worker->ctx();
+        if (!is_channel) {
+          Status reserved = CheckNotReserved(name);
+          if (!reserved.ok()) return done(HttpResponse::FromStatus(reserved));
+        }
+        const std::string topic = is_channel ? SpaceTopic(c->space, name) : name;
+        // With JWT auth on, a space connection's filters stay inside its space.
+        if (!c->space.empty() && ctx.config.auth.JwtEnabled() && !InsideSpace(c->space, topic)) {
+          return done(HttpResponse::Error(403, "Topic outside the space"));
+        }
+        Status valid = ValidateFilter(topic, ctx.config.limits);
+        if (!valid.ok()) return done(HttpResponse::FromStatus(valid));
+        std::string detail = std::string("{\"") + (is_channel ? "channel" : "topic") +
+                             "\":" + JsonString(name) + "}";
+        if (join) {
+          const auto max = static_cast<size_t>(ctx.config.limits.max_filters_per_connection);
+          bool known = false;
+          for (auto* sub : c->subscriptions) known |= ConnectionIndex::FilterOf(sub) == topic;
+          if (!known && c->subscriptions.size() >= max) {
+            return done(HttpResponse::Error(
+                400, "Too many event points (at most " + std::to_string(max) + ")"));
+          }
+          // Joining a joined channel changes nothing and sends nothing: a
+          // client looping on /join must not fill its own stream with frames.
+          if (!worker->Subscribe(c, topic)) {
+            return done(HttpResponse::Json("{\"connid\":" + std::to_string(id) + ",\"topic\":" +
+                                           JsonString(topic) + ",\"already_joined\":true}"));
+          }
+          SendServerEvent(c, "joined_room", detail);
+          SendAvailable(ctx, c, topic);
+        } else {
+          if (!worker->Unsubscribe(c, topic)) return done(HttpResponse::Error(400, "Not joined"));
+          SendServerEvent(c, "leaved_room", detail);
+        }
+        done(HttpResponse::Json("{\"connid\":" + std::to_string(id) +
+                                ",\"topic\":" + JsonString(topic) + "}"));
+      });
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "auth/secret.h"
 #include "handlers/admission.h"
+#include "handlers/connection_route.h"
 #include "handlers/subscribe_query.h"
 #include "server/context.h"
 #include "server/hub.h"
@@ -109,12 +110,11 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
   }
   const PollConfig& cfg = ctx.config.poll;
   const int64_t timeout = std::min(p.timeout_ms.value_or(cfg.timeout_ms), cfg.max_timeout_ms);
-  const size_t owner_index = static_cast<size_t>(ConnIdWorker(*p.connid));
-  if (owner_index >= ctx.workers.size()) {
+  Worker* owner = OwnerOf(ctx, *p.connid);
+  if (!owner) {
     SendEvhttpResponse(worker, req, HttpResponse::Error(410, "Unknown or expired session"));
     return;
   }
-  Worker* owner = ctx.workers[owner_index].get();
   Worker* here = &worker;
   const uint64_t connid = *p.connid;
   // The request stays here; the session answers through `reply`, from its

@@ -133,13 +133,7 @@ Status AuthorizeJwtPublish(const ServerContext& ctx, const HttpRequest& req,
                            const std::vector<Target>& targets) {
   // Listeners let /event through with any Authorization header when JWTs are
   // configured (ListenerChecksToken), so everything but a JWT gets the static check here.
-  const std::string* auth = req.Header("Authorization");
-  std::string_view given;
-  if (auth && auth->size() > 7 && ctx.config.auth.JwtEnabled()) {
-    std::string lower = auth->substr(0, 7);
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (lower == "bearer ") given = std::string_view(*auth).substr(7);
-  }
+  const std::string_view given = ctx.config.auth.JwtEnabled() ? req.BearerToken() : "";
   bool static_token = false;
   for (const std::string& t : ctx.config.tokens) static_token |= SecretsEqual(t, given);
   if (given.empty() || static_token || std::count(given.begin(), given.end(), '.') != 2) {

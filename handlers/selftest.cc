@@ -7,6 +7,7 @@
 #include "server/c_handles.h"
 #include "server/context.h"
 #include "server/event.h"
+#include "server/event_add.h"
 #include "server/public_listener.h"
 #include "server/transport_sse.h"
 #include "server/transport_stream.h"
@@ -56,7 +57,12 @@ struct Selftest : std::enable_shared_from_this<Selftest> {
       return;
     }
     timeval tv = {0, kSelftestIntervalMs * 1000};
-    event_add(timer.get(), &tv);
+    if (!AddEvent(timer.get(), &tv, "selftest", "next frame")) {
+      // No next frame can come: end the stream so the client decides now.
+      std::shared_ptr<Selftest> self = shared_from_this();
+      if (evhttp_request* r = worker->ReleaseHeld(token)) evhttp_send_reply_end(r);
+      timer.reset();
+    }
   }
 };
 

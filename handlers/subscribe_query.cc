@@ -15,20 +15,37 @@ bool AllDigits(const std::string& s) {
   return !s.empty() && s.size() <= 16 && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-Status AddFilter(SubscribeParams* out, std::string filter, const Limits& limits) {
+Status AddFilter(std::vector<std::string>* filters, std::string filter, const Limits& limits) {
   Status s = ValidateFilter(filter, limits);
   if (!s.ok()) return s;
-  if (std::find(out->filters.begin(), out->filters.end(), filter) == out->filters.end()) {
-    if (out->filters.size() >= static_cast<size_t>(limits.max_filters_per_connection)) {
+  if (std::find(filters->begin(), filters->end(), filter) == filters->end()) {
+    if (filters->size() >= static_cast<size_t>(limits.max_filters_per_connection)) {
       return Status::BadRequest("Too many event points (at most " +
                                 std::to_string(limits.max_filters_per_connection) + ")");
     }
-    out->filters.push_back(std::move(filter));
+    filters->push_back(std::move(filter));
   }
   return Status::Ok();
 }
 
 }  // namespace
+
+Status ValidateSpace(const std::string& space, const Limits& limits) {
+  if (!IsValidSpaceName(space) || !ValidateFilter(space, limits).ok()) {
+    return Status::BadRequest("Invalid space");
+  }
+  return Status::Ok();
+}
+
+Status AddChannelFilters(const std::string& space, const std::vector<std::string>& channels,
+                         const Limits& limits, std::vector<std::string>* filters) {
+  for (const std::string& c : channels) {
+    if (c.empty()) return Status::BadRequest("Invalid channel");
+    Status s = AddFilter(filters, SpaceTopic(space, c), limits);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
 Result<SubscribeParams> ParseSubscribeParams(const Params& params, const Limits& limits,
                                              bool filters_optional) {
@@ -40,7 +57,7 @@ Result<SubscribeParams> ParseSubscribeParams(const Params& params, const Limits&
     if (key == "topic" || key == "ep") {
       Status reserved = CheckNotReserved(value);
       if (!reserved.ok()) return reserved;
-      Status s = AddFilter(&out, value, limits);
+      Status s = AddFilter(&out.filters, value, limits);
       if (!s.ok()) return s;
     } else if (key == "channel") {
       channels.push_back(value);
@@ -66,20 +83,14 @@ Result<SubscribeParams> ParseSubscribeParams(const Params& params, const Limits&
     // Anything else (cache busters such as `_=<time>`) is ignored.
   }
   if (have_space) {
-    if (!IsValidSpaceName(out.space)) {
-      return Status::BadRequest("Invalid space");
-    }
-    Status s = ValidateFilter(out.space, limits);
-    if (!s.ok()) return Status::BadRequest("Invalid space");
+    Status s = ValidateSpace(out.space, limits);
+    if (!s.ok()) return s;
     if (channels.empty() && !filters_optional) return Status::BadRequest("Channel missing");
   } else if (!channels.empty()) {
     return Status::BadRequest("Space missing");
   }
-  for (const std::string& c : channels) {
-    if (c.empty()) return Status::BadRequest("Invalid channel");
-    Status s = AddFilter(&out, SpaceTopic(out.space, c), limits);
-    if (!s.ok()) return s;
-  }
+  Status added = AddChannelFilters(out.space, channels, limits, &out.filters);
+  if (!added.ok()) return added;
   if (out.filters.empty() && !filters_optional) return Status::BadRequest("Topic missing");
   return out;
 }

@@ -45,4 +45,13 @@ Result<SubscribeParams> ParseSubscribeParams(const Params& params, const Limits&
 // numbers their decimal text). A body that is not a JSON object is a 400.
 Result<Params> CollectParams(const HttpRequest& req);
 
+// The space form, one rule for the query (/sse, /poll) and the body (POST /).
+// A space is a valid space name and a valid filter, else 400 `Invalid space`.
+Status ValidateSpace(const std::string& space, const Limits& limits);
+// Adds `$space/<space>/<channel>` for each channel (non-empty, else 400
+// `Invalid channel`) to `filters`, once each, at most
+// limits.max_filters_per_connection in all. REQUIRES: ValidateSpace ok.
+Status AddChannelFilters(const std::string& space, const std::vector<std::string>& channels,
+                         const Limits& limits, std::vector<std::string>* filters);
+
 }  // namespace herald

@@ -13,6 +13,7 @@
 
 #include "server/config.h"
 #include "server/event.h"
+#include "server/event_add.h"
 #include "server/log.h"
 
 namespace herald {
@@ -176,7 +177,9 @@ void AcceptGuard::OnExhausted(int err) {
   }
   PauseHere();
   // The reserve goes back once the others have had a moment to pause.
-  event_add(release_.get(), &kReleaseDelay);
+  if (!AddEvent(release_.get(), &kReleaseDelay, "listen", "reserve release")) {
+    event_active(release_.get(), EV_TIMEOUT, 0);  // hand the reserve back now
+  }
   ++pauses_since_log_;
   const int64_t now = NowMs();
   if (now - last_log_ms_ >= kLogIntervalMs) {
@@ -194,7 +197,11 @@ void AcceptGuard::PauseHere() {
   if (!listener_ || paused_) return;
   paused_ = true;
   evconnlistener_disable(listener_);
-  event_add(resume_.get(), &kAcceptPause);
+  // Paused for good if it cannot be armed: stay listening rather than that.
+  if (!AddEvent(resume_.get(), &kAcceptPause, "listen", "accept resume")) {
+    paused_ = false;
+    evconnlistener_enable(listener_);
+  }
 }
 
 void AcceptGuard::OnResume(evutil_socket_t, short, void* arg) {
@@ -202,8 +209,8 @@ void AcceptGuard::OnResume(evutil_socket_t, short, void* arg) {
   if (!self->listener_) return;
   // Resume only with the reserve back in hand: the next exhaustion must find
   // descriptors to give the private API again.
-  if (!FdReserve::Get().Acquire()) {
-    event_add(self->resume_.get(), &kAcceptPause);
+  if (!FdReserve::Get().Acquire() &&
+      AddEvent(self->resume_.get(), &kAcceptPause, "listen", "accept resume")) {
     return;
   }
   self->paused_ = false;

@@ -1,7 +1,5 @@
 #include "server/api_auth.h"
 
-#include <strings.h>
-
 #include "auth/secret.h"
 
 namespace herald {
@@ -12,12 +10,7 @@ bool IsLoopback(const std::string& ip) {
 
 bool AuthorizePrivate(const Config& config, const HttpRequest& req) {
   if (config.tokens.empty()) return IsLoopback(req.remote_ip);
-  std::string_view given;
-  if (const std::string* auth = req.Header("Authorization")) {
-    if (auth->size() > 7 && strncasecmp(auth->c_str(), "Bearer ", 7) == 0) {
-      given = std::string_view(*auth).substr(7);
-    }
-  }
+  std::string_view given = req.BearerToken();
   if (given.empty()) {
     if (const std::string* q = req.Query("token")) given = *q;
   }

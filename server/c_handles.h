@@ -4,31 +4,23 @@
 // frees it itself after its disconnect callback.
 #pragma once
 
-#include <cjson/cJSON.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <microhttpd.h>
-
 #include <unistd.h>
 
 #include <memory>
 #include <utility>
 
-namespace herald {
+#include "auth/handles.h"  // CDeleter, and the cJSON / OpenSSL / libjwt owners
 
-template <class T, void (*Free)(T*)>
-struct CDeleter {
-  void operator()(T* p) const {
-    if (p) Free(p);
-  }
-};
+namespace herald {
 
 using EventBasePtr = std::unique_ptr<event_base, CDeleter<event_base, event_base_free>>;
 using EventPtr = std::unique_ptr<event, CDeleter<event, event_free>>;
 using EvhttpPtr = std::unique_ptr<evhttp, CDeleter<evhttp, evhttp_free>>;
 using EvbufferPtr = std::unique_ptr<evbuffer, CDeleter<evbuffer, evbuffer_free>>;
-using CJsonPtr = std::unique_ptr<cJSON, CDeleter<cJSON, cJSON_Delete>>;
 using MhdDaemonPtr = std::unique_ptr<MHD_Daemon, CDeleter<MHD_Daemon, MHD_stop_daemon>>;
 
 // A file descriptor, closed when its owner goes.

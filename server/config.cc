@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "server/connid.h"
 #include "server/json.h"
 
 namespace herald {
@@ -120,10 +121,12 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   if (!root) return Status::BadRequest(origin + ": not valid JSON");
   const int64_t kBig = int64_t{1} << 40;
   int64_t workers = c->workers;
+  int64_t node_id = c->node_id;
   std::map<std::string, KeyReader> readers = {
       {"listen", Address(&c->listen, origin)},
       {"private_listen", Address(&c->private_listen, origin)},
       {"workers", Int(&workers, origin, 0, 64)},
+      {"node_id", Int(&node_id, origin, -1, kMaxNodeId)},
       {"tokens", StringList(&c->tokens, origin)},
       {"cors_origin", String(&c->cors_origin, origin)},
       {"log_level", String(&c->log_level, origin)},
@@ -160,8 +163,7 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
        Int(&c->limits.max_output_buffer_bytes, origin, 4096, kBig)},
       {"limits.max_clid_bytes", Int(&c->limits.max_clid_bytes, origin, 1, 65536)},
       {"limits.request_timeout_ms", Int(&c->limits.request_timeout_ms, origin, 100, kBig)},
-      {"limits.max_pending_connections",
-       Int(&c->limits.max_pending_connections, origin, 1, kBig)},
+      {"limits.max_pending_connections", Int(&c->limits.max_pending_connections, origin, 1, kBig)},
       {"limits.max_poll_sessions", Int(&c->limits.max_poll_sessions, origin, 1, kBig)},
       {"limits.max_event_bytes", Int(&c->limits.max_event_bytes, origin, 64, kBig)},
       {"compat", [](const cJSON*, const std::string&) { return Status::Ok(); }},
@@ -215,6 +217,7 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
     return KeyError(origin, "sse.timeout_ms", "must be 0 (no timeout) or at least 100");
   }
   c->workers = static_cast<int>(workers);
+  c->node_id = static_cast<int>(node_id);
   static const char* kLevels[] = {"error", "warn", "info", "debug"};
   bool level_ok = false;
   for (const char* l : kLevels) level_ok |= c->log_level == l;
@@ -239,10 +242,10 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
       cl.version = true;
       return cl;
     }
-    static const char* kWithValue[] = {"--config", "--listen", "--private-listen", "--workers",
-                                       "--token", "--bind-key-private-key",
-                                       "--jwt-hs256-secret", "--jwt-public-key",
-                                       "--auth-timeout-ms", "--check-config"};
+    static const char* kWithValue[] = {
+        "--config",         "--listen",         "--private-listen",       "--workers",
+        "--node-id",        "--token",          "--bind-key-private-key", "--jwt-hs256-secret",
+        "--jwt-public-key", "--auth-timeout-ms", "--check-config"};
     bool known = false;
     for (const char* f : kWithValue) known |= arg == f;
     if (!known) return Status::BadRequest("unknown flag " + arg + " (see --help)");
@@ -276,6 +279,14 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
         return Status::BadRequest("--workers: expected a number from 0 to 64");
       }
       cl.config.workers = std::stoi(value);
+    } else if (flag == "--node-id") {
+      if (value.empty() || value.size() > 4 ||
+          value.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(value) > kMaxNodeId) {
+        return Status::BadRequest("--node-id: expected a number from 0 to " +
+                                  std::to_string(kMaxNodeId));
+      }
+      cl.config.node_id = std::stoi(value);
     } else if (flag == "--jwt-hs256-secret") {
       if (value.empty()) return Status::BadRequest("--jwt-hs256-secret: must not be empty");
       cl.config.auth.jwt_hs256_secret = value;
@@ -316,6 +327,8 @@ Usage: herald [--config FILE] [flags]
   --private-listen HOST:PORT
                            private API for publishers and ops (default 127.0.0.1:8081)
   --workers N              event-loop threads (default: number of cores)
+  --node-id N              this node's id in connids, 0 to 1023 (default: derived from
+                           the host name and pid); give each node of a cluster its own
   --token TOKEN            publisher/ops bearer token; repeat for several. Without any,
                            the private API serves loopback clients only.
   --bind-key-private-key FILE

@@ -103,6 +103,7 @@ struct Config {
   HostPort listen{"127.0.0.1", 8080};
   HostPort private_listen{"127.0.0.1", 8081};
   int workers = 0;  // 0 = number of cores
+  int node_id = -1;  // -1 = derived at start (server/connid.h ResolveNodeId)
   std::vector<std::string> tokens;
   std::string cors_origin = "*";
   StreamConfig stream;

@@ -53,13 +53,12 @@ size_t FrameCache::BuildChunk(SharedBuffer* out, size_t payload_size,
   if (!*out || out->use_count() > 1) *out = std::make_shared<std::string>();
   std::string* s = out->get();
   // Built in place (no temporary frame string): chunk head, payload, CRLF.
-  char head[24];
-  int n = std::snprintf(head, sizeof head, "%zx\r\n", payload_size);
+  char head[kChunkHeadMax];
   s->clear();
-  s->append(head, static_cast<size_t>(n));
+  s->append(head, WriteChunkHead(head, payload_size));
   const size_t offset = s->size();
   append(s);
-  s->append("\r\n");
+  s->append(kChunkTail);
   return offset;
 }
 

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/connid.h"
 #include "server/event.h"
 #include "server/intrusive_list.h"
 #include "server/topic_index.h"
@@ -34,12 +35,7 @@ enum class CloseReason : uint8_t {
 inline constexpr int kCloseReasonCount = 6;
 const char* CloseReasonName(CloseReason r);
 
-// connid = per-worker sequence << kWorkerBits | worker index, so any thread
-// can tell which worker owns a connection. Stays below 2^53 (JSON-safe).
-inline constexpr int kWorkerBits = 6;
-inline int ConnIdWorker(uint64_t connid) {
-  return static_cast<int>(connid & ((1u << kWorkerBits) - 1));
-}
+// The connid layout (node and worker bits) is in server/connid.h.
 
 // An encoded frame and the buffer it lies in. The buffer is shared by every
 // subscriber the frame goes to: a connection that queues the frame instead of

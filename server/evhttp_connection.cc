@@ -143,11 +143,10 @@ void EvhttpConnection::WriteBody(std::string_view payload) {
   MarkDirty();
   SpillQueued();
   if (chunked_) {
-    char head[20];
-    int n = std::snprintf(head, sizeof head, "%zx\r\n", payload.size());
-    evbuffer_add(out_, head, static_cast<size_t>(n));
+    char head[kChunkHeadMax];
+    evbuffer_add(out_, head, WriteChunkHead(head, payload.size()));
     evbuffer_add(out_, payload.data(), payload.size());
-    evbuffer_add(out_, "\r\n", 2);
+    evbuffer_add(out_, kChunkTail.data(), kChunkTail.size());
   } else {
     evbuffer_add(out_, payload.data(), payload.size());
   }

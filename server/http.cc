@@ -13,6 +13,15 @@ const std::string* HttpRequest::Query(std::string_view name) const {
   return nullptr;
 }
 
+std::string_view HttpRequest::BearerToken() const {
+  const std::string* h = Header("Authorization");
+  constexpr size_t kScheme = 7;  // "Bearer "
+  if (!h || h->size() <= kScheme || strncasecmp(h->c_str(), "bearer ", kScheme) != 0) return {};
+  std::string_view token = std::string_view(*h).substr(kScheme);
+  if (token.find_first_of(" \t") != std::string_view::npos) return {};
+  return token;
+}
+
 const std::string* HttpRequest::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
     if (k.size() == name.size() && strncasecmp(k.data(), name.data(), name.size()) == 0) return &v;

@@ -31,6 +31,11 @@ struct HttpRequest {
   // First value of a query parameter / header (case-insensitive name), or nullptr.
   const std::string* Query(std::string_view name) const;
   const std::string* Header(std::string_view name) const;
+  // The token of `Authorization: Bearer <token>`, the one rule for every
+  // endpoint: the scheme case-insensitive, then exactly one space, then a
+  // non-empty token with no space or tab in it. Empty when absent or off-rule.
+  // The view points into this request.
+  std::string_view BearerToken() const;
 };
 
 struct HttpResponse {
@@ -81,7 +86,9 @@ class Router {
   std::map<std::string, Route> routes_;
 };
 
-// Splits "a=1&b=x%20y" into decoded pairs.
+// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space, see
+// docs/protocol.md). Not libevent's evhttp_parse_query_str: it refuses the
+// whole query over one bare key (`?flag&topic=a`) and leaves keys encoded.
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
 
 }  // namespace herald

@@ -30,8 +30,12 @@ EventRef Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisp
   Add(ctx_->stats.published);
   store_->Append(ev);  // before any worker can dispatch it (see the header)
   if (whisper != 0) {
+    // A whisper to another node's connid goes nowhere until a shared store
+    // routes it there; here only a local owner can receive it.
     size_t w = static_cast<size_t>(ConnIdWorker(whisper));
-    if (w < ctx_->workers.size()) ctx_->workers[w]->PostEvent(ev);
+    if (IsLocalConnId(whisper, ResolveNodeId(ctx_->config.node_id)) && w < ctx_->workers.size()) {
+      ctx_->workers[w]->PostEvent(ev);
+    }
   } else {
     for (auto& worker : ctx_->workers) worker->PostEvent(ev);
   }

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/c_handles.h"
+#include "auth/handles.h"  // CJsonPtr, without libevent (auth/ uses this header)
 
 namespace herald {
 

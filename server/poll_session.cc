@@ -2,6 +2,7 @@
 
 #include "server/context.h"
 #include "server/delivery_policy.h"
+#include "server/event_add.h"
 #include "server/hub.h"
 #include "server/json.h"
 #include "server/log.h"
@@ -186,7 +187,10 @@ void PollConnection::Poll(std::string_view since, int64_t timeout_ms, uint64_t t
   if (!timer_) timer_.reset(event_new(worker_->base(), -1, 0, &PollConnection::OnTimer, this));
   timeval tv = {static_cast<time_t>(timeout_ms / 1000),
                 static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
-  event_add(timer_.get(), &tv);
+  // A hold that cannot time out ends now: the client polls again at once.
+  if (!AddEvent(timer_.get(), &tv, "poll", "hold timeout")) {
+    event_active(timer_.get(), EV_TIMEOUT, 0);
+  }
 }
 
 void PollConnection::CancelPoll(uint64_t token) {

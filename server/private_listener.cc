@@ -23,6 +23,7 @@
 #include "server/api_auth.h"
 #include "server/c_handles.h"
 #include "server/context.h"
+#include "server/event_add.h"
 #include "server/log.h"
 #include "server/net_address.h"
 #include "server/pending_requests.h"
@@ -213,7 +214,6 @@ class PrivateListener::WorkerDaemon {
     timer_.reset();
     expire_.reset();
     daemon_.reset();  // closes every connection; OnCompleted frees its request
-    for (auto& [id, p] : pending_) delete p;
     pending_.clear();
   }
 
@@ -225,7 +225,8 @@ class PrivateListener::WorkerDaemon {
     if (MHD_get_timeout(daemon_.get(), &ms) == MHD_YES) {
       const timeval tv = {static_cast<time_t>(ms / 1000),
                           static_cast<suseconds_t>((ms % 1000) * 1000)};
-      event_add(timer_.get(), &tv);
+      // Without it MHD's own timeouts wait until its epoll fd next wakes us.
+      AddEvent(timer_.get(), &tv, "private", "MHD timeout");
     } else {
       event_del(timer_.get());
     }
@@ -271,13 +272,15 @@ class PrivateListener::WorkerDaemon {
     auto* self = static_cast<WorkerDaemon*>(cls);
     auto* p = static_cast<PendingRequest*>(*con_cls);
     if (!p) {
-      p = new PendingRequest();  // freed in OnCompleted
+      // Owned by pending_ until OnCompleted; MHD keeps a borrowed pointer.
+      auto owned = std::make_unique<PendingRequest>();
+      p = owned.get();
       p->id = self->next_id_++;
       p->connection = connection;
       p->request.method = method;
       p->request.path = url;
       p->start = std::chrono::steady_clock::now();
-      self->pending_.emplace(p->id, p);
+      self->pending_.emplace(p->id, std::move(owned));
       *con_cls = p;
       return MHD_YES;
     }
@@ -333,7 +336,7 @@ class PrivateListener::WorkerDaemon {
   void AnswerOnLoop(uint64_t id, HttpResponse r) {
     auto it = pending_.find(id);
     if (it == pending_.end()) return;  // the client left, or the listener stopped
-    PendingRequest* p = it->second;
+    PendingRequest* p = it->second.get();
     p->answer = std::move(r);
     if (!p->suspended) return;  // answered from inside the handler: sent on return
     p->suspended = false;
@@ -349,9 +352,8 @@ class PrivateListener::WorkerDaemon {
     if (code == MHD_REQUEST_TERMINATED_COMPLETED_OK) self->heads_.Arm(connection, NowMs());
     auto* p = static_cast<PendingRequest*>(*con_cls);
     if (!p) return;
-    self->pending_.erase(p->id);
-    delete p;
     *con_cls = nullptr;
+    self->pending_.erase(p->id);  // frees p
   }
 
   ServerContext* const ctx_;
@@ -361,7 +363,7 @@ class PrivateListener::WorkerDaemon {
   EventPtr timer_;         // MHD's next timeout, or "run again now"
   EventPtr expire_;        // cuts overdue requests
   PendingRequests heads_;  // connections whose request has not fully arrived
-  std::unordered_map<uint64_t, PendingRequest*> pending_;
+  std::unordered_map<uint64_t, std::unique_ptr<PendingRequest>> pending_;
   uint64_t next_id_ = 1;
 };
 

@@ -1,5 +1,7 @@
 #include "server/wire.h"
 
+#include <cstdio>
+
 namespace herald {
 
 void AppendStreamFrame(std::string* out, std::string_view json) {
@@ -27,6 +29,11 @@ void AppendSseNamedEvent(std::string* out, std::string_view name, std::string_vi
   out->append("\ndata: ");
   out->append(json);
   out->append("\n\n");
+}
+
+size_t WriteChunkHead(char* buf, size_t payload_size) {
+  const int n = std::snprintf(buf, kChunkHeadMax, "%zx\r\n", payload_size);
+  return n < 0 ? 0 : static_cast<size_t>(n);
 }
 
 }  // namespace herald

@@ -19,4 +19,12 @@ size_t SseEventSize(std::string_view id, std::string_view json);
 void AppendSseNamedEvent(std::string* out, std::string_view name, std::string_view json);
 inline constexpr std::string_view kSseHeartbeat = ":\n\n";
 
+// HTTP/1.1 chunk: <hex size>\r\n<payload>\r\n. The one chunk framer:
+// WriteChunkHead writes the head into `buf` (kChunkHeadMax bytes) and
+// returns its length, so callers building an evbuffer or a shared frame in
+// place need no temporary string; kChunkTail follows the payload.
+inline constexpr size_t kChunkHeadMax = 24;
+inline constexpr std::string_view kChunkTail = "\r\n";
+size_t WriteChunkHead(char* buf, size_t payload_size);
+
 }  // namespace herald

@@ -11,6 +11,7 @@
 #include "auth/acl.h"
 #include "server/context.h"
 #include "server/delivery_policy.h"
+#include "server/event_add.h"
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/presence.h"
@@ -52,7 +53,8 @@ int64_t TransportHeartbeatMs(const Config& config, Transport t) {
   return 0;
 }
 
-Worker::Worker(int index, ServerContext* ctx) : index_(index), ctx_(ctx) {}
+Worker::Worker(int index, ServerContext* ctx)
+    : index_(index), ctx_(ctx), node_(ResolveNodeId(ctx->config.node_id)) {}
 
 Worker::~Worker() {
   // Connections and held requests belong to http_: drop them first.
@@ -121,8 +123,10 @@ Status Worker::Init(int listen_fd) {
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->CloseOverCap(); },
       this));
   timeval tick = {0, kTickMs * 1000};
-  event_add(wake_.get(), nullptr);
-  event_add(tick_.get(), &tick);
+  if (!AddEvent(wake_.get(), nullptr, "worker", "wake-up") ||
+      !AddEvent(tick_.get(), &tick, "worker", "tick")) {
+    return Status::Error(500, "worker " + std::to_string(index_) + ": cannot arm its events");
+  }
   return Status::Ok();
 }
 
@@ -164,7 +168,9 @@ void Worker::Wake() {
   if (InLoopThread()) {
     event_active(wake_.get(), EV_TIMEOUT, 0);  // not EV_READ: nothing to reset
   } else {
-    eventfd_write(wake_fd_.get(), 1);
+    // Fails only if the fd is gone or the counter is full; the slower
+    // event_active still wakes the loop.
+    if (eventfd_write(wake_fd_.get(), 1) != 0) event_active(wake_.get(), EV_TIMEOUT, 0);
   }
 }
 
@@ -415,9 +421,7 @@ void Worker::OnTick() {
   accept_guard_->OnTick(now);
 }
 
-uint64_t Worker::NextConnId() {
-  return ((next_seq_++) << kWorkerBits) | static_cast<uint64_t>(index_);
-}
+uint64_t Worker::NextConnId() { return MakeConnId(next_seq_++, node_, index_); }
 
 Connection* Worker::Adopt(std::unique_ptr<Connection> conn,
                           const std::vector<std::string>& filters) {
@@ -557,7 +561,9 @@ void Worker::ScheduleReplay(int delay_ms) {
   // A timer rather than event_active: it runs after the next poll for I/O,
   // so replay slices and other connections' traffic take turns.
   timeval tv = {0, delay_ms * 1000};
-  event_add(replay_timer_.get(), &tv);
+  if (!AddEvent(replay_timer_.get(), &tv, "worker", "replay")) {
+    event_active(replay_timer_.get(), EV_TIMEOUT, 0);  // replay now rather than never
+  }
 }
 
 void Worker::RunReplays() {

@@ -69,6 +69,7 @@ class Worker {
   // drain briefly, then leaves the loop.
   void Shutdown();
   int index() const { return index_; }
+  int node() const { return node_; }
   const WorkerStats& stats() const { return stats_; }
   ServerContext& ctx() const { return *ctx_; }
 
@@ -178,6 +179,7 @@ class Worker {
 
   const int index_;
   ServerContext* const ctx_;
+  const int node_;  // this process's node id, minted into every connid
   WorkerStats stats_;
   PendingLatency pending_latency_;  // deliveries not yet flushed (server/metrics.h)
   EventBasePtr base_;

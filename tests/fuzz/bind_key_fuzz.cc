@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "auth/base64.h"
 #include "auth/bind_key.h"
 #include "auth/password.h"
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "auth/base64.h"
 #include "auth/jwt.h"
 
 namespace {

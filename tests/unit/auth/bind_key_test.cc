@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "auth/base64.h"
 #include "auth/password.h"
 
 namespace herald {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/base64.h"
 #include "auth/secret.h"
 
 namespace herald {

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "auth/base64.h"
+
 namespace herald {
 namespace {
 

@@ -64,3 +64,28 @@ TEST(PrivateAuth, BearerOrQueryTokenOrLoopbackWhenNoneConfigured) {
 
 }  // namespace
 }  // namespace herald
+
+namespace herald {
+namespace {
+
+std::string_view BearerOf(HttpRequest& req, std::string header) {
+  req.headers = {{"Authorization", std::move(header)}};
+  return req.BearerToken();
+}
+
+// One rule for /event, /ticket, space connections and the private API.
+TEST(BearerToken, SchemeCaseInsensitiveOneSpaceNonEmptyToken) {
+  HttpRequest req;
+  EXPECT_EQ(req.BearerToken(), "");
+  EXPECT_EQ(BearerOf(req, "Bearer abc.def"), "abc.def");
+  EXPECT_EQ(BearerOf(req, "bEaReR abc"), "abc");
+  EXPECT_EQ(BearerOf(req, "Bearer "), "");
+  EXPECT_EQ(BearerOf(req, "Bearer"), "");
+  EXPECT_EQ(BearerOf(req, "Bearer  abc"), "");  // two spaces
+  EXPECT_EQ(BearerOf(req, "Bearer a b"), "");
+  EXPECT_EQ(BearerOf(req, "Basic abc"), "");
+  EXPECT_EQ(BearerOf(req, "Bearerabc"), "");
+}
+
+}  // namespace
+}  // namespace herald
