@@ -48,8 +48,7 @@ Result<EvpPkeyPtr> LoadBindKeyPrivateKeyFile(const std::string& path) {
   if (!pem.ok()) return pem.status();
   auto key = LoadBindKeyPrivateKey(*pem);
   if (!key.ok()) {
-    return Status::BadRequest("auth.bind_key_private_key: " + path + ": " +
-                              key.status().reason());
+    return Status::BadRequest("auth.bind_key_private_key: " + path + ": " + key.status().reason());
   }
   return key;
 }

@@ -24,9 +24,12 @@ Status Refuse(std::string reason) { return Status::Error(401, std::move(reason))
 
 const char* KindName(JwtKeyKind k) {
   switch (k) {
-    case JwtKeyKind::kHmac: return "HMAC";
-    case JwtKeyKind::kRsa: return "RSA";
-    case JwtKeyKind::kEc: return "EC";
+    case JwtKeyKind::kHmac:
+      return "HMAC";
+    case JwtKeyKind::kRsa:
+      return "RSA";
+    case JwtKeyKind::kEc:
+      return "EC";
   }
   return "?";
 }
@@ -80,7 +83,8 @@ Result<Claims> CheckClaims(const cJSON* p, const JwtPolicy& policy, int64_t now_
   // RFC 7519 4.1.4: valid only before exp (+ leeway), as the worker closes at exp + leeway.
   if (has_exp && now_s >= exp + policy.leeway_s) return Refuse("token expired");
   if (has_nbf && now_s + policy.leeway_s < nbf) return Refuse("token not yet valid (nbf)");
-  if (has_iat && now_s + policy.leeway_s < iat) return Refuse("token not yet valid (iat in the future)");
+  if (has_iat && now_s + policy.leeway_s < iat)
+    return Refuse("token not yet valid (iat in the future)");
   c.exp_s = has_exp ? exp : 0;
   if (!policy.issuer.empty()) {
     const cJSON* iss = cJSON_GetObjectItemCaseSensitive(p, "iss");
@@ -100,7 +104,8 @@ Result<Claims> CheckClaims(const cJSON* p, const JwtPolicy& policy, int64_t now_
   }
   if (const cJSON* sp = cJSON_GetObjectItemCaseSensitive(p, policy.spaces_claim.c_str())) {
     if (!ReadStrings(sp, &c.spaces)) {
-      return Refuse("malformed token: " + policy.spaces_claim + " must be a list of strings or \"*\"");
+      return Refuse("malformed token: " + policy.spaces_claim +
+                    " must be a list of strings or \"*\"");
     }
     c.all_spaces = std::find(c.spaces.begin(), c.spaces.end(), "*") != c.spaces.end();
   }
@@ -209,9 +214,14 @@ Result<JwtKey> JwtPublicKeyFromPem(std::string pem, std::string kid) {
   if (!pkey) return Status::BadRequest("not a PEM public key (-----BEGIN PUBLIC KEY-----)");
   JwtKey key;
   switch (EVP_PKEY_base_id(pkey.get())) {
-    case EVP_PKEY_RSA: key.kind = JwtKeyKind::kRsa; break;
-    case EVP_PKEY_EC: key.kind = JwtKeyKind::kEc; break;
-    default: return Status::BadRequest("public key is neither RSA nor EC");
+    case EVP_PKEY_RSA:
+      key.kind = JwtKeyKind::kRsa;
+      break;
+    case EVP_PKEY_EC:
+      key.kind = JwtKeyKind::kEc;
+      break;
+    default:
+      return Status::BadRequest("public key is neither RSA nor EC");
   }
   key.kid = std::move(kid);
   key.material = std::move(pem);

@@ -32,8 +32,7 @@ struct SpaceAuth {
 };
 // Also refuses (403) filters outside `space/...` when auth is required.
 Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
-                                 const std::string& space,
-                                 const std::vector<std::string>& filters);
+                                 const std::string& space, const std::vector<std::string>& filters);
 // Is `topic` inside `space` ($space/<space>/...)? Space connections stay inside their space.
 bool InsideSpace(const std::string& space, const std::string& topic);
 void ApplySpaceAuth(Worker& worker, Connection* conn, const SpaceAuth& auth);

@@ -35,7 +35,8 @@ HttpResponse AuthError(const Status& s) {
 
 void HandleTicket(ServerContext& ctx, const HttpRequest& req, Responder done) {
   if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
-  if (!ctx.config.auth.JwtEnabled()) return done(HttpResponse::Error(404, "JWT auth is not configured"));
+  if (!ctx.config.auth.JwtEnabled())
+    return done(HttpResponse::Error(404, "JWT auth is not configured"));
   const std::string_view token = req.BearerToken();
   if (token.empty()) return done(AuthError(Unauthorized("Authorization: Bearer <jwt> missing")));
   auto claims = VerifyJwt(token, ctx.jwt_keys, ctx.jwt_policy, NowS());
@@ -55,29 +56,31 @@ void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder do
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::Error(400, "Invalid object"));
   }
-  if (!ctx.config.auth.JwtEnabled()) return done(HttpResponse::Error(404, "JWT auth is not configured"));
+  if (!ctx.config.auth.JwtEnabled())
+    return done(HttpResponse::Error(404, "JWT auth is not configured"));
   // Verified here, off the connection's worker: signature checks are the costly part.
   auto claims = VerifyJwt(token_item->valuestring, ctx.jwt_keys, ctx.jwt_policy, NowS());
   if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
-  PostToConnection(
-      ctx, who->connid, std::move(who->secret), std::move(done),
-      [id = who->connid, claims = std::move(*claims)](Worker* worker, Connection* c, Responder done) {
-        if (c->space.empty()) return done(HttpResponse::Error(400, "Not a space connection"));
-        if (!claims.GrantsSpace(c->space)) {
-          worker->Close(c, CloseReason::kUnauthorized);
-          return done(AuthError(Unauthorized("space not granted")));
-        }
-        const bool was_watched = c->auth_pending || c->token_exp_s != 0;
-        c->auth_pending = false;
-        SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
-        c->expiring_sent = false;
-        if (c->user.empty()) c->user = claims.sub;
-        if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
-        std::string detail =
-            "{\"connid\":" + std::to_string(id) + ",\"exp\":" + std::to_string(claims.exp_s) + "}";
-        SendServerEvent(c, "authorized", detail);
-        done(HttpResponse::Json(detail));
-      });
+  PostToConnection(ctx, who->connid, std::move(who->secret), std::move(done),
+                   [id = who->connid, claims = std::move(*claims)](Worker* worker, Connection* c,
+                                                                   Responder done) {
+                     if (c->space.empty())
+                       return done(HttpResponse::Error(400, "Not a space connection"));
+                     if (!claims.GrantsSpace(c->space)) {
+                       worker->Close(c, CloseReason::kUnauthorized);
+                       return done(AuthError(Unauthorized("space not granted")));
+                     }
+                     const bool was_watched = c->auth_pending || c->token_exp_s != 0;
+                     c->auth_pending = false;
+                     SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
+                     c->expiring_sent = false;
+                     if (c->user.empty()) c->user = claims.sub;
+                     if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
+                     std::string detail = "{\"connid\":" + std::to_string(id) +
+                                          ",\"exp\":" + std::to_string(claims.exp_s) + "}";
+                     SendServerEvent(c, "authorized", detail);
+                     done(HttpResponse::Json(detail));
+                   });
 }
 
 }  // namespace

@@ -58,8 +58,8 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
   const cJSON* target = topic_item ? topic_item : channel_item;
   if (!cJSON_IsString(target) || target->valuestring[0] == '\0') {
     Add(ctx.stats.rejected_bad);
-    return done(HttpResponse::Error(400, topic_item ? "Topic should be a string"
-                                                    : "Channel should be a string"));
+    return done(HttpResponse::Error(
+        400, topic_item ? "Topic should be a string" : "Channel should be a string"));
   }
   PostToConnection(
       ctx, who->connid, std::move(who->secret), std::move(done),

@@ -21,8 +21,8 @@ void RegisterOpsHandlers(ServerContext& ctx);      // /connections, /state, /mem
 void RegisterMetricsHandler(ServerContext& ctx);   // /metrics, Prometheus text (private)
 // The process's resident set size (/proc/self/statm), for /memory and /metrics.
 int64_t RssBytes();
-void RegisterAdminHandlers(ServerContext& ctx);    // /disconnect (private)
-void RegisterAuthHandlers(ServerContext& ctx);     // /authenticate, /ticket (public)
+void RegisterAdminHandlers(ServerContext& ctx);  // /disconnect (private)
+void RegisterAuthHandlers(ServerContext& ctx);   // /authenticate, /ticket (public)
 // Loads auth.jwt_* (secret, public key files, policy) into the context.
 Status LoadJwtAuth(ServerContext& ctx);
 // Loads auth.bind_key_private_key and auth.acl_file into the context.

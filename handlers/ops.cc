@@ -195,10 +195,9 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
   by_worker += "]";
   const Limits& l = ctx.config.limits;
   std::string out = "{\"uptime_s\":" + std::to_string((NowMs() - ctx.start_ms) / 1000) +
-                    ",\"workers\":" + std::to_string(ctx.workers.size()) +
-                    ",\"epoch\":\"" + FormatEventId(ctx.hub->epoch(), 0).substr(0, 8) + "\"" +
-                    ",\"connections\":{\"total\":" + std::to_string(total) +
-                    ",\"by_transport\":{";
+                    ",\"workers\":" + std::to_string(ctx.workers.size()) + ",\"epoch\":\"" +
+                    FormatEventId(ctx.hub->epoch(), 0).substr(0, 8) + "\"" +
+                    ",\"connections\":{\"total\":" + std::to_string(total) + ",\"by_transport\":{";
   for (int t = 0; t < kTransportCount; ++t) {
     out += std::string(t ? "," : "") + "\"" + TransportName(static_cast<Transport>(t)) +
            "\":" + std::to_string(by_transport[t]);
@@ -222,8 +221,8 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
   const HistoryStats h = ctx.hub->store().Stats();
   const uint32_t epoch = ctx.hub->epoch();
   out += ",\"history\":{\"count\":" + std::to_string(h.count) +
-         ",\"bytes\":" + std::to_string(h.bytes) + ",\"oldest\":" +
-         (h.oldest_seq ? JsonString(FormatEventId(epoch, h.oldest_seq)) : "null") +
+         ",\"bytes\":" + std::to_string(h.bytes) +
+         ",\"oldest\":" + (h.oldest_seq ? JsonString(FormatEventId(epoch, h.oldest_seq)) : "null") +
          ",\"last\":" + (h.last_seq ? JsonString(FormatEventId(epoch, h.last_seq)) : "null") +
          ",\"max_events\":" + std::to_string(ctx.config.history.max_events) +
          ",\"max_bytes\":" + std::to_string(ctx.config.history.max_bytes) +
@@ -272,10 +271,9 @@ void HandleMemory(ServerContext& ctx, Responder done) {
         done(HttpResponse::Json(
             "{\"rss_bytes\":" + std::to_string(RssBytes()) +
             ",\"heap_bytes\":" + std::to_string(mi.uordblks + mi.hblkhd) +
-            ",\"connections_bytes\":" + std::to_string(conns) +
-            ",\"index_bytes\":" + std::to_string(index) +
-            ",\"queue_bytes\":" + std::to_string(queue) + ",\"history_bytes\":" +
-            std::to_string(ctx.hub->store().Stats().bytes) + "}"));
+            ",\"connections_bytes\":" + std::to_string(conns) + ",\"index_bytes\":" +
+            std::to_string(index) + ",\"queue_bytes\":" + std::to_string(queue) +
+            ",\"history_bytes\":" + std::to_string(ctx.hub->store().Stats().bytes) + "}"));
       });
 }
 
@@ -284,8 +282,7 @@ void HandleMemory(ServerContext& ctx, Responder done) {
 void RegisterOpsHandlers(ServerContext& ctx) {
   ctx.private_routes.Add(
       "/connections",
-      [&ctx](const HttpRequest& req, Responder done) { HandleConnections(ctx, req, done); },
-      true);
+      [&ctx](const HttpRequest& req, Responder done) { HandleConnections(ctx, req, done); }, true);
   ctx.private_routes.Add(
       "/state",
       [&ctx](const HttpRequest&, Responder done) {

@@ -20,8 +20,8 @@ namespace {
 struct Target {
   std::string topic;
   uint64_t whisper = 0;
-  bool binded = false;     // a bound publish: the topic's ACL decides
-  std::string password;    // for the ACL's pub_password
+  bool binded = false;   // a bound publish: the topic's ACL decides
+  std::string password;  // for the ACL's pub_password
   AclRecordRef acl;
 };
 

@@ -51,6 +51,12 @@ run_node() {  # run_node <name> <HERALD_BIN> <test dir>
   if [[ "$fail" != 0 ]]; then grep -E '^not ok' "$log" | head -20; fi
 }
 
+echo "== clang-format"
+# A misformatted C++ file fails the run (.clang-format at the root).
+unformatted=$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 | grep -o '^[^:]*: warning' | cut -d: -f1 | sort -u)
+if [[ -z "$unformatted" ]]; then record 1 0 "clang-format"; else
+  echo "not clang-format clean:"; echo "$unformatted"; record 0 1 "clang-format"; fi
+
 echo "== release build"
 # Every option this script depends on is set: a folder configured earlier
 # (by hand, or with other options) must not change what is tested.

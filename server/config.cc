@@ -107,7 +107,8 @@ Result<HostPort> ParseHostPort(const std::string& text) {
     hp.host = hp.host.substr(1, hp.host.size() - 2);
   }
   const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
     return Status::BadRequest("port must be a number from 0 to 65535");
   }
   long p = std::stol(port);
@@ -243,8 +244,8 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
       return cl;
     }
     static const char* kWithValue[] = {
-        "--config",         "--listen",         "--private-listen",       "--workers",
-        "--node-id",        "--token",          "--bind-key-private-key", "--jwt-hs256-secret",
+        "--config",         "--listen",          "--private-listen",       "--workers",
+        "--node-id",        "--token",           "--bind-key-private-key", "--jwt-hs256-secret",
         "--jwt-public-key", "--auth-timeout-ms", "--check-config"};
     bool known = false;
     for (const char* f : kWithValue) known |= arg == f;

@@ -39,15 +39,15 @@ struct SseConfig {
 };
 
 struct PollConfig {
-  int64_t timeout_ms = 30000;      // how long a poll is held when nothing matches
+  int64_t timeout_ms = 30000;       // how long a poll is held when nothing matches
   int64_t max_timeout_ms = 120000;  // cap on the client's `timeout`
   int64_t max_batch = 100;          // events per reply
   int64_t session_ttl_ms = 60000;   // a session lives this long after its last poll ends
 };
 
 struct Limits {
-  int64_t max_connections = 100000;       // open subscriber connections per node
-  int64_t max_connections_per_ip = 0;     // 0 = no per-address limit
+  int64_t max_connections = 100000;    // open subscriber connections per node
+  int64_t max_connections_per_ip = 0;  // 0 = no per-address limit
   int64_t max_filters_per_connection = 64;
   int64_t max_body_bytes = 1 << 20;
   int64_t max_header_bytes = 8192;
@@ -77,20 +77,20 @@ struct CompatConfig {
 
 // Bind keys and topic ACLs (docs/auth.md).
 struct AuthConfig {
-  std::string bind_key_private_key;     // PEM file; empty: bind keys refused
-  int64_t bind_key_max_age_ms = 3000;   // a bind key is valid this long after its iat
-  std::string acl_file;                 // JSON ACL for bound topics; empty: none registered
+  std::string bind_key_private_key;    // PEM file; empty: bind keys refused
+  int64_t bind_key_max_age_ms = 3000;  // a bind key is valid this long after its iat
+  std::string acl_file;                // JSON ACL for bound topics; empty: none registered
   // JWT (auth/jwt.h). With no hs256_secret and no public key, spaces are open.
-  std::string jwt_hs256_secret;               // HMAC secret for HS256 tokens
-  std::vector<std::string> jwt_public_keys;   // PEM files (RSA/EC); kid = base name
+  std::string jwt_hs256_secret;              // HMAC secret for HS256 tokens
+  std::vector<std::string> jwt_public_keys;  // PEM files (RSA/EC); kid = base name
   std::vector<std::string> jwt_algorithms{"HS256", "RS256", "ES256"};
-  int64_t jwt_leeway_s = 30;                  // clock skew allowed on exp/nbf/iat
-  std::string jwt_issuer;                     // empty: not checked
-  std::string jwt_audience;                   // empty: not checked
+  int64_t jwt_leeway_s = 30;  // clock skew allowed on exp/nbf/iat
+  std::string jwt_issuer;     // empty: not checked
+  std::string jwt_audience;   // empty: not checked
   std::string jwt_spaces_claim = "spaces";
-  int64_t timeout_ms = 5000;         // a space connection must authenticate within this
-  int64_t expiring_notice_s = 30;    // `auth_expiring` this long before the token's exp
-  int64_t ticket_ttl_ms = 10000;     // a ticket from POST /ticket is valid this long
+  int64_t timeout_ms = 5000;       // a space connection must authenticate within this
+  int64_t expiring_notice_s = 30;  // `auth_expiring` this long before the token's exp
+  int64_t ticket_ttl_ms = 10000;   // a ticket from POST /ticket is valid this long
   bool JwtEnabled() const { return !jwt_hs256_secret.empty() || !jwt_public_keys.empty(); }
 };
 
@@ -102,7 +102,7 @@ struct LogConfig {
 struct Config {
   HostPort listen{"127.0.0.1", 8080};
   HostPort private_listen{"127.0.0.1", 8081};
-  int workers = 0;  // 0 = number of cores
+  int workers = 0;   // 0 = number of cores
   int node_id = -1;  // -1 = derived at start (server/connid.h ResolveNodeId)
   std::vector<std::string> tokens;
   std::string cors_origin = "*";
@@ -113,7 +113,7 @@ struct Config {
   Limits limits;
   CompatConfig compat;
   AuthConfig auth;
-  std::string log_level = "info";  // error, warn, info, debug
+  std::string log_level = "info";   // error, warn, info, debug
   std::string log_format = "text";  // text, or json: one JSON object per line
   LogConfig log;
 };

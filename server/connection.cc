@@ -9,21 +9,30 @@ namespace herald {
 
 const char* TransportName(Transport t) {
   switch (t) {
-    case Transport::kStream: return "stream";
-    case Transport::kSse: return "sse";
-    case Transport::kPoll: return "poll";
+    case Transport::kStream:
+      return "stream";
+    case Transport::kSse:
+      return "sse";
+    case Transport::kPoll:
+      return "poll";
   }
   return "?";
 }
 
 const char* CloseReasonName(CloseReason r) {
   switch (r) {
-    case CloseReason::kClient: return "client";
-    case CloseReason::kTimeout: return "timeout";
-    case CloseReason::kSlow: return "slow";
-    case CloseReason::kShutdown: return "shutdown";
-    case CloseReason::kKicked: return "kicked";
-    case CloseReason::kUnauthorized: return "unauthorized";
+    case CloseReason::kClient:
+      return "client";
+    case CloseReason::kTimeout:
+      return "timeout";
+    case CloseReason::kSlow:
+      return "slow";
+    case CloseReason::kShutdown:
+      return "shutdown";
+    case CloseReason::kKicked:
+      return "kicked";
+    case CloseReason::kUnauthorized:
+      return "unauthorized";
   }
   return "?";
 }
@@ -45,8 +54,7 @@ std::string_view FrameCache::Json() {
 }
 
 template <class AppendPayload>
-size_t FrameCache::BuildChunk(SharedBuffer* out, size_t payload_size,
-                              AppendPayload&& append) {
+size_t FrameCache::BuildChunk(SharedBuffer* out, size_t payload_size, AppendPayload&& append) {
   // Connections may still queue the previous frame (until the end of the
   // loop iteration): then it gets a fresh buffer, else the old one is reused
   // (clear() keeps the capacity: no allocation once warmed up).
@@ -72,8 +80,8 @@ FrameView FrameCache::StreamFrame(bool chunked) {
   if (!have_stream_) {
     std::string_view json = Json();
     const size_t size = json.size() + std::to_string(json.size()).size() + 4;
-    stream_offset_ = BuildChunk(&stream_chunk_, size,
-                                [&](std::string* out) { AppendStreamFrame(out, json); });
+    stream_offset_ =
+        BuildChunk(&stream_chunk_, size, [&](std::string* out) { AppendStreamFrame(out, json); });
     have_stream_ = true;
   }
   return Slice(stream_chunk_, stream_offset_, chunked);
@@ -84,8 +92,8 @@ FrameView FrameCache::SseFrame(bool chunked) {
     std::string_view json = Json();
     const std::string& id = event_->id;
     const size_t size = SseEventSize(id, json);
-    sse_offset_ = BuildChunk(&sse_chunk_, size,
-                             [&](std::string* out) { AppendSseEvent(out, id, json); });
+    sse_offset_ =
+        BuildChunk(&sse_chunk_, size, [&](std::string* out) { AppendSseEvent(out, id, json); });
     have_sse_ = true;
   }
   return Slice(sse_chunk_, sse_offset_, chunked);

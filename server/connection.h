@@ -68,8 +68,7 @@ class FrameCache {
   // Builds `*out` as chunk head + payload + CRLF; returns where the payload
   // starts. Reuses the buffer when no connection still queues it.
   template <class AppendPayload>
-  static size_t BuildChunk(SharedBuffer* out, size_t payload_size,
-                           AppendPayload&& append);
+  static size_t BuildChunk(SharedBuffer* out, size_t payload_size, AppendPayload&& append);
   static FrameView Slice(const SharedBuffer& chunk, size_t offset, bool chunked);
 
   const Event* event_ = nullptr;
@@ -77,7 +76,7 @@ class FrameCache {
   std::string_view filter_;
   std::string json_;
   SharedBuffer stream_chunk_;  // chunk head + frame + CRLF
-  size_t stream_offset_ = 0;  // where the bare frame starts inside stream_chunk_
+  size_t stream_offset_ = 0;   // where the bare frame starts inside stream_chunk_
   SharedBuffer sse_chunk_;
   size_t sse_offset_ = 0;
   bool have_json_ = false, have_stream_ = false, have_sse_ = false;
@@ -118,8 +117,8 @@ class Connection {
   // Shared state, owned by the worker's loop thread.
   std::string secret;
   std::string clid;
-  std::string space;      // the space form (space + channel); empty otherwise
-  std::string user;       // the bound uid (bind key / JWT sub); empty when anonymous
+  std::string space;  // the space form (space + channel); empty otherwise
+  std::string user;   // the bound uid (bind key / JWT sub); empty when anonymous
   // Says why in the `disconnect` event instead of CloseReasonName (POST
   // /disconnect's `reason`); the /state counters still count the CloseReason.
   std::string close_text;
@@ -132,7 +131,7 @@ class Connection {
   std::string remote;     // "ip:port"
   std::string remote_ip;  // for the per-address limit
   int64_t since_ms = 0;
-  int64_t deadline_ms = 0;        // the stream ends at this time unless /alive
+  int64_t deadline_ms = 0;  // the stream ends at this time unless /alive
   int64_t next_heartbeat_ms = 0;
   int64_t alive_count = 0;
   uint64_t last_seq = 0;  // last event delivered: overlapping filters deliver once
@@ -143,9 +142,9 @@ class Connection {
   // delivery: a stored integer, so the check costs nothing.
   bool auth_pending = false;
   int64_t auth_deadline_ms = 0;
-  int64_t token_exp_s = 0;        // 0: no token (or one without exp)
-  int64_t token_leeway_s = 0;     // the JWT leeway: closed at token_exp_s + this (SetToken)
-  bool expiring_sent = false;     // `auth_expiring` sent for the current token
+  int64_t token_exp_s = 0;     // 0: no token (or one without exp)
+  int64_t token_leeway_s = 0;  // the JWT leeway: closed at token_exp_s + this (SetToken)
+  bool expiring_sent = false;  // `auth_expiring` sent for the current token
   // Resuming: live delivery is skipped while the worker replays history
   // after `replay_after` (see Worker::StartReplay). Whispers that arrive
   // meanwhile wait in `held_whispers` (they are not history; presence

@@ -28,8 +28,8 @@ EventRef MakeEvent(uint64_t seq, uint32_t epoch, int64_t iat_ms, std::string top
   ev->id = FormatEventId(epoch, seq);
   ev->iat_ms = iat_ms;
   ev->whisper = whisper;
-  ev->head = "{\"id\":\"" + ev->id + "\",\"iat\":" + std::to_string(iat_ms) +
-             ",\"ep\":{\"requested\":";
+  ev->head =
+      "{\"id\":\"" + ev->id + "\",\"iat\":" + std::to_string(iat_ms) + ",\"ep\":{\"requested\":";
   ev->tail = ",\"emitted\":";
   AppendJsonString(&ev->tail, topic);
   ev->tail += "},\"e\":";

@@ -21,8 +21,8 @@
 namespace herald {
 
 struct HttpRequest {
-  std::string method;  // upper case: GET, POST, OPTIONS...
-  std::string path;    // without the query string
+  std::string method;                                        // upper case: GET, POST, OPTIONS...
+  std::string path;                                          // without the query string
   std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
   std::vector<std::pair<std::string, std::string>> headers;  // as received
   std::string body;

@@ -39,8 +39,14 @@ class IntrusiveList {
   void Remove(T* item) {
     ListLinks<T>& l = item->*kLinks;
     if (!l.linked) return;
-    if (l.prev) (l.prev->*kLinks).next = l.next; else head_ = l.next;
-    if (l.next) (l.next->*kLinks).prev = l.prev; else tail_ = l.prev;
+    if (l.prev)
+      (l.prev->*kLinks).next = l.next;
+    else
+      head_ = l.next;
+    if (l.next)
+      (l.next->*kLinks).prev = l.prev;
+    else
+      tail_ = l.prev;
     l = ListLinks<T>();
   }
   void MoveToBack(T* item) {

@@ -36,8 +36,12 @@ size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp) {
 
 void AppendU16(std::string* out, uint32_t unit) {
   static const char kHex[] = "0123456789abcdef";
-  char buf[6] = {'\\', 'u', kHex[(unit >> 12) & 0xF], kHex[(unit >> 8) & 0xF],
-                 kHex[(unit >> 4) & 0xF], kHex[unit & 0xF]};
+  char buf[6] = {'\\',
+                 'u',
+                 kHex[(unit >> 12) & 0xF],
+                 kHex[(unit >> 8) & 0xF],
+                 kHex[(unit >> 4) & 0xF],
+                 kHex[unit & 0xF]};
   out->append(buf, 6);
 }
 
@@ -365,11 +369,21 @@ void AppendJsonString(std::string* out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           AppendU16(out, c);

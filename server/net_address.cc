@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <cstring>
 
 namespace herald {
@@ -38,14 +37,14 @@ Result<int> ListenSocket(const HostPort& hp, const char* what, uint16_t* bound_p
       listen(fd, 4096) != 0) {
     std::string err = std::strerror(errno);
     if (fd >= 0) close(fd);
-    return Status::Error(500, std::string(what) + ": cannot listen on " + hp.ToString() + ": " + err);
+    return Status::Error(500,
+                         std::string(what) + ": cannot listen on " + hp.ToString() + ": " + err);
   }
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *bound_port = ntohs(addr.ss_family == AF_INET6
-                          ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
-                          : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  *bound_port = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                                 : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
   return fd;
 }
 

@@ -1,7 +1,7 @@
 #include "server/transport_stream.h"
 
-#include "server/presence.h"
 #include "server/json.h"
+#include "server/presence.h"
 #include "server/wire.h"
 
 namespace herald {

@@ -37,18 +37,24 @@ constexpr size_t kMaxHeldWhispers = 1000;
 
 int64_t TransportTimeoutMs(const Config& config, Transport t) {
   switch (t) {
-    case Transport::kStream: return config.stream.timeout_ms;
-    case Transport::kSse: return config.sse.timeout_ms;
-    case Transport::kPoll: return config.poll.session_ttl_ms;
+    case Transport::kStream:
+      return config.stream.timeout_ms;
+    case Transport::kSse:
+      return config.sse.timeout_ms;
+    case Transport::kPoll:
+      return config.poll.session_ttl_ms;
   }
   return 0;
 }
 
 int64_t TransportHeartbeatMs(const Config& config, Transport t) {
   switch (t) {
-    case Transport::kStream: return config.stream.heartbeat_ms;
-    case Transport::kSse: return config.sse.heartbeat_ms;
-    case Transport::kPoll: return 0;  // a poll is answered, never kept open
+    case Transport::kStream:
+      return config.stream.heartbeat_ms;
+    case Transport::kSse:
+      return config.sse.heartbeat_ms;
+    case Transport::kPoll:
+      return 0;  // a poll is answered, never kept open
   }
   return 0;
 }
@@ -78,8 +84,8 @@ Status Worker::Init(int listen_fd) {
   evhttp_set_max_headers_size(http_.get(), lim.max_header_bytes);
   evhttp_set_timeout(http_.get(), kIdleTimeoutS);
   evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_OPTIONS |
-                                              EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
+                                              EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                              EVHTTP_REQ_PATCH);
   evhttp_set_gencb(http_.get(), HandlePublicRequest, this);
   // Every worker accepts on its own dup of the one listening socket; the
   // kernel hands each new connection to one of them.
@@ -112,12 +118,10 @@ Status Worker::Init(int listen_fd) {
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->OnTick(); }, this));
   replay_timer_.reset(event_new(
       base_.get(), -1, 0,
-      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunReplays(); },
-      this));
+      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunReplays(); }, this));
   flush_.reset(event_new(
       base_.get(), -1, 0,
-      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunFlushes(); },
-      this));
+      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunFlushes(); }, this));
   close_over_cap_.reset(event_new(
       base_.get(), -1, 0,
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->CloseOverCap(); },
@@ -152,8 +156,7 @@ void Worker::Push(InboxItem item) {
     // it), but a publish wakes only the workers it reaches. The queue is
     // bounded: past kMaxQueuedUnwoken the worker drains anyway.
     const bool urgent = !item.event || item.event->whisper != 0 ||
-                        interest_.MayMatch(item.event->topic) ||
-                        inbox_.size() >= kMaxQueuedUnwoken;
+                        interest_.MayMatch(item.event->topic) || inbox_.size() >= kMaxQueuedUnwoken;
     inbox_.push_back(std::move(item));
     // One wake-up per batch: a busy worker drains everything queued meanwhile.
     if (urgent && !wake_pending_) wake = wake_pending_ = true;
@@ -521,10 +524,9 @@ void Worker::UpdateIndexStats() {
 }
 
 int64_t Worker::ConnectionBytes(const Connection& c) {
-  return static_cast<int64_t>(sizeof(Connection) + 64 /* transport part */ +
-                              c.secret.capacity() + c.clid.capacity() + c.body.capacity() +
-                              c.remote.capacity() + c.remote_ip.capacity() +
-                              c.subscriptions.capacity() * sizeof(void*));
+  return static_cast<int64_t>(sizeof(Connection) + 64 /* transport part */ + c.secret.capacity() +
+                              c.clid.capacity() + c.body.capacity() + c.remote.capacity() +
+                              c.remote_ip.capacity() + c.subscriptions.capacity() * sizeof(void*));
 }
 
 size_t Worker::PendingBytes() {

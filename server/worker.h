@@ -24,9 +24,9 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <string_view>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -186,7 +186,7 @@ class Worker {
   EvhttpPtr http_;
   evhttp_bound_socket* bound_ = nullptr;
   std::unique_ptr<AcceptGuard> accept_guard_;  // destroyed before http_: drops only its own refs
-  UniqueFd wake_fd_;  // written by other threads to wake the loop
+  UniqueFd wake_fd_;                           // written by other threads to wake the loop
   EventPtr wake_;
   EventPtr tick_;
   EventPtr flush_;  // runs RunFlushes after whatever callback requested one
@@ -206,8 +206,8 @@ class Worker {
   IntrusiveList<Connection, &Connection::timeout_links> timeouts_[kTransportCount];
   IntrusiveList<Connection, &Connection::heartbeat_links> heartbeats_[kTransportCount];
   std::vector<Connection*> slow_;
-  std::vector<uint64_t> over_cap_;  // connids found over the cap by CheckOutputCap
-  EventPtr close_over_cap_;         // closes them after the current callback
+  std::vector<uint64_t> over_cap_;         // connids found over the cap by CheckOutputCap
+  EventPtr close_over_cap_;                // closes them after the current callback
   std::vector<Connection*> unauthorized_;  // token expired at delivery; closed with slow_
   std::vector<uint64_t> auth_watch_;       // space connections with a deadline or a token exp
   FrameCache frames_;

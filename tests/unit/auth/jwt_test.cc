@@ -89,8 +89,8 @@ std::string HandHs256(const std::string& header, const std::string& payload,
 }
 
 std::string Claims(const std::string& extra = "") {
-  return "{\"sub\":\"u1\",\"exp\":" + std::to_string(kNow + 600) +
-         ",\"spaces\":[\"s1\",\"s2\"]" + extra + "}";
+  return "{\"sub\":\"u1\",\"exp\":" + std::to_string(kNow + 600) + ",\"spaces\":[\"s1\",\"s2\"]" +
+         extra + "}";
 }
 
 JwtKeys AllKeys() {
@@ -101,9 +101,7 @@ JwtKeys AllKeys() {
   return keys;
 }
 
-std::string Reason(const Result<herald::Claims>& r) {
-  return r.ok() ? "OK" : r.status().reason();
-}
+std::string Reason(const Result<herald::Claims>& r) { return r.ok() ? "OK" : r.status().reason(); }
 
 TEST(Jwt, AcceptsHs256Rs256Es256) {
   JwtPolicy policy;
@@ -127,18 +125,20 @@ TEST(Jwt, KeysSelectedByKid) {
   keys.keys.push_back(*JwtPublicKeyFromPem(Rsa().pub, "old"));
   keys.keys.push_back(*JwtPublicKeyFromPem(Rsa2().pub, "new"));
   JwtPolicy policy;
-  EXPECT_TRUE(VerifyJwt(Mint(JWT_ALG_RS256, Rsa2().priv, Claims(), "new"), keys, policy, kNow).ok());
+  EXPECT_TRUE(
+      VerifyJwt(Mint(JWT_ALG_RS256, Rsa2().priv, Claims(), "new"), keys, policy, kNow).ok());
   EXPECT_TRUE(VerifyJwt(Mint(JWT_ALG_RS256, Rsa().priv, Claims(), "old"), keys, policy, kNow).ok());
   EXPECT_EQ(Reason(VerifyJwt(Mint(JWT_ALG_RS256, Rsa().priv, Claims(), "new"), keys, policy, kNow)),
             "bad signature");
-  EXPECT_EQ(Reason(VerifyJwt(Mint(JWT_ALG_RS256, Rsa().priv, Claims(), "gone"), keys, policy, kNow)),
-            "unknown kid");
+  EXPECT_EQ(
+      Reason(VerifyJwt(Mint(JWT_ALG_RS256, Rsa().priv, Claims(), "gone"), keys, policy, kNow)),
+      "unknown kid");
 }
 
 TEST(Jwt, StarGrantsEverySpace) {
-  auto r = VerifyJwt(Mint(JWT_ALG_HS256, kSecret,
-                          "{\"exp\":" + std::to_string(kNow + 5) + ",\"spaces\":\"*\"}"),
-                     AllKeys(), JwtPolicy(), kNow);
+  auto r = VerifyJwt(
+      Mint(JWT_ALG_HS256, kSecret, "{\"exp\":" + std::to_string(kNow + 5) + ",\"spaces\":\"*\"}"),
+      AllKeys(), JwtPolicy(), kNow);
   ASSERT_TRUE(r.ok()) << Reason(r);
   EXPECT_TRUE(r->GrantsSpace("anything"));
 }
@@ -146,10 +146,10 @@ TEST(Jwt, StarGrantsEverySpace) {
 TEST(Jwt, ConfigurableSpacesClaimAndPublish) {
   JwtPolicy policy;
   policy.spaces_claim = "props";
-  auto r = VerifyJwt(Mint(JWT_ALG_HS256, kSecret,
-                          "{\"exp\":" + std::to_string(kNow + 5) +
-                              ",\"props\":[\"p\"],\"publish\":[\"news/#\"]}"),
-                     AllKeys(), policy, kNow);
+  auto r = VerifyJwt(
+      Mint(JWT_ALG_HS256, kSecret,
+           "{\"exp\":" + std::to_string(kNow + 5) + ",\"props\":[\"p\"],\"publish\":[\"news/#\"]}"),
+      AllKeys(), policy, kNow);
   ASSERT_TRUE(r.ok()) << Reason(r);
   EXPECT_TRUE(r->GrantsSpace("p"));
   EXPECT_TRUE(r->has_publish);
@@ -200,9 +200,9 @@ TEST(Jwt, RefusesBadSignature) {
   EXPECT_EQ(Reason(VerifyJwt(Mint(JWT_ALG_HS256, "another secret of 32 bytes......", Claims()),
                              AllKeys(), JwtPolicy(), kNow)),
             "bad signature");
-  EXPECT_EQ(Reason(VerifyJwt(Mint(JWT_ALG_RS256, Rsa2().priv, Claims()), AllKeys(), JwtPolicy(),
-                             kNow)),
-            "bad signature");
+  EXPECT_EQ(
+      Reason(VerifyJwt(Mint(JWT_ALG_RS256, Rsa2().priv, Claims()), AllKeys(), JwtPolicy(), kNow)),
+      "bad signature");
   // A payload swapped under a valid signature.
   std::string t = Mint(JWT_ALG_HS256, kSecret, Claims());
   size_t d1 = t.find('.'), d2 = t.rfind('.');
@@ -221,11 +221,11 @@ TEST(Jwt, TimeClaimsWithLeeway) {
   // At exp + leeway exactly it is expired, as the worker closes it then (issue 9 A.6).
   std::string exp_at_limit = "{\"exp\":" + std::to_string(kNow - 10) + "}";
   EXPECT_EQ(Reason(VerifyJwt(tok(exp_at_limit), AllKeys(), policy, kNow)), "token expired");
-  std::string nbf = "{\"exp\":" + std::to_string(kNow + 100) + ",\"nbf\":" +
-                    std::to_string(kNow + 11) + "}";
+  std::string nbf =
+      "{\"exp\":" + std::to_string(kNow + 100) + ",\"nbf\":" + std::to_string(kNow + 11) + "}";
   EXPECT_EQ(Reason(VerifyJwt(tok(nbf), AllKeys(), policy, kNow)), "token not yet valid (nbf)");
-  std::string iat = "{\"exp\":" + std::to_string(kNow + 100) + ",\"iat\":" +
-                    std::to_string(kNow + 60) + "}";
+  std::string iat =
+      "{\"exp\":" + std::to_string(kNow + 100) + ",\"iat\":" + std::to_string(kNow + 60) + "}";
   EXPECT_EQ(Reason(VerifyJwt(tok(iat), AllKeys(), policy, kNow)),
             "token not yet valid (iat in the future)");
   EXPECT_EQ(Reason(VerifyJwt(tok("{\"sub\":\"x\"}"), AllKeys(), policy, kNow)), "token has no exp");
@@ -240,9 +240,12 @@ TEST(Jwt, IssuerAndAudience) {
   std::string e = std::to_string(kNow + 60);
   auto tok = [](const std::string& c) { return Mint(JWT_ALG_HS256, kSecret, c); };
   EXPECT_TRUE(VerifyJwt(tok("{\"exp\":" + e + ",\"iss\":\"https://idp\",\"aud\":\"herald\"}"),
-                        AllKeys(), policy, kNow).ok());
-  EXPECT_TRUE(VerifyJwt(tok("{\"exp\":" + e + ",\"iss\":\"https://idp\",\"aud\":[\"x\",\"herald\"]}"),
-                        AllKeys(), policy, kNow).ok());
+                        AllKeys(), policy, kNow)
+                  .ok());
+  EXPECT_TRUE(
+      VerifyJwt(tok("{\"exp\":" + e + ",\"iss\":\"https://idp\",\"aud\":[\"x\",\"herald\"]}"),
+                AllKeys(), policy, kNow)
+          .ok());
   EXPECT_EQ(Reason(VerifyJwt(tok("{\"exp\":" + e + ",\"iss\":\"https://evil\",\"aud\":\"herald\"}"),
                              AllKeys(), policy, kNow)),
             "wrong issuer");
@@ -262,8 +265,8 @@ TEST(Jwt, RefusesMalformed) {
     EXPECT_EQ(r.status().http_status(), 401);
     EXPECT_EQ(r.status().reason().rfind("malformed token", 0), 0u) << t << ": " << Reason(r);
   }
-  std::string bad_spaces = Mint(JWT_ALG_HS256, kSecret,
-                                "{\"exp\":" + std::to_string(kNow + 5) + ",\"spaces\":7}");
+  std::string bad_spaces =
+      Mint(JWT_ALG_HS256, kSecret, "{\"exp\":" + std::to_string(kNow + 5) + ",\"spaces\":7}");
   EXPECT_EQ(Reason(VerifyJwt(bad_spaces, AllKeys(), p, kNow)).rfind("malformed token", 0), 0u);
 }
 

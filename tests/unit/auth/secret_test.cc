@@ -14,9 +14,9 @@ TEST(Secret, Is22Base64UrlCharsAndUnique) {
   for (int i = 0; i < 1000; ++i) {
     std::string s = NewSecret();
     EXPECT_EQ(s.size(), 22u);
-    EXPECT_EQ(s.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-              std::string::npos);
+    EXPECT_EQ(
+        s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        std::string::npos);
     seen.insert(s);
   }
   EXPECT_EQ(seen.size(), 1000u);

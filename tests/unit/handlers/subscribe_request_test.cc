@@ -5,9 +5,7 @@
 namespace herald {
 namespace {
 
-Status Error(const std::string& body) {
-  return ParseEsWebSubscribe(body, Limits()).status();
-}
+Status Error(const std::string& body) { return ParseEsWebSubscribe(body, Limits()).status(); }
 
 TEST(EsWebSubscribe, ParsesStringsObjectsAndDefaults) {
   auto r = ParseEsWebSubscribe(R"({"ep":["a/b",{"topic":"c/+","binded":true},"a/b"]})", Limits());

@@ -44,7 +44,7 @@ TEST(BackgroundPool, StopFinishesTheRunningTaskAndDropsTheRest) {
   releaser.join();
   EXPECT_EQ(ran.load(), 1);
   pool.Post([&ran] { ran.fetch_add(1); });  // after Stop: dropped
-  pool.Stop();                               // idempotent
+  pool.Stop();                              // idempotent
   EXPECT_EQ(ran.load(), 1);
 }
 

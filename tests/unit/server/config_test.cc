@@ -89,8 +89,8 @@ TEST(Config, MaxEventBytesStaysBelowTheOutputCap) {
 TEST(CommandLine, FlagsOverrideTheFile) {
   std::string path = ::testing::TempDir() + "/herald_cl_test.json";
   std::ofstream(path) << R"({"listen":"127.0.0.1:1","tokens":["file"],"workers":3})";
-  const char* argv[] = {"herald", "--config", path.c_str(), "--listen", "127.0.0.1:2",
-                        "--token", "x", "--token", "y"};
+  const char* argv[] = {"herald",  "--config", path.c_str(), "--listen", "127.0.0.1:2",
+                        "--token", "x",        "--token",    "y"};
   auto cl = ParseCommandLine(9, const_cast<char**>(argv));
   ASSERT_TRUE(cl.ok()) << cl.status().reason();
   EXPECT_EQ(cl->config.listen.port, 2);
