@@ -53,7 +53,8 @@ run_node() {  # run_node <name> <HERALD_BIN> <test dir>
 
 echo "== clang-format"
 # A misformatted C++ file fails the run (.clang-format at the root).
-unformatted=$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 | grep -o '^[^:]*: warning' | cut -d: -f1 | sort -u)
+unformatted=$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 |
+  sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: warning:.*/\1/p' | sort -u)
 if [[ -z "$unformatted" ]]; then record 1 0 "clang-format"; else
   echo "not clang-format clean:"; echo "$unformatted"; record 0 1 "clang-format"; fi
 
