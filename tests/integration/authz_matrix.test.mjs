@@ -16,6 +16,7 @@ import crypto from 'node:crypto';
 import { htest, startHerald, publishOk, request, tmpFile, delay, waitFor } from './lib/herald.mjs';
 import { subscribe } from './lib/esweb_client.mjs';
 import { sseConnect } from './lib/sse_client.mjs';
+import { qs } from './lib/poll_client.mjs';
 import { mint, claims, nowS } from './lib/jwt.mjs';
 
 const SECRET = 'authz-secret-0123456789abcdef012345';
@@ -104,15 +105,6 @@ function sseAsker(h, spec) {
     disconnected: () => s.named('disconnect').length > 0,
     close: () => s.close(),
   };
-}
-
-function qs(params) {
-  const sp = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v === undefined) continue;
-    for (const x of Array.isArray(v) ? v : [v]) sp.append(k, String(x));
-  }
-  return sp.toString();
 }
 
 // Poll: the first request (with `since` when resuming), then a held poll

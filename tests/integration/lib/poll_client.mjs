@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { request } from './herald.mjs';
 
-function qs(params) {
+// A query string; array values repeat their key, undefined ones are left out.
+export function qs(params) {
   const sp = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined) continue;
