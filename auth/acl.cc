@@ -1,8 +1,8 @@
 #include "auth/acl.h"
 
 #include "auth/password.h"
-#include "server/json.h"
-#include "server/topic.h"
+#include "server/core/topic.h"
+#include "server/util/json.h"
 
 namespace herald {
 namespace {

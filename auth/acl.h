@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "server/status.h"
+#include "server/util/status.h"
 
 namespace herald {
 

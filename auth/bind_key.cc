@@ -10,7 +10,7 @@
 
 #include "auth/base64.h"
 #include "auth/password.h"
-#include "server/json.h"
+#include "server/util/json.h"
 
 namespace herald {
 namespace {

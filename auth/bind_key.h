@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "auth/handles.h"
-#include "server/status.h"
+#include "server/util/handles.h"
+#include "server/util/status.h"
 
 namespace herald {
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "server/topic.h"
+#include "server/core/topic.h"
 
 namespace herald {
 namespace {

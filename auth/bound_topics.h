@@ -12,7 +12,7 @@
 
 #include "auth/acl.h"
 #include "auth/bind_key.h"
-#include "server/status.h"
+#include "server/util/status.h"
 
 namespace herald {
 

@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "auth/base64.h"
-#include "auth/handles.h"
+#include "server/util/handles.h"
 
 namespace herald {
 namespace {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "auth/claims.h"
-#include "server/status.h"
+#include "server/util/status.h"
 
 namespace herald {
 

@@ -1,6 +1,6 @@
 # herald's version: the project version, plus `git describe` of the source
 # tree when it is a git checkout at configure time (empty otherwise, e.g. when
-# built from a release tarball). Both reach the code through server/version.cc.
+# built from a release tarball). Both reach the code through server/util/version.cc.
 find_package(Git QUIET)
 set(HERALD_GIT_DESCRIBE "")
 if(GIT_FOUND)

@@ -7,8 +7,8 @@
 #include "auth/bound_topics.h"
 #include "handlers/handlers.h"
 #include "server/context.h"
-#include "server/json.h"
-#include "server/log.h"
+#include "server/util/json.h"
+#include "server/util/log.h"
 #include "server/worker.h"
 
 namespace herald {

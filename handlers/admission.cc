@@ -1,10 +1,10 @@
 #include "handlers/admission.h"
 
 #include "server/context.h"
+#include "server/core/space.h"
 #include "server/hub.h"
-#include "server/json.h"
 #include "server/public_listener.h"
-#include "server/space.h"
+#include "server/util/json.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -67,7 +67,7 @@ void SendConnected(const ServerContext& ctx, Connection* conn) {
 void SendAvailable(const ServerContext& ctx, Connection* conn, std::string_view filter) {
   // As the original: one level after the prefix gets an `available`, even
   // `#` or `+` (a clid of that name: "0"), with requested = emitted = filter.
-  // A space's presence filter counts inside the space (server/space.h).
+  // A space's presence filter counts inside the space (server/core/space.h).
   const std::string watched(PresenceKeyWatched(filter));
   if (watched.empty() || conn->auth_pending) return;  // no presence before the token
   std::string detail =

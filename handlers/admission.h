@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "auth/claims.h"
-#include "server/config.h"
-#include "server/connection.h"
-#include "server/http.h"
+#include "server/core/config.h"
+#include "server/net/http.h"
+#include "server/transport/connection.h"
 
 namespace herald {
 

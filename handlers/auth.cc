@@ -14,10 +14,10 @@
 #include "handlers/subscribe_query.h"
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
+#include "server/core/event.h"
+#include "server/core/space.h"
 #include "server/delivery_policy.h"
-#include "server/event.h"
-#include "server/json.h"
-#include "server/space.h"
+#include "server/util/json.h"
 #include "server/worker.h"
 
 namespace herald {

@@ -1,9 +1,9 @@
 #include "handlers/connection_route.h"
 
 #include "auth/secret.h"
-#include "server/connection.h"
 #include "server/context.h"
-#include "server/json.h"
+#include "server/transport/connection.h"
+#include "server/util/json.h"
 #include "server/worker.h"
 
 namespace herald {

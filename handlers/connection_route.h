@@ -1,6 +1,6 @@
 // Routing a client control request (/alive, /join, /leave, /authenticate,
 // a held poll) to the connection it names by connid. The owning worker is
-// read from the connid (server/connid.h); a connid minted by another node or
+// read from the connid (server/core/connid.h); a connid minted by another node or
 // naming no worker of this one has no local owner.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "server/http.h"
+#include "server/net/http.h"
 
 struct cJSON;
 

@@ -7,8 +7,8 @@
 #include "handlers/handlers.h"
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
-#include "server/json.h"
-#include "server/space.h"
+#include "server/core/space.h"
+#include "server/util/json.h"
 #include "server/worker.h"
 
 namespace herald {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "server/status.h"
+#include "server/util/status.h"
 
 namespace herald {
 

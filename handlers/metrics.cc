@@ -9,7 +9,7 @@
 #include "handlers/handlers.h"
 #include "server/context.h"
 #include "server/hub.h"
-#include "server/version.h"
+#include "server/util/version.h"
 #include "server/worker.h"
 
 namespace herald {

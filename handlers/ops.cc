@@ -12,7 +12,7 @@
 #include "handlers/handlers.h"
 #include "server/context.h"
 #include "server/hub.h"
-#include "server/json.h"
+#include "server/util/json.h"
 #include "server/worker.h"
 
 namespace herald {

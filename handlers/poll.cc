@@ -8,11 +8,11 @@
 #include "handlers/subscribe_query.h"
 #include "server/context.h"
 #include "server/hub.h"
-#include "server/json.h"
-#include "server/log.h"
-#include "server/poll_session.h"
 #include "server/public_listener.h"
-#include "server/store.h"
+#include "server/store/store.h"
+#include "server/transport/poll_session.h"
+#include "server/util/json.h"
+#include "server/util/log.h"
 #include "server/worker.h"
 
 namespace herald {

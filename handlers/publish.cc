@@ -8,11 +8,11 @@
 #include "auth/secret.h"
 #include "handlers/handlers.h"
 #include "handlers/subscribe_request.h"
-#include "server/api_auth.h"
 #include "server/context.h"
+#include "server/core/space.h"
 #include "server/hub.h"
-#include "server/json.h"
-#include "server/space.h"
+#include "server/net/api_auth.h"
+#include "server/util/json.h"
 
 namespace herald {
 namespace {
@@ -26,7 +26,7 @@ struct Target {
 };
 
 // The space form of a target, {"space": "shop", "channel": "orders"}: the
-// channel's topic in the space namespace (server/space.h). Sets *topic to
+// channel's topic in the space namespace (server/core/space.h). Sets *topic to
 // nullptr when the item names no space.
 Status ParseSpaceTarget(const cJSON* item, std::string* topic) {
   const cJSON* space = cJSON_GetObjectItemCaseSensitive(item, "space");

@@ -4,14 +4,14 @@
 
 #include <memory>
 
-#include "server/c_handles.h"
 #include "server/context.h"
-#include "server/event.h"
-#include "server/event_add.h"
+#include "server/core/event.h"
 #include "server/public_listener.h"
-#include "server/transport_sse.h"
-#include "server/transport_stream.h"
-#include "server/wire.h"
+#include "server/transport/transport_sse.h"
+#include "server/transport/transport_stream.h"
+#include "server/transport/wire.h"
+#include "server/util/c_handles.h"
+#include "server/util/event_add.h"
 #include "server/worker.h"
 
 namespace herald {

@@ -4,9 +4,9 @@
 #include "handlers/admission.h"
 #include "handlers/subscribe_query.h"
 #include "server/context.h"
-#include "server/log.h"
 #include "server/public_listener.h"
-#include "server/transport_sse.h"
+#include "server/transport/transport_sse.h"
+#include "server/util/log.h"
 #include "server/worker.h"
 
 namespace herald {

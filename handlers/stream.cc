@@ -8,9 +8,9 @@
 #include "handlers/subscribe_request.h"
 #include "server/context.h"
 #include "server/hub.h"
-#include "server/log.h"
 #include "server/public_listener.h"
-#include "server/transport_stream.h"
+#include "server/transport/transport_stream.h"
+#include "server/util/log.h"
 #include "server/worker.h"
 
 namespace herald {

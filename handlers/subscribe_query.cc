@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "handlers/subscribe_request.h"
-#include "server/json.h"
-#include "server/presence.h"
-#include "server/space.h"
+#include "server/core/presence.h"
+#include "server/core/space.h"
+#include "server/util/json.h"
 
 namespace herald {
 namespace {

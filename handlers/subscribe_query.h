@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "server/config.h"
-#include "server/http.h"
-#include "server/status.h"
+#include "server/core/config.h"
+#include "server/net/http.h"
+#include "server/util/status.h"
 
 namespace herald {
 

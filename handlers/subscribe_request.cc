@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "server/json.h"
-#include "server/presence.h"
-#include "server/space.h"
+#include "server/core/presence.h"
+#include "server/core/space.h"
+#include "server/util/json.h"
 
 namespace herald {
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "server/config.h"
-#include "server/status.h"
-#include "server/topic.h"
+#include "server/core/config.h"
+#include "server/core/topic.h"
+#include "server/util/status.h"
 
 namespace herald {
 

@@ -51,6 +51,10 @@ run_node() {  # run_node <name> <HERALD_BIN> <test dir>
   if [[ "$fail" != 0 ]]; then grep -E '^not ok' "$log" | head -20; fi
 }
 
+echo "== layers"
+# A file that includes a header from a room above its own fails the run.
+if python3 scripts/check_layers.py; then record 1 0 "layers"; else record 0 1 "layers"; fi
+
 echo "== clang-format"
 # A misformatted C++ file fails the run (.clang-format at the root).
 unformatted=$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 |

@@ -4,25 +4,34 @@
 // members (Hub, Presence, counters, workers' Post) are used across threads.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "auth/acl.h"
 #include "auth/bind_key.h"
 #include "auth/jwt.h"
 #include "auth/tickets.h"
-#include "server/background_pool.h"
-#include "server/config.h"
-#include "server/http.h"
-#include "server/presence.h"
-#include "server/reload.h"
-#include "server/stats.h"
-#include "server/topic.h"
+#include "server/core/config.h"
+#include "server/core/presence.h"
+#include "server/core/stats.h"
+#include "server/core/topic.h"
+#include "server/net/http.h"
+#include "server/reload_status.h"
+#include "server/util/background_pool.h"
+
+struct evhttp_request;
 
 namespace herald {
 
 class Hub;
 class Worker;
+
+// Public endpoints that own their request beyond the handler (streams, SSE,
+// held polls): called on the worker's loop with the raw libevent request.
+using StreamingHandler = std::function<void(Worker&, evhttp_request*)>;
 
 struct ServerContext {
   Config config;
@@ -36,6 +45,8 @@ struct ServerContext {
   std::unique_ptr<BackgroundPool> background;
   Router public_routes;   // served by every worker on the public listener
   Router private_routes;  // the private API (MHD), and the public one in compat mode
+  // Filled by the assembler (app/server.cc) so the listener needs no handler.
+  std::map<std::string, StreamingHandler> streaming_routes;
   // Bind keys and the ACL of bound topics (auth.*); loaded before the workers
   // start, read-only afterwards. Null: bind keys refused / no topic registered.
   EvpPkeyPtr bind_key_private_key;

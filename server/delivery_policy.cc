@@ -1,7 +1,7 @@
 #include "server/delivery_policy.h"
 
 #include "auth/acl.h"
-#include "server/space.h"
+#include "server/core/space.h"
 
 namespace herald {
 namespace {

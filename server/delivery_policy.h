@@ -8,7 +8,7 @@
 //     closes the connection as `unauthorized`;
 //   - an event of space s (`$space/s/...`) reaches only a connection of space
 //     s, through a filter inside s; a plain event never goes through a space
-//     filter (server/space.h);
+//     filter (server/core/space.h);
 //   - bound ("binded") topics: the event's ACL decides (BoundAdmits below).
 //
 // Which filter an event names in `ep.requested` is decided here too
@@ -20,8 +20,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "server/connection.h"
-#include "server/event.h"
+#include "server/core/event.h"
+#include "server/transport/connection.h"
 
 namespace herald {
 

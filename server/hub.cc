@@ -3,9 +3,9 @@
 #include <openssl/rand.h>
 
 #include "server/context.h"
-#include "server/json.h"
-#include "server/memory_store.h"
-#include "server/space.h"
+#include "server/core/space.h"
+#include "server/store/memory_store.h"
+#include "server/util/json.h"
 #include "server/worker.h"
 
 namespace herald {

@@ -17,8 +17,8 @@
 #include <string>
 #include <string_view>
 
-#include "server/event.h"
-#include "server/store.h"
+#include "server/core/event.h"
+#include "server/store/store.h"
 
 namespace herald {
 
@@ -50,7 +50,7 @@ class Hub {
 };
 
 // Publishes a presence event (connect/disconnect) for `clid`, a presence key
-// (server/space.h: a space connection's presence stays inside its space), if
+// (server/core/space.h: a space connection's presence stays inside its space), if
 // anyone listens.
 void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_view type,
                      int64_t count);

@@ -20,13 +20,13 @@
 #include <unordered_map>
 #include <utility>
 
-#include "server/api_auth.h"
-#include "server/c_handles.h"
 #include "server/context.h"
-#include "server/event_add.h"
-#include "server/log.h"
-#include "server/net_address.h"
-#include "server/pending_requests.h"
+#include "server/net/api_auth.h"
+#include "server/net/net_address.h"
+#include "server/net/pending_requests.h"
+#include "server/util/c_handles.h"
+#include "server/util/event_add.h"
+#include "server/util/log.h"
 #include "server/worker.h"
 
 namespace herald {

@@ -13,7 +13,7 @@
 #include <memory>
 #include <vector>
 
-#include "server/status.h"
+#include "server/util/status.h"
 
 namespace herald {
 

@@ -6,12 +6,8 @@
 
 #include <thread>
 
-#include "handlers/poll.h"
-#include "handlers/selftest.h"
-#include "handlers/sse.h"
-#include "handlers/stream.h"
-#include "server/api_auth.h"
 #include "server/context.h"
+#include "server/net/api_auth.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -166,14 +162,11 @@ void HandlePublicRequest(evhttp_request* req, void* arg) {
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
   const char* raw_path = uri ? evhttp_uri_get_path(uri) : nullptr;
   const std::string path = raw_path && *raw_path ? raw_path : "/";
-  if (path == "/") {
-    HandleStreamSubscribe(worker, req);
+  // Streaming and held responses: these own their request beyond the handler.
+  if (auto it = ctx.streaming_routes.find(path); it != ctx.streaming_routes.end()) {
+    it->second(worker, req);
     return;
   }
-  // Streaming and held responses: these own their request beyond the handler.
-  if (path == "/sse") return HandleSseSubscribe(worker, req);
-  if (path == "/poll") return HandlePoll(worker, req);
-  if (path == "/selftest") return HandleSelftest(worker, req);
   if (const Router::Route* route = ctx.public_routes.Find(path)) {
     Dispatch(worker, req, *route);
     return;

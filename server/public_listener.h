@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "server/http.h"
+#include "server/net/http.h"
 
 namespace herald {
 

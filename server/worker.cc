@@ -10,14 +10,14 @@
 
 #include "auth/acl.h"
 #include "server/context.h"
+#include "server/core/presence.h"
+#include "server/core/space.h"
 #include "server/delivery_policy.h"
-#include "server/event_add.h"
 #include "server/hub.h"
-#include "server/log.h"
-#include "server/presence.h"
 #include "server/public_listener.h"
-#include "server/space.h"
-#include "server/store.h"
+#include "server/store/store.h"
+#include "server/util/event_add.h"
+#include "server/util/log.h"
 
 namespace herald {
 namespace {

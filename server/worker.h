@@ -31,14 +31,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "server/accept_guard.h"
-#include "server/c_handles.h"
-#include "server/connection.h"
-#include "server/cursor.h"
-#include "server/http.h"
-#include "server/interest_filter.h"
-#include "server/stats.h"
-#include "server/status.h"
+#include "server/core/interest_filter.h"
+#include "server/core/stats.h"
+#include "server/net/accept_guard.h"
+#include "server/net/http.h"
+#include "server/store/cursor.h"
+#include "server/transport/connection.h"
+#include "server/util/c_handles.h"
+#include "server/util/status.h"
 
 namespace herald {
 
@@ -181,7 +181,7 @@ class Worker {
   ServerContext* const ctx_;
   const int node_;  // this process's node id, minted into every connid
   WorkerStats stats_;
-  PendingLatency pending_latency_;  // deliveries not yet flushed (server/metrics.h)
+  PendingLatency pending_latency_;  // deliveries not yet flushed (server/core/metrics.h)
   EventBasePtr base_;
   EvhttpPtr http_;
   evhttp_bound_socket* bound_ = nullptr;

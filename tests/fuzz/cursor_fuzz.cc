@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "server/config.h"
-#include "server/cursor.h"
-#include "server/event.h"
-#include "server/memory_store.h"
+#include "server/core/config.h"
+#include "server/core/event.h"
+#include "server/store/cursor.h"
+#include "server/store/memory_store.h"
 
 namespace {
 

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "handlers/subscribe_request.h"
-#include "server/config.h"
-#include "server/http.h"
-#include "server/json.h"
+#include "server/core/config.h"
+#include "server/net/http.h"
+#include "server/util/json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

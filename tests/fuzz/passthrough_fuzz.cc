@@ -1,4 +1,4 @@
-// libFuzzer target: the payload pass-through (server/json.h). What it accepts
+// libFuzzer target: the payload pass-through (server/util/json.h). What it accepts
 // must round-trip: the output is pure ASCII, strict JSON again, unchanged by
 // a second pass, and the same value as the input for cJSON. Member lookup
 // agrees with cJSON's on which member is found and what it holds.
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "server/json.h"
+#include "server/util/json.h"
 
 namespace {
 

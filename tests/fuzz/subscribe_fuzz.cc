@@ -9,7 +9,7 @@
 
 #include "handlers/subscribe_query.h"
 #include "handlers/subscribe_request.h"
-#include "server/http.h"
+#include "server/net/http.h"
 
 namespace {
 

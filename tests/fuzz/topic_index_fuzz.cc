@@ -1,4 +1,4 @@
-// libFuzzer target for server/topic.{h,cc} and server/topic_index.h.
+// libFuzzer target for server/topic.{h,cc} and server/core/topic_index.h.
 //
 // One input drives two checks:
 //  1. ValidateTopic() on arbitrary bytes, against a reference validator written differently
@@ -22,8 +22,8 @@
 #include <utility>
 #include <vector>
 
-#include "server/topic.h"
-#include "server/topic_index.h"
+#include "server/core/topic.h"
+#include "server/core/topic_index.h"
 
 namespace herald {
 namespace {

@@ -9,9 +9,9 @@
 #include "handlers/admission.h"
 #include "handlers/handlers.h"
 #include "server/context.h"
-#include "server/event.h"
+#include "server/core/event.h"
+#include "server/core/space.h"
 #include "server/hub.h"
-#include "server/space.h"
 #include "server/worker.h"
 
 namespace herald {

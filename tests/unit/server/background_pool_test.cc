@@ -1,4 +1,4 @@
-#include "server/background_pool.h"
+#include "server/util/background_pool.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
-#include "server/connid.h"
+#include "server/core/connid.h"
 
 #include <gtest/gtest.h>
 
-#include "server/background_pool.h"
-#include "server/config.h"
 #include "server/context.h"
+#include "server/core/config.h"
 #include "server/hub.h"
+#include "server/util/background_pool.h"
 #include "server/worker.h"
 
 namespace herald {

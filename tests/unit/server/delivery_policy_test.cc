@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "auth/acl.h"
-#include "server/space.h"
+#include "server/core/space.h"
 
 namespace herald {
 namespace {

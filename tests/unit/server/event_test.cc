@@ -1,10 +1,10 @@
-#include "server/event.h"
+#include "server/core/event.h"
 
 #include <gtest/gtest.h>
 
-#include "server/connection.h"
 #include "server/context.h"
 #include "server/hub.h"
+#include "server/transport/connection.h"
 #include "server/worker.h"
 
 namespace herald {

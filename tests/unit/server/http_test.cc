@@ -1,8 +1,8 @@
-#include "server/http.h"
+#include "server/net/http.h"
 
 #include <gtest/gtest.h>
 
-#include "server/api_auth.h"
+#include "server/net/api_auth.h"
 
 namespace herald {
 namespace {

@@ -1,10 +1,10 @@
-#include "server/interest_filter.h"
+#include "server/core/interest_filter.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "server/topic.h"
+#include "server/core/topic.h"
 
 namespace herald {
 namespace {

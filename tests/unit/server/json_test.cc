@@ -1,8 +1,8 @@
-#include "server/json.h"
+#include "server/util/json.h"
 
 #include <gtest/gtest.h>
 
-#include "server/wire.h"
+#include "server/transport/wire.h"
 
 namespace herald {
 namespace {

@@ -1,8 +1,8 @@
-#include "server/memory_store.h"
+#include "server/store/memory_store.h"
 
 #include <gtest/gtest.h>
 
-#include "server/cursor.h"
+#include "server/store/cursor.h"
 
 namespace herald {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/pending_requests.h"
+#include "server/net/pending_requests.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // PollConnection against a real worker and the real memory store: what one poll answers, in
 // which order, within which bounds.
-#include "server/poll_session.h"
+#include "server/transport/poll_session.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "server/json.h"
+#include "server/util/json.h"
 #include "tests/unit/server/test_node.h"
 
 namespace herald {

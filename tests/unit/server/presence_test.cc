@@ -1,4 +1,4 @@
-#include "server/presence.h"
+#include "server/core/presence.h"
 
 #include <gtest/gtest.h>
 

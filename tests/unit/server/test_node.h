@@ -15,7 +15,7 @@
 
 #include "server/context.h"
 #include "server/hub.h"
-#include "server/net_address.h"
+#include "server/net/net_address.h"
 #include "server/worker.h"
 
 namespace herald {

@@ -1,4 +1,4 @@
-#include "server/topic_index.h"
+#include "server/core/topic_index.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "server/topic.h"
+#include "server/core/topic.h"
 
 // This test binary counts live heap allocations, so that DestructorFreesWhatIsLeft can tell
 // whether the index freed everything it allocated (without needing an ASan build).

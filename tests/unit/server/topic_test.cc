@@ -1,4 +1,4 @@
-#include "server/topic.h"
+#include "server/core/topic.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "server/connection.h"
-#include "server/wire.h"
+#include "server/transport/connection.h"
+#include "server/transport/wire.h"
 
 namespace herald {
 namespace {

@@ -1,0 +1,20 @@
+// Server::CheckConfig: --check-config's validation. The JSON was already
+// parsed and checked key by key by ParseCommandLine; what is left is what
+// Start() reads from other files, loaded into a throw-away context (its
+// destructor needs Hub and Worker complete, hence their headers).
+#include "app/server.h"
+#include "handlers/handlers.h"
+#include "server/hub.h"
+#include "server/worker.h"
+
+namespace herald {
+
+Status Server::CheckConfig(const Config& config) {
+  ServerContext ctx;
+  ctx.config = config;
+  Status s = LoadBindKeyAuth(ctx);
+  if (!s.ok()) return s;
+  return LoadJwtAuth(ctx);
+}
+
+}  // namespace herald

@@ -1,0 +1,89 @@
+#include "app/server.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "handlers/handlers.h"
+#include "handlers/poll.h"
+#include "handlers/selftest.h"
+#include "handlers/sse.h"
+#include "handlers/stream.h"
+#include "handlers/subscribe_request.h"
+#include "server/hub.h"
+#include "server/net/net_address.h"
+#include "server/util/log.h"
+#include "server/worker.h"
+
+namespace herald {
+
+Server::Server(Config config) : private_listener_(&ctx_) {
+  ctx_.config = std::move(config);
+  ctx_.topic_limits = ToTopicLimits(ctx_.config.limits);
+  ctx_.start_ms = NowMs();
+}
+
+Server::~Server() {
+  Shutdown();
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+Status Server::Start() {
+  Status auth = LoadBindKeyAuth(ctx_);
+  if (!auth.ok()) return auth;
+  Status jwt = LoadJwtAuth(ctx_);
+  if (!jwt.ok()) return jwt;
+  RegisterAuthHandlers(ctx_);
+  ctx_.hub = std::make_unique<Hub>(&ctx_);
+  ctx_.background = std::make_unique<BackgroundPool>();
+  RegisterControlHandlers(ctx_);
+  RegisterPublishHandlers(ctx_);
+  RegisterOpsHandlers(ctx_);
+  RegisterMetricsHandler(ctx_);
+  RegisterAdminHandlers(ctx_);
+  ctx_.streaming_routes = {{"/", HandleStreamSubscribe},
+                           {"/sse", HandleSseSubscribe},
+                           {"/poll", HandlePoll},
+                           {"/selftest", HandleSelftest}};
+
+  auto fd = ListenSocket(ctx_.config.listen, "listen", &public_port_);
+  if (!fd.ok()) return fd.status();
+  listen_fd_ = *fd;
+  for (int i = 0; i < ctx_.config.workers; ++i) {
+    ctx_.workers.push_back(std::make_unique<Worker>(i, &ctx_));
+    Status s = ctx_.workers.back()->Init(listen_fd_);
+    if (!s.ok()) return s;
+  }
+  Status s = private_listener_.Start();
+  if (!s.ok()) return s;
+  for (auto& w : ctx_.workers) w->Start();
+  started_ = true;
+  LogInfo("server", 0, "public listener on %s:%u (%d workers)", ctx_.config.listen.host.c_str(),
+          public_port_, ctx_.config.workers);
+  LogInfo("server", 0, "private API on %s:%u", ctx_.config.private_listen.host.c_str(),
+          private_listener_.port());
+  if (ctx_.config.tokens.empty()) {
+    LogWarn("server", 0,
+            "no publisher token configured: the private API serves loopback clients only");
+  }
+  return Status::Ok();
+}
+
+void Server::Shutdown() {
+  if (!started_) return;
+  started_ = false;
+  LogInfo("server", 0, "shutting down: ending every stream");
+  private_listener_.Stop();
+  ctx_.background->Stop();  // its tasks publish and answer through the workers
+  for (auto& w : ctx_.workers) w->Shutdown();
+  for (auto& w : ctx_.workers) w->Join();
+  ctx_.workers.clear();
+  LogInfo("server", 0, "stopped");
+}
+
+}  // namespace herald

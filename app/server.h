@@ -1,0 +1,39 @@
+// Server: assembles a node — the listening socket shared by the workers, the
+// workers themselves, the hub, the routes and the private listener — and
+// takes it down in the right order: the private API first (its MHD daemons run
+// in the worker loops, so they are stopped while those still run), then the
+// background thread (its tasks post to the workers), then the workers.
+#pragma once
+
+#include "server/context.h"
+#include "server/private_listener.h"
+
+namespace herald {
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+  Status Start();
+  // Ends every stream with `shutdown` and joins all threads.
+  void Shutdown();
+  uint16_t public_port() const { return public_port_; }
+  // What --check-config runs: loads everything Start() loads from files (the
+  // bind-key private key, the ACL file, the JWT keys) without binding a port
+  // or starting a thread. Defined in app/check_config.cc.
+  static Status CheckConfig(const Config& config);
+  // SIGHUP (main thread, after Start): re-reads the config with the same
+  // command line and swaps tokens and auth keys atomically, or keeps them
+  // all and says why. Defined in server/reload.cc.
+  Status Reload(int argc, char** argv);
+
+ private:
+  Status ReloadFailed(const Status& why);
+  ServerContext ctx_;
+  PrivateListener private_listener_;
+  int listen_fd_ = -1;
+  uint16_t public_port_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace herald

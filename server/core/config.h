@@ -1,0 +1,136 @@
+// Config: every setting herald reads, as plain structs, parsed and validated
+// in one place at start-up (JSON file, then command-line flags that override
+// it). Errors name the key and the file. Handlers receive these structs and
+// never parse configuration themselves. Immutable after start-up, so any
+// thread may read it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "server/util/status.h"
+
+namespace herald {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+
+struct StreamConfig {
+  int64_t timeout_ms = 60000;    // a stream ends this long after its start or last /alive
+  int64_t heartbeat_ms = 50000;  // ''0'' frames keep proxies from timing the stream out
+  int64_t max_alive_count = 60;  // /alive resets allowed per connection
+};
+
+// History kept for resume (the memory store); the oldest events go first.
+struct HistoryConfig {
+  int64_t max_events = 10000;
+  int64_t max_bytes = int64_t{64} << 20;
+  int64_t max_age_s = 3600;
+};
+
+struct SseConfig {
+  int64_t retry_ms = 3000;       // the `retry:` sent first: browsers wait this long to reconnect
+  int64_t heartbeat_ms = 15000;  // `:` comment lines
+  int64_t timeout_ms = 0;        // 0 = no timeout (browsers stay connected); else as stream
+};
+
+struct PollConfig {
+  int64_t timeout_ms = 30000;       // how long a poll is held when nothing matches
+  int64_t max_timeout_ms = 120000;  // cap on the client's `timeout`
+  int64_t max_batch = 100;          // events per reply
+  int64_t session_ttl_ms = 60000;   // a session lives this long after its last poll ends
+};
+
+struct Limits {
+  int64_t max_connections = 100000;    // open subscriber connections per node
+  int64_t max_connections_per_ip = 0;  // 0 = no per-address limit
+  int64_t max_filters_per_connection = 64;
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_header_bytes = 8192;
+  int64_t max_topic_bytes = 256;
+  int64_t max_topic_levels = 16;
+  int64_t max_output_buffer_bytes = 1 << 20;  // past this a subscriber is closed as `slow`
+  int64_t max_clid_bytes = 128;
+  // Slowloris: a request (line, headers, body) must arrive within this long
+  // after its connection was accepted or its previous answer completed; at
+  // most this many such unfinished requests per node (split evenly across
+  // workers), past which the oldest is cut to make room.
+  int64_t request_timeout_ms = 10000;
+  int64_t max_pending_connections = 1024;
+  // Poll sessions outlive their requests by poll.session_ttl_ms: they have a
+  // budget of their own instead of using up max_connections.
+  int64_t max_poll_sessions = 10000;
+  // Largest event a publish may create, counted as encoded for the wire
+  // ({"type","detail"} after the pure-ASCII escaping, which can triple
+  // non-ASCII text). A quarter of the default output cap: a reader that
+  // keeps up can hold a few of the largest events queued without being slow.
+  int64_t max_event_bytes = 256 << 10;
+};
+
+struct CompatConfig {
+  bool public_private_api = false;  // also serve the private API on the public port
+};
+
+// Bind keys and topic ACLs (docs/auth.md).
+struct AuthConfig {
+  std::string bind_key_private_key;    // PEM file; empty: bind keys refused
+  int64_t bind_key_max_age_ms = 3000;  // a bind key is valid this long after its iat
+  std::string acl_file;                // JSON ACL for bound topics; empty: none registered
+  // JWT (auth/jwt.h). With no hs256_secret and no public key, spaces are open.
+  std::string jwt_hs256_secret;              // HMAC secret for HS256 tokens
+  std::vector<std::string> jwt_public_keys;  // PEM files (RSA/EC); kid = base name
+  std::vector<std::string> jwt_algorithms{"HS256", "RS256", "ES256"};
+  int64_t jwt_leeway_s = 30;  // clock skew allowed on exp/nbf/iat
+  std::string jwt_issuer;     // empty: not checked
+  std::string jwt_audience;   // empty: not checked
+  std::string jwt_spaces_claim = "spaces";
+  int64_t timeout_ms = 5000;       // a space connection must authenticate within this
+  int64_t expiring_notice_s = 30;  // `auth_expiring` this long before the token's exp
+  int64_t ticket_ttl_ms = 10000;   // a ticket from POST /ticket is valid this long
+  bool JwtEnabled() const { return !jwt_hs256_secret.empty() || !jwt_public_keys.empty(); }
+};
+
+// Logging beyond log_level/log_format (docs/operations.md, "Logs").
+struct LogConfig {
+  bool access = false;  // one line per private-API request: method, path, status, duration
+};
+
+struct Config {
+  HostPort listen{"127.0.0.1", 8080};
+  HostPort private_listen{"127.0.0.1", 8081};
+  int workers = 0;   // 0 = number of cores
+  int node_id = -1;  // -1 = derived at start (server/core/connid.h ResolveNodeId)
+  std::vector<std::string> tokens;
+  std::string cors_origin = "*";
+  StreamConfig stream;
+  SseConfig sse;
+  PollConfig poll;
+  HistoryConfig history;
+  Limits limits;
+  CompatConfig compat;
+  AuthConfig auth;
+  std::string log_level = "info";   // error, warn, info, debug
+  std::string log_format = "text";  // text, or json: one JSON object per line
+  LogConfig log;
+};
+
+// What the command line asked for beyond the config itself.
+struct CommandLine {
+  Config config;
+  bool help = false;
+  bool version = false;      // --version: print VersionLine() and exit
+  std::string check_config;  // --check-config FILE: validate FILE (and the flags), then exit
+};
+
+// Parses argv: --config FILE is read first, then the other flags override it.
+Result<CommandLine> ParseCommandLine(int argc, char** argv);
+// Parses a JSON config text; `origin` names the file in error messages.
+Status ParseConfigJson(const std::string& text, const std::string& origin, Config* config);
+Result<HostPort> ParseHostPort(const std::string& text);
+const char* HelpText();
+
+}  // namespace herald
