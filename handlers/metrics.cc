@@ -126,6 +126,9 @@ std::string MetricsText(const ServerContext& ctx) {
   x.Sample("herald_history_events", h.count);
   x.Family("herald_history_bytes", "gauge", "Bytes held by retained events.");
   x.Sample("herald_history_bytes", h.bytes);
+  const StoreStatus store = ctx.hub->store().status();
+  x.Family("herald_store_up", "gauge", "1 when the store answers (state up), else 0.");
+  x.Sample("herald_store_up", int64_t{store.state == "up"}, Label("kind", store.kind));
   x.Family("herald_resident_memory_bytes", "gauge", "Resident set size of the process.");
   x.Sample("herald_resident_memory_bytes", RssBytes());
   struct mallinfo2 mi = mallinfo2();

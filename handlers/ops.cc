@@ -18,6 +18,13 @@
 namespace herald {
 namespace {
 
+// /state's "store": what the store says of itself ("status" is its state).
+std::string StoreStatusJson(const StoreStatus& st) {
+  return "{\"kind\":" + JsonString(st.kind) + ",\"status\":" + JsonString(st.state) +
+         ",\"detail\":" + JsonString(st.detail) +
+         ",\"round_trips\":" + std::to_string(st.round_trips) + "}";
+}
+
 constexpr char kRedacted[] = "[redacted]";
 
 // Request headers as /connections shows them: lower-case names, as the
@@ -216,7 +223,7 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
   out += "},\"rejected\":{\"limit_connections\":" + std::to_string(Read(s.rejected_limit)) +
          ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) +
          ",\"slow_request\":" + std::to_string(Read(s.slow_requests)) + "}";
-  out += ",\"store\":{\"kind\":\"memory\",\"status\":\"up\"}";
+  out += ",\"store\":" + StoreStatusJson(ctx.hub->store().status());
   out += "," + ctx.reload.JsonMembers();
   const HistoryStats h = ctx.hub->store().Stats();
   const uint32_t epoch = ctx.hub->epoch();

@@ -1,5 +1,6 @@
 // POST /event: the es-web-notify publish (shout and whisper).
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "auth/acl.h"
@@ -175,31 +176,75 @@ Result<std::string> EventJson(const std::string& body, const Limits& limits) {
   return out;
 }
 
-HttpResponse Publish(ServerContext& ctx, const HttpRequest& req) {
-  if (req.method != "POST") return HttpResponse::Error(400, "Method is not POST");
-  if (!IsValidUtf8(req.body)) return HttpResponse::Error(400, "Body is not valid UTF-8");
+struct ParsedPublish {
+  std::vector<Target> targets;
+  std::string e_json;
+};
+
+Result<ParsedPublish> ParsePublish(ServerContext& ctx, const HttpRequest& req) {
+  if (req.method != "POST") return Status::BadRequest("Method is not POST");
+  if (!IsValidUtf8(req.body)) return Status::BadRequest("Body is not valid UTF-8");
   CJsonPtr root = ParseJson(req.body);
-  if (!root || !cJSON_IsObject(root.get())) return HttpResponse::Error(400, "Invalid JSON in body");
+  if (!root || !cJSON_IsObject(root.get())) return Status::BadRequest("Invalid JSON in body");
   auto targets =
       ParseTargets(cJSON_GetObjectItemCaseSensitive(root.get(), "ep"), ctx.config.limits);
-  if (!targets.ok()) return HttpResponse::FromStatus(targets.status());
+  if (!targets.ok()) return targets.status();
   Status jwt = AuthorizeJwtPublish(ctx, req, *targets);
-  if (!jwt.ok()) return HttpResponse::FromStatus(jwt);
+  if (!jwt.ok()) return jwt;
   Status bound = AuthorizeBoundPublish(ctx, root.get(), &*targets);
-  if (!bound.ok()) return HttpResponse::FromStatus(bound);
+  if (!bound.ok()) return bound;
   // Encoded once here; every worker and subscriber shares these bytes.
   auto e_json = EventJson(req.body, ctx.config.limits);
-  if (!e_json.ok()) return HttpResponse::FromStatus(e_json.status());
+  if (!e_json.ok()) return e_json.status();
+  return ParsedPublish{std::move(*targets), std::move(*e_json)};
+}
+
+// The answers of one request's appends, one per target, gathered on the
+// caller's loop: the reply goes out once the last one is in.
+struct PublishReplies {
+  std::vector<uint64_t> seqs;
+  Status failed;  // the first failure, if any
+  size_t waiting = 0;
+  uint32_t epoch = 0;
+};
+
+HttpResponse PublishReply(const PublishReplies& r) {
+  if (!r.failed.ok()) {
+    // The store could not take the event (a shared store unreachable):
+    // nothing of a failed target was delivered; the publisher retries.
+    HttpResponse resp = HttpResponse::Error(503, "Store unavailable: " + r.failed.reason());
+    resp.headers.emplace_back("Retry-After", "1");
+    return resp;
+  }
   std::string ids = "[";
-  std::string first;
-  for (Target& t : *targets) {
-    EventRef ev = ctx.hub->Publish(std::move(t.topic), *e_json, t.whisper, std::move(t.acl));
-    if (first.empty()) first = ev->id;
+  for (uint64_t seq : r.seqs) {
     if (ids.size() > 1) ids += ",";
-    ids += JsonString(ev->id);
+    ids += JsonString(FormatEventId(r.epoch, seq));
   }
   ids += "]";
-  return HttpResponse::Json("{\"id\":" + JsonString(first) + ",\"ids\":" + ids + "}");
+  return HttpResponse::Json("{\"id\":" + JsonString(FormatEventId(r.epoch, r.seqs.front())) +
+                            ",\"ids\":" + ids + "}");
+}
+
+// Answers through `done` once the store has taken every target (in target
+// order: the store assigns ids in the order of the appends).
+void Publish(ServerContext& ctx, const HttpRequest& req, Responder done) {
+  auto parsed = ParsePublish(ctx, req);
+  if (!parsed.ok()) return done(HttpResponse::FromStatus(parsed.status()));
+  auto replies = std::make_shared<PublishReplies>();
+  replies->seqs.resize(parsed->targets.size());
+  replies->waiting = parsed->targets.size();
+  replies->epoch = ctx.hub->epoch();
+  const PostFn post = ctx.hub->CallerPost();
+  for (size_t i = 0; i < parsed->targets.size(); ++i) {
+    Target& t = parsed->targets[i];
+    ctx.hub->Publish(std::move(t.topic), parsed->e_json, t.whisper, std::move(t.acl), false, post,
+                     [replies, i, done](Status s, uint64_t seq) {
+                       if (!s.ok() && replies->failed.ok()) replies->failed = std::move(s);
+                       replies->seqs[i] = seq;
+                       if (--replies->waiting == 0) done(PublishReply(*replies));
+                     });
+  }
 }
 
 // A bound publish may cost an RSA decryption and a PBKDF2 derivation (tens of
@@ -211,9 +256,11 @@ bool MayBeSlow(const HttpRequest& req) {
 }
 
 void PublishAndAnswer(ServerContext& ctx, const HttpRequest& req, const Responder& done) {
-  HttpResponse resp = Publish(ctx, req);
-  if (resp.status >= 400) Add(ctx.stats.rejected_bad);
-  done(std::move(resp));
+  Publish(ctx, req, [&ctx, done](HttpResponse resp) {
+    // A store failure (5xx) is not the publisher's fault.
+    if (resp.status >= 400 && resp.status < 500) Add(ctx.stats.rejected_bad);
+    done(std::move(resp));
+  });
 }
 
 }  // namespace

@@ -20,31 +20,46 @@ uint32_t DrawEpoch() {
 }  // namespace
 
 Hub::Hub(ServerContext* ctx)
-    : ctx_(ctx), store_(std::make_unique<MemoryStore>(ctx->config.history, DrawEpoch())) {}
+    : Hub(ctx, std::make_unique<MemoryStore>(ctx->config.history, DrawEpoch())) {}
 
-EventRef Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisper,
-                      std::shared_ptr<const AclRecord> bound, bool presence) {
-  std::lock_guard<std::mutex> lock(mu_);
-  EventRef ev = MakeEvent(++seq_, store_->epoch(), NowMs(), std::move(topic), e_json, whisper,
+Hub::Hub(ServerContext* ctx, std::unique_ptr<Store> store) : ctx_(ctx), store_(std::move(store)) {
+  store_->SetFeed([this](EventRef ev) { Feed(ev); });
+}
+
+void Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisper,
+                  std::shared_ptr<const AclRecord> bound, bool presence, PostFn post,
+                  Published done) {
+  // seq 0: the store assigns it (AssignEventSeq).
+  EventRef ev = MakeEvent(0, store_->epoch(), NowMs(), std::move(topic), e_json, whisper,
                           std::move(bound), presence);
-  Add(ctx_->stats.published);
-  store_->Append(ev);  // before any worker can dispatch it (see the header)
-  if (whisper != 0) {
+  store_->Append(std::move(ev), std::move(post),
+                 [this, done = std::move(done)](Status s, uint64_t seq) {
+                   if (s.ok()) Add(ctx_->stats.published);
+                   if (done) done(std::move(s), seq);
+                 });
+}
+
+void Hub::Feed(const EventRef& ev) {
+  if (ev->whisper != 0) {
     // A whisper to another node's connid goes nowhere until a shared store
     // routes it there; here only a local owner can receive it.
-    size_t w = static_cast<size_t>(ConnIdWorker(whisper));
-    if (IsLocalConnId(whisper, ResolveNodeId(ctx_->config.node_id)) && w < ctx_->workers.size()) {
+    size_t w = static_cast<size_t>(ConnIdWorker(ev->whisper));
+    if (IsLocalConnId(ev->whisper, ResolveNodeId(ctx_->config.node_id)) &&
+        w < ctx_->workers.size()) {
       ctx_->workers[w]->PostEvent(ev);
     }
   } else {
     for (auto& worker : ctx_->workers) worker->PostEvent(ev);
   }
-  return ev;
 }
 
-uint64_t Hub::LastSeq() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return seq_;
+PostFn Hub::CallerPost() const {
+  for (auto& worker : ctx_->workers) {
+    if (!worker->InLoopThread()) continue;
+    Worker* w = worker.get();
+    return [w](std::function<void()> f) { w->Post(std::move(f)); };
+  }
+  return [](std::function<void()> f) { f(); };
 }
 
 void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_view type,
@@ -54,7 +69,9 @@ void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_vi
   std::string e = "{\"type\":" + JsonString(type) +
                   ",\"detail\":{\"clid_instances\":" + std::to_string(count) + "}}";
   // Not history: thousands of anonymous connects would otherwise flush it.
-  ctx->hub->Publish(PresenceTopicOfKey(clid), e, 0, nullptr, /*presence=*/true);
+  // Nobody waits for its id.
+  ctx->hub->Publish(PresenceTopicOfKey(clid), e, 0, nullptr, /*presence=*/true,
+                    [](std::function<void()> f) { f(); }, nullptr);
 }
 
 }  // namespace herald

@@ -1,10 +1,13 @@
-// Hub: the publish path. A publish becomes one immutable Event with the next
-// global sequence number, is appended to history (the Store), and only then
-// is handed to every worker's inbox (a whisper only to the worker that owns
-// its target). Ids, history order and inbox order are assigned under one
-// mutex, so every worker sees events in id order and every event a worker has
-// dispatched is already in history: a replay up to a worker's last dispatched
-// event, followed by live delivery, has no gap and no duplicate.
+// Hub: the publish path. A publish becomes one immutable Event, built with
+// seq 0 and handed to the Store, which assigns its id, keeps it in history
+// and feeds it back to the Hub's feed in id order; the feed hands it to every
+// worker's inbox (a whisper only to the worker that owns its target). The
+// memory store feeds under its mutex, after the event is in history, so
+// every worker sees events in id order and every event a worker has
+// dispatched is already in history: a replay up to a worker's last
+// dispatched event, followed by live delivery, has no gap and no duplicate.
+// The publisher learns the id (or the failure) through a completion posted
+// to its own loop, later: a shared store answers asynchronously.
 //
 // Thread-safe: called on the worker loops (the public and the private API's
 // handlers both run there) and on the background thread (a publish whose
@@ -12,8 +15,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -27,26 +30,35 @@ struct ServerContext;
 class Hub {
  public:
   explicit Hub(ServerContext* ctx);
+  // A hub over another store (tests: a store that fails).
+  Hub(ServerContext* ctx, std::unique_ptr<Store> store);
+  // What a publish learns once the store has answered: ok and the event's
+  // seq, or why it was not stored (nothing was delivered then; seq 0).
+  using Published = std::function<void(Status, uint64_t seq)>;
   // Publishes `e_json` ({"type","detail"}, pure ASCII) on `topic`.
-  // REQUIRES: topic validated. Returns the event (its id for the reply).
+  // REQUIRES: topic validated. `done` (may be empty) runs through `post`.
   // `bound`: a bound publish's ACL record (see Event::bound).
   // `presence`: a presence change, delivered live only (Event::presence).
-  EventRef Publish(std::string topic, std::string_view e_json, uint64_t whisper,
-                   std::shared_ptr<const AclRecord> bound = nullptr, bool presence = false);
+  void Publish(std::string topic, std::string_view e_json, uint64_t whisper,
+               std::shared_ptr<const AclRecord> bound, bool presence, PostFn post,
+               Published done);
   uint32_t epoch() const { return store_->epoch(); }
-  // The seq of the newest event published so far. Every event at or below
-  // it is already in every worker's inbox (Publish posts under the same
+  // The seq of the newest event fed so far. Every event at or below it is
+  // already in every worker's inbox (the memory store feeds under its
   // mutex), so a connection that subscribes now starts live after it.
-  uint64_t LastSeq();
+  uint64_t LastSeq() const { return store_->LastSeq(); }
   // History. Thread-safe; lives as long as the Hub.
-  const Store& store() const { return *store_; }
+  Store& store() const { return *store_; }
+  // A PostFn onto the calling thread's worker loop; on any other thread
+  // (the background pool, a test) the completion runs on the store's thread.
+  PostFn CallerPost() const;
 
  private:
+  void Feed(const EventRef& ev);
+
   ServerContext* ctx_;
   // Its epoch is drawn at start-up: a restarted node never mistakes an old cursor.
   std::unique_ptr<Store> store_;
-  std::mutex mu_;
-  uint64_t seq_ = 0;
 };
 
 // Publishes a presence event (connect/disconnect) for `clid`, a presence key

@@ -15,6 +15,7 @@
 #include "server/delivery_policy.h"
 #include "server/hub.h"
 #include "server/public_listener.h"
+#include "server/replayer.h"
 #include "server/store/store.h"
 #include "server/util/event_add.h"
 #include "server/util/log.h"
@@ -29,9 +30,6 @@ constexpr size_t kMaxQueuedUnwoken = 256;
 // Connections flushed per loop iteration (see RunFlushes): ~1 ms of writev.
 constexpr size_t kFlushSlice = 256;
 constexpr int kIdleTimeoutS = 30;  // evhttp's keep-alive idle and request read timeout
-// Replay: events read from history per connection per loop iteration, so a
-// long replay never stalls the other connections of the worker.
-constexpr size_t kReplaySliceEvents = 200;
 constexpr size_t kMaxHeldWhispers = 1000;
 }  // namespace
 
@@ -60,7 +58,10 @@ int64_t TransportHeartbeatMs(const Config& config, Transport t) {
 }
 
 Worker::Worker(int index, ServerContext* ctx)
-    : index_(index), ctx_(ctx), node_(ResolveNodeId(ctx->config.node_id)) {}
+    : index_(index),
+      ctx_(ctx),
+      node_(ResolveNodeId(ctx->config.node_id)),
+      replayer_(std::make_unique<Replayer>(this)) {}
 
 Worker::~Worker() {
   // Connections and held requests belong to http_: drop them first.
@@ -116,9 +117,7 @@ Status Worker::Init(int listen_fd) {
   tick_.reset(event_new(
       base_.get(), -1, EV_PERSIST,
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->OnTick(); }, this));
-  replay_timer_.reset(event_new(
-      base_.get(), -1, 0,
-      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunReplays(); }, this));
+  replayer_->Init();
   flush_.reset(event_new(
       base_.get(), -1, 0,
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunFlushes(); }, this));
@@ -539,112 +538,10 @@ size_t Worker::PendingBytes() {
   return total;
 }
 
-void Worker::SendReset(Connection* conn, ResetReason reason) {
-  LogDebug("worker", conn->id(), "resume: reset (%s)", ResetReasonName(reason));
-  SendServerEvent(conn, "reset", ResetDetailJson(reason, ctx_->hub->store()));
-}
+void Worker::SendReset(Connection* conn, ResetReason reason) { replayer_->SendReset(conn, reason); }
 
 void Worker::StartReplay(Connection* conn, std::string_view cursor) {
-  ResumePoint p = ResolveCursor(cursor, ctx_->hub->store());
-  if (p.reset != ResetReason::kNone) {
-    SendReset(conn, p.reset);
-    return;
-  }
-  conn->replaying = true;
-  conn->replay_after = p.after_seq;
-  conn->last_seq = p.after_seq;  // the replay covers what Adopt's start skipped
-  replaying_.push_back(conn->id());
-  ScheduleReplay(0);
-}
-
-void Worker::ScheduleReplay(int delay_ms) {
-  if (replay_scheduled_) return;
-  replay_scheduled_ = true;
-  // A timer rather than event_active: it runs after the next poll for I/O,
-  // so replay slices and other connections' traffic take turns.
-  timeval tv = {0, delay_ms * 1000};
-  if (!AddEvent(replay_timer_.get(), &tv, "worker", "replay")) {
-    event_active(replay_timer_.get(), EV_TIMEOUT, 0);  // replay now rather than never
-  }
-}
-
-void Worker::RunReplays() {
-  replay_scheduled_ = false;
-  bool progressed = false;
-  size_t kept = 0;
-  for (size_t i = 0; i < replaying_.size(); ++i) {
-    Connection* c = Find(replaying_[i]);
-    if (!c || c->closing || !c->replaying) continue;
-    if (!ReplaySlice(c, &progressed)) replaying_[kept++] = replaying_[i];
-  }
-  replaying_.resize(kept);
-  CloseSlow();
-  // Paused replays (their client reads slowly) look again a little later.
-  if (!replaying_.empty()) ScheduleReplay(progressed ? 0 : 10);
-}
-
-bool Worker::ReplaySlice(Connection* c, bool* progressed) {
-  // Keep half the output cap free for live traffic and heartbeats.
-  const size_t pause_at = static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes) / 2;
-  if (c->PendingBytes() > pause_at) return false;
-  replay_slice_.clear();
-  if (!ctx_->hub->store().ReadAfter(c->replay_after, kReplaySliceEvents, &replay_slice_)) {
-    // History was trimmed past the replay while it ran.
-    SendReset(c, ResetReason::kTrimmed);
-    FinishReplay(c);
-    return true;
-  }
-  *progressed = true;
-  bool caught_up = replay_slice_.size() < kReplaySliceEvents;
-  for (const EventRef& ref : replay_slice_) {
-    const Event& ev = *ref;
-    // Later events are still in (or on their way to) this worker's inbox:
-    // live delivery takes over from here.
-    if (ev.seq > last_dispatched_seq_) {
-      caught_up = true;
-      break;
-    }
-    // Whispers held back during the replay go out in seq order.
-    while (!c->held_whispers.empty() && c->held_whispers.front()->seq < ev.seq) {
-      const EventRef w = c->held_whispers.front();
-      c->held_whispers.erase(c->held_whispers.begin());
-      std::string_view wf = DeliveryFilter(*c, *w, NowMs());
-      if (wf.empty()) continue;
-      replay_frames_.Reset(w.get(), wf, &w);
-      DeliverTo(c, replay_frames_);
-    }
-    c->replay_after = ev.seq;
-    if (c->last_seq >= ev.seq) continue;
-    std::string_view filter = DeliveryFilter(*c, ev, NowMs());
-    if (filter.empty()) continue;
-    c->last_seq = ev.seq;
-    replay_frames_.Reset(&ev, filter, &ref);
-    DeliverTo(c, replay_frames_);
-    Add(stats_.replayed);
-    if (c->closing) return true;  // closed as slow: nothing more to replay
-    if (c->PendingBytes() > pause_at) {
-      caught_up = false;  // the rest of this slice waits for the client
-      break;
-    }
-  }
-  replay_slice_.clear();  // drop the references now, keep the capacity
-  if (!caught_up) return false;
-  FinishReplay(c);
-  return true;
-}
-
-void Worker::FinishReplay(Connection* c) {
-  c->replaying = false;
-  std::vector<EventRef> whispers;
-  whispers.swap(c->held_whispers);
-  for (const EventRef& w : whispers) {
-    std::string_view wf = DeliveryFilter(*c, *w, NowMs());
-    if (wf.empty()) continue;
-    replay_frames_.Reset(w.get(), wf, &w);
-    DeliverTo(c, replay_frames_);
-  }
-  LogDebug("worker", c->id(), "resume: replay done, live from seq %llu",
-           static_cast<unsigned long long>(last_dispatched_seq_));
+  replayer_->Start(conn, cursor);
 }
 
 bool Worker::Subscribe(Connection* conn, const std::string& filter) {

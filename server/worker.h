@@ -14,9 +14,10 @@
 // Resume: events reach the inbox in seq order, and each was appended to
 // history before it was posted, so every event this worker has dispatched
 // (up to last_dispatched_seq_) is in history. A resuming connection is marked
-// `replaying`: live delivery skips it while a replay task feeds it history in
-// slices, up to last_dispatched_seq_; once caught up (on this thread, so no
-// event can slip in between) it goes live. No gap, no duplicate.
+// `replaying`: live delivery skips it while the Replayer (server/replayer.h)
+// reads history through the store's asynchronous reads and feeds it, up to
+// last_dispatched_seq_; once caught up (on this thread, so no event can slip
+// in between) it goes live. No gap, no duplicate.
 #pragma once
 
 #include <event2/http.h>
@@ -49,6 +50,8 @@ struct Config;
 // and how often it gets a heartbeat (0: never).
 int64_t TransportTimeoutMs(const Config& config, Transport t);
 int64_t TransportHeartbeatMs(const Config& config, Transport t);
+
+class Replayer;
 
 class Worker {
  public:
@@ -94,9 +97,9 @@ class Worker {
   // while one of its polls is held).
   void PauseTimeout(Connection* conn);
   void ResumeTimeout(Connection* conn);
-  // Replays history after `cursor` to `conn` in slices between other work,
-  // then lets live delivery continue; or, if history does not cover the
-  // cursor, sends `reset` and goes live at once. Call after `connected`.
+  // Replays history after `cursor` to `conn` (server/replayer.h), then lets
+  // live delivery continue; or, if history does not cover the cursor, sends
+  // `reset` and goes live. Call after `connected`.
   void StartReplay(Connection* conn, std::string_view cursor);
   // Sends a `reset` control event saying why.
   void SendReset(Connection* conn, ResetReason reason);
@@ -157,11 +160,6 @@ class Worker {
   void Drain();
   void Dispatch(const EventRef& ev);
   void DispatchWhisper(const EventRef& ev);
-  void ScheduleReplay(int delay_ms);
-  void RunReplays();
-  // One slice of conn's replay; true when it is over (caught up or reset).
-  bool ReplaySlice(Connection* conn, bool* progressed);
-  void FinishReplay(Connection* conn);
   void RunFlushes();
   void EndHeld();
   static void OnHeldClose(evhttp_connection* evcon, void* entry);
@@ -214,11 +212,9 @@ class Worker {
   FrameCache chosen_frames_;  // a fanned-out event under the filter DeliveryFilter chose
   uint64_t last_dispatched_seq_ = 0;
 
-  std::vector<uint64_t> replaying_;  // connids
-  EventPtr replay_timer_;
-  bool replay_scheduled_ = false;
-  std::vector<EventRef> replay_slice_;
-  FrameCache replay_frames_;
+  // Resumes (server/replayer.h); delivers through DeliverTo and CloseSlow.
+  friend class Replayer;
+  std::unique_ptr<Replayer> replayer_;
   std::vector<uint64_t> flushes_;   // connids asking for a flush
   std::vector<uint64_t> flushing_;  // connids being flushed, slice by slice
   size_t flushing_next_ = 0;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "server/util/json.h"
 
@@ -18,18 +19,31 @@ std::string FormatEventId(uint32_t epoch, uint64_t seq) {
   return buf;
 }
 
+namespace {
+void SetId(Event* ev, uint64_t seq, uint32_t epoch) {
+  ev->seq = seq;
+  ev->id = FormatEventId(epoch, seq);
+  ev->head = "{\"id\":\"" + ev->id + "\",\"iat\":" + std::to_string(ev->iat_ms) +
+             ",\"ep\":{\"requested\":";
+}
+}  // namespace
+
+void AssignEventSeq(const EventRef& ev, uint64_t seq, uint32_t epoch) {
+  // Nobody else can see it yet: the const is the sharing contract, and the
+  // Event itself was created non-const (make_shared in MakeEvent).
+  if (ev.use_count() != 1) std::abort();
+  SetId(const_cast<Event*>(ev.get()), seq, epoch);
+}
+
 EventRef MakeEvent(uint64_t seq, uint32_t epoch, int64_t iat_ms, std::string topic,
                    std::string_view e_json, uint64_t whisper,
                    std::shared_ptr<const AclRecord> bound, bool presence) {
   auto ev = std::make_shared<Event>();
   ev->presence = presence;
   ev->bound = std::move(bound);
-  ev->seq = seq;
-  ev->id = FormatEventId(epoch, seq);
   ev->iat_ms = iat_ms;
   ev->whisper = whisper;
-  ev->head =
-      "{\"id\":\"" + ev->id + "\",\"iat\":" + std::to_string(iat_ms) + ",\"ep\":{\"requested\":";
+  SetId(ev.get(), seq, epoch);
   ev->tail = ",\"emitted\":";
   AppendJsonString(&ev->tail, topic);
   ev->tail += "},\"e\":";

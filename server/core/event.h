@@ -41,6 +41,12 @@ EventRef MakeEvent(uint64_t seq, uint32_t epoch, int64_t iat_ms, std::string top
                    std::string_view e_json, uint64_t whisper,
                    std::shared_ptr<const AclRecord> bound = nullptr, bool presence = false);
 
+// For a Store only (Store::Append): gives an event built with seq 0 its id
+// (seq, id and the rendered head). The store assigns ids, so the event is
+// built before its id is known; it is still private then (the store holds
+// the only reference, checked), and immutable from the moment it is shared.
+void AssignEventSeq(const EventRef& ev, uint64_t seq, uint32_t epoch);
+
 std::string FormatEventId(uint32_t epoch, uint64_t seq);
 
 // Appends the event JSON as matched by `filter`.

@@ -60,16 +60,16 @@ ResumePoint ResolveCursor(std::string_view text, const Store& store) {
   } else if (c.seq > store.LastSeq()) {
     p.reset = ResetReason::kMalformed;
   } else {
-    // Only a cheap probe: the replay's own reads re-check coverage as they go.
-    std::vector<EventRef> none;
-    if (!store.ReadAfter(c.seq, 0, &none)) p.reset = ResetReason::kTrimmed;
+    // Whether history still covers it is the answer of the first read
+    // (ReadResult::covered): a shared store is not asked twice.
     p.after_seq = c.seq;
+    p.epoch = c.epoch;
   }
   return p;
 }
 
 std::string ResetDetailJson(ResetReason reason, const Store& store) {
-  const uint64_t oldest = store.OldestSeq();
+  const uint64_t oldest = store.Stats().oldest_seq;
   std::string out = std::string("{\"reason\":\"") + ResetReasonName(reason) + "\",\"oldest\":";
   out += oldest ? "\"" + FormatEventId(store.epoch(), oldest) + "\"" : std::string("null");
   out += "}";

@@ -25,12 +25,15 @@ struct Cursor {
 // Exactly 8 hex digits, '-', 1..19 decimal digits (no sign, no spaces).
 Cursor ParseCursor(std::string_view text);
 
-// Where a resume from `text` starts: `after_seq` when history covers it,
-// otherwise the reason for a reset. A cursor of this epoch past the newest
-// event counts as malformed (no such id was ever handed out).
+// Where a resume from `text` starts: `after_seq` (and the cursor's epoch,
+// for ReadRequest::epoch), otherwise the reason for a reset. A cursor of this
+// epoch past the newest event counts as malformed (no such id was ever
+// handed out). Whether history still covers `after_seq` is not checked here:
+// the first Store::Read says (ReadResult::covered, a `trimmed` reset).
 struct ResumePoint {
   ResetReason reset = ResetReason::kNone;
   uint64_t after_seq = 0;
+  uint32_t epoch = 0;
 };
 ResumePoint ResolveCursor(std::string_view text, const Store& store);
 

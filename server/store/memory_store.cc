@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server/core/topic.h"
+
 namespace herald {
 
 MemoryStore::MemoryStore(const HistoryConfig& config, uint32_t epoch,
@@ -27,35 +29,73 @@ void MemoryStore::TrimLocked() const {
   }
 }
 
-void MemoryStore::Append(EventRef ev) {
+void MemoryStore::SetFeed(FeedFn feed) {
   std::lock_guard<std::mutex> lock(mu_);
-  last_seq_ = ev->seq;
-  if (!ev->InHistory()) return;  // a whisper or a presence change
-  bytes_ += EventBytes(*ev);
-  ring_.push_back(std::move(ev));
-  TrimLocked();
+  feed_ = std::move(feed);
 }
 
-bool MemoryStore::ReadAfter(uint64_t after_seq, size_t limit, std::vector<EventRef>* out) const {
-  std::lock_guard<std::mutex> lock(mu_);
+void MemoryStore::Append(EventRef ev, PostFn post, std::function<void(Status, uint64_t)> done) {
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq = ++last_seq_;
+    AssignEventSeq(ev, seq, epoch_);
+    if (ev->InHistory()) {  // not a whisper, not a presence change
+      bytes_ += EventBytes(*ev);
+      ring_.push_back(ev);
+      TrimLocked();
+    }
+    // Under the mutex: the feed gets ids in order, and every event fed is
+    // already in history (a replay up to what a worker dispatched has no gap).
+    if (feed_) feed_(std::move(ev));
+  }
+  if (done) post([done = std::move(done), seq] { done(Status::Ok(), seq); });
+}
+
+ReadResult MemoryStore::ReadLocked(const ReadRequest& req) const {
+  ReadResult r;
+  r.last_seq = last_seq_;
   TrimLocked();
-  if (after_seq < forgotten_seq_) return false;
+  if ((req.epoch != 0 && req.epoch != epoch_) || req.after_seq < forgotten_seq_) {
+    r.covered = false;
+    return r;
+  }
   // Seqs are increasing but not contiguous (whispers are not stored).
-  auto it = std::upper_bound(ring_.begin(), ring_.end(), after_seq,
+  auto it = std::upper_bound(ring_.begin(), ring_.end(), req.after_seq,
                              [](uint64_t seq, const EventRef& ev) { return seq < ev->seq; });
-  for (size_t n = 0; it != ring_.end() && n < limit; ++it, ++n) out->push_back(*it);
-  return true;
+  for (; it != ring_.end() && r.events.size() < req.limit; ++it) {
+    const std::string& topic = (*it)->topic;
+    // The symmetric matcher live delivery's index implements: the events a
+    // subscriber of these filters would have been offered live.
+    for (const std::string& f : req.filters) {
+      if (TopicsMatch(f, topic)) {
+        r.events.push_back(*it);
+        break;
+      }
+    }
+  }
+  return r;
 }
 
-uint64_t MemoryStore::OldestSeq() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  TrimLocked();
-  return ring_.empty() ? 0 : ring_.front()->seq;
+void MemoryStore::Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) {
+  ReadResult r;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    r = ReadLocked(req);
+  }
+  post([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
 }
 
 uint64_t MemoryStore::LastSeq() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_seq_;
+}
+
+StoreStatus MemoryStore::status() const {
+  StoreStatus s;
+  s.kind = "memory";
+  s.state = "up";
+  return s;
 }
 
 HistoryStats MemoryStore::Stats() const {

@@ -3,8 +3,11 @@
 // history.max_age_s); the oldest events go first. The epoch is drawn at
 // construction, so cursors from before a restart are told apart.
 //
-// Threading: one mutex guards the ring. Append runs under the Hub's mutex as
-// well; readers hold the store's mutex only while they copy one slice.
+// Threading: one mutex guards the ids and the ring. Append assigns the id,
+// retains the event and feeds it under that mutex, so the feed sees ids in
+// order; a read scans the ring under it (at most history.max_events events).
+// Completions go through the caller's PostFn, after the mutex is released,
+// never inline: callers take the same asynchronous path as with Redis.
 #pragma once
 
 #include <deque>
@@ -21,11 +24,14 @@ class MemoryStore : public Store {
   // `now_ms` is the clock used for max_age_s (tests pass a fake one).
   MemoryStore(const HistoryConfig& config, uint32_t epoch, std::function<int64_t()> now_ms = NowMs);
 
+  void SetFeed(FeedFn feed) override;
+  void Append(EventRef ev, PostFn post, std::function<void(Status, uint64_t)> done) override;
+  void Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) override;
+  void Watch(const std::string&) override {}  // every event is fed here anyway
+  void Unwatch(const std::string&) override {}
   uint32_t epoch() const override { return epoch_; }
-  void Append(EventRef ev) override;
-  bool ReadAfter(uint64_t after_seq, size_t limit, std::vector<EventRef>* out) const override;
-  uint64_t OldestSeq() const override;
   uint64_t LastSeq() const override;
+  StoreStatus status() const override;
   HistoryStats Stats() const override;
 
   // What one retained event is counted as against history.max_bytes.
@@ -34,10 +40,12 @@ class MemoryStore : public Store {
  private:
   // Drops events past the bounds. REQUIRES: mu_ held.
   void TrimLocked() const;
+  ReadResult ReadLocked(const ReadRequest& req) const;
 
   const HistoryConfig config_;
   const uint32_t epoch_;
   const std::function<int64_t()> now_ms_;
+  FeedFn feed_;  // set once before the first Append
   mutable std::mutex mu_;
   // Trimming by age happens on reads too, hence mutable.
   mutable std::deque<EventRef> ring_;

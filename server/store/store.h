@@ -1,24 +1,33 @@
-// Store: where history lives. Every event but a whisper is appended once, in
-// sequence order, by the Hub (under the Hub's mutex, before any worker sees
-// the event); readers copy EventRefs out in slices, so a long replay never
-// holds the store for long and never blocks a publish for more than one slice.
-// A store forgets old events on its own terms (count, bytes, age); what it has
-// forgotten is reported to readers, so a resume that history no longer covers
-// becomes an explicit `reset`, never a silent gap.
+// Store: where events get their ids and history lives, behind an
+// asynchronous interface a shared store (Redis) can implement as well as the
+// one-node memory store. The store assigns every id (an event's seq), keeps
+// history, and feeds every appended event, in seq order and exactly once, to
+// the live feed the Hub installs (which hands it to the workers' inboxes).
+// Appends and reads complete through a PostFn onto the caller's loop, never
+// inline, so every caller is written for a completion that arrives later.
 //
+// A store forgets old events on its own terms (count, bytes, age); what it has
+// forgotten is reported to readers (ReadResult::covered), so a resume that
+// history no longer covers becomes an explicit `reset`, never a silent gap.
 // The epoch tags every id the store hands out: a store that lost its data (a
 // restarted memory store) has a new epoch, so an old cursor is recognised.
 //
-// Threading: every method is safe to call from any thread.
+// How a Redis store maps onto this: docs/architecture.md, "The Store interface".
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "server/core/event.h"
+#include "server/util/status.h"
 
 namespace herald {
+
+// Runs a completion on the caller's loop thread (e.g. [w](auto f){ w->Post(std::move(f)); }).
+using PostFn = std::function<void(std::function<void()>)>;
 
 struct HistoryStats {
   int64_t count = 0;        // events retained
@@ -27,29 +36,56 @@ struct HistoryStats {
   uint64_t last_seq = 0;    // the newest event ever appended, 0 before the first
 };
 
+struct StoreStatus {    // what /state and /metrics show under "store"
+  std::string kind;     // "memory" | "redis"
+  std::string state;    // "up" | "connecting" | "down"
+  std::string detail;   // last error or empty
+  int64_t round_trips = 0;  // commands answered (0 for memory)
+};
+
+struct ReadRequest {
+  std::vector<std::string> filters;  // the subscriber's topic filters, exactly as subscribed
+                                     // (plain topics and +/# wildcards, $space/... included)
+  uint64_t after_seq = 0;            // return events with seq > after_seq
+  uint32_t epoch = 0;                // the cursor's epoch; 0 = the current one
+  size_t limit = 0;                  // at most this many events
+};
+
+struct ReadResult {
+  Status status;         // not ok: the store could not answer (e.g. Redis down)
+  bool covered = true;   // false: history no longer covers after_seq, or the epoch
+                         //  changed -> the caller sends `reset`
+  std::vector<EventRef> events;  // matching events only, seq order
+  uint64_t last_seq = 0;         // the newest seq the store knew when it answered
+};
+
+// The live feed: every appended event (from any node, for Redis), in seq order,
+// exactly once. Called on the store's own thread (memory: the appender's thread,
+// under the store's lock; Redis: the bridge loop). The Hub installs it and hands
+// events to the workers' inboxes.
+using FeedFn = std::function<void(EventRef)>;
+
 class Store {
  public:
   virtual ~Store() = default;
-
-  virtual uint32_t epoch() const = 0;
-
-  // Appends `ev`. REQUIRES: ev->seq is greater than every seq appended before.
-  // An event that is not history (Event::InHistory: whispers, presence) only
-  // advances LastSeq; any other event is retained, the store sharing ownership.
-  virtual void Append(EventRef ev) = 0;
-
-  // Appends to `out` up to `limit` retained events whose seq is greater than
-  // `after_seq`, in seq order. Returns false if history no longer covers
-  // `after_seq` (an event after it has been forgotten); `out` then receives
-  // nothing. Covered and the events returned are read atomically.
-  virtual bool ReadAfter(uint64_t after_seq, size_t limit, std::vector<EventRef>* out) const = 0;
-
-  // The seq of the oldest retained event (0 when none) and of the newest
-  // event ever appended (0 before the first).
-  virtual uint64_t OldestSeq() const = 0;
-  virtual uint64_t LastSeq() const = 0;
-
-  virtual HistoryStats Stats() const = 0;
+  virtual void SetFeed(FeedFn feed) = 0;  // once, before the first Append
+  // Assigns the next id (ev->seq; the caller leaves it 0, see AssignEventSeq),
+  // persists the event (history if Event::InHistory), feeds it, then calls
+  // done(status, seq) via post. Not ok (e.g. Redis unreachable): nothing was
+  // stored or fed; seq 0. REQUIRES: the caller hands over its only reference.
+  virtual void Append(EventRef ev, PostFn post,
+                      std::function<void(Status, uint64_t seq)> done) = 0;
+  // Reads history matching req.filters after req.after_seq; done via post.
+  virtual void Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) = 0;
+  // Interest: a node needs live events for this filter (memory: no-op;
+  // Redis: SUBSCRIBE/PSUBSCRIBE while the count > 0). Called by the Hub/workers
+  // when a filter gains its first / loses its last local subscriber.
+  virtual void Watch(const std::string& filter) = 0;
+  virtual void Unwatch(const std::string& filter) = 0;
+  virtual uint32_t epoch() const = 0;       // thread-safe
+  virtual uint64_t LastSeq() const = 0;     // newest seq fed so far, thread-safe
+  virtual StoreStatus status() const = 0;   // thread-safe snapshot
+  virtual HistoryStats Stats() const = 0;   // count, bytes, oldest, last; thread-safe
 };
 
 }  // namespace herald

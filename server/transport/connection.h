@@ -132,11 +132,13 @@ class Connection {
   int64_t token_leeway_s = 0;  // the JWT leeway: closed at token_exp_s + this (SetToken)
   bool expiring_sent = false;  // `auth_expiring` sent for the current token
   // Resuming: live delivery is skipped while the worker replays history
-  // after `replay_after` (see Worker::StartReplay). Whispers that arrive
+  // after `replay_after` (server/replayer.h; `replay_epoch` is the
+  // cursor's, for Store::Read). Whispers that arrive
   // meanwhile wait in `held_whispers` (they are not history; presence
   // changes wait there too).
   bool replaying = false;
   uint64_t replay_after = 0;
+  uint32_t replay_epoch = 0;
   std::vector<EventRef> held_whispers;
   // Not in the worker's timeout list: an SSE connection without a timeout,
   // or a poll session while one of its polls is held.

@@ -1,5 +1,7 @@
 #include "server/transport/poll_session.h"
 
+#include <algorithm>
+
 #include "server/context.h"
 #include "server/delivery_policy.h"
 #include "server/hub.h"
@@ -14,10 +16,9 @@ namespace {
 // Bounds on what a session keeps between polls; the oldest go first.
 constexpr size_t kMaxControls = 64;
 constexpr size_t kMaxWhispers = 1000;
-// History events examined per answer: past this an answer goes out (perhaps
-// empty, with the cursor moved on) rather than keep the loop busy.
-constexpr size_t kMaxScan = 50000;
-constexpr size_t kReadSlice = 256;
+// History events read per answer at least (matching ones only; poll.max_batch
+// bounds what goes out).
+constexpr size_t kMinReadLimit = 1000;
 }  // namespace
 
 PollConnection::PollConnection(uint64_t id, Worker* worker)
@@ -57,7 +58,7 @@ void PollConnection::Flush() {
   if (held_) AnswerHeld(false);
 }
 
-size_t PollConnection::Collect(uint64_t* after_seq, std::string* events) {
+size_t PollConnection::Collect(const ReadResult* read, uint64_t* after_seq, std::string* events) {
   size_t count = 0;
   auto add = [&](std::string_view json) {
     if (!events->empty()) events->push_back(',');
@@ -70,9 +71,8 @@ size_t PollConnection::Collect(uint64_t* after_seq, std::string* events) {
   const ServerContext& ctx = worker_->ctx();
   const Store& store = ctx.hub->store();
   const size_t max_batch = static_cast<size_t>(ctx.config.poll.max_batch);
-  std::vector<EventRef> slice;
   std::string json;
-  size_t scanned = 0, batch = 0, w = 0;
+  size_t batch = 0, w = 0;
   const int64_t now = NowMs();
   auto add_whispers_before = [&](uint64_t seq) {
     for (; w < whispers_.size() && whispers_[w].first->seq < seq && batch < max_batch; ++w) {
@@ -84,24 +84,22 @@ size_t PollConnection::Collect(uint64_t* after_seq, std::string* events) {
       ++batch;
     }
   };
-  bool more = true;
-  while (more && batch < max_batch && scanned < kMaxScan) {
-    slice.clear();
-    if (!store.ReadAfter(*after_seq, kReadSlice, &slice)) {
-      // History no longer covers the cursor: say so, and go on from now.
-      add(ControlJson(NowMs(), kServerTopic, kServerTopic, "reset",
-                      ResetDetailJson(ResetReason::kTrimmed, store)));
-      *after_seq = store.LastSeq();
-      break;
-    }
-    more = slice.size() == kReadSlice;
-    for (const EventRef& ev : slice) {
+  // No read: the session is ending (End), or the store could not answer;
+  // the cursor stays where it is, so nothing in history is skipped.
+  if (read && read->status.ok() && !read->covered) {
+    // History no longer covers the cursor: say so, and go on from now.
+    const ResetReason why =
+        read_epoch_ != 0 && read_epoch_ != store.epoch() ? ResetReason::kEpoch : ResetReason::kTrimmed;
+    add(ControlJson(NowMs(), kServerTopic, kServerTopic, "reset", ResetDetailJson(why, store)));
+    *after_seq = read->last_seq;
+  } else if (read && read->status.ok()) {
+    bool all = true;
+    for (const EventRef& ev : read->events) {
       if (batch >= max_batch) {
-        more = false;
+        all = false;
         break;
       }
       add_whispers_before(ev->seq);
-      ++scanned;
       *after_seq = ev->seq;
       std::string_view filter = DeliveryFilter(*this, *ev, now);
       if (filter.empty()) continue;
@@ -109,6 +107,10 @@ size_t PollConnection::Collect(uint64_t* after_seq, std::string* events) {
       AppendEventJson(&json, *ev, filter);
       add(json);
       ++batch;
+    }
+    // The store had nothing more for these filters up to last_seq.
+    if (all && read->events.size() < ReadLimit()) {
+      *after_seq = std::max(*after_seq, read->last_seq);
     }
   }
   add_whispers_before(UINT64_MAX);
@@ -125,18 +127,75 @@ void PollConnection::Answer(Responder reply, uint64_t after_seq, const std::stri
                            "],\"cursor\":\"" + FormatEventId(epoch, after_seq) + "\"}"));
 }
 
-void PollConnection::AnswerHeld(bool even_if_empty) {
-  std::string events;
+size_t PollConnection::ReadLimit() const {
+  return std::max(kMinReadLimit, static_cast<size_t>(worker_->ctx().config.poll.max_batch));
+}
+
+void PollConnection::StartRead() {
+  if (reading_) {
+    reread_ = true;  // something came meanwhile: look again once this read is in
+    return;
+  }
+  reading_ = true;
+  reread_ = false;
+  ReadRequest req;
+  for (auto* sub : subscriptions) req.filters.emplace_back(ConnectionIndex::FilterOf(sub));
+  req.after_seq = held_after_;
+  req.epoch = read_epoch_;
+  req.limit = ReadLimit();
+  Worker* w = worker_;
+  const uint64_t connid = id();
+  const uint64_t generation = generation_;
+  worker_->ctx().hub->store().Read(
+      std::move(req), [w](std::function<void()> f) { w->Post(std::move(f)); },
+      [w, connid, generation](ReadResult r) {
+        // By connid: the session may have ended while the store answered.
+        Connection* c = w->Find(connid);
+        if (!c || c->transport() != Transport::kPoll) return;
+        static_cast<PollConnection*>(c)->OnRead(generation, std::move(r));
+      });
+}
+
+void PollConnection::OnRead(uint64_t generation, ReadResult r) {
+  if (generation != generation_ || !held_) return;  // that poll was answered or replaced
+  reading_ = false;
+  if (!r.status.ok()) {
+    LogInfo("poll", id(), "store read failed: %s", r.status.reason().c_str());
+  }
+  std::string events = std::move(prefix_);
+  prefix_.clear();
   uint64_t after = held_after_;
-  const size_t n = Collect(&after, &events);
+  std::string more;
+  const size_t n = Collect(&r, &after, &more);
+  if (n > 0) {
+    if (!events.empty()) events.push_back(',');
+    events += more;
+  }
   held_after_ = after;
-  if (n == 0 && !even_if_empty) return;  // keep holding
+  read_epoch_ = 0;  // the cursor is of the current epoch from here
+  if (events.empty() && !answer_now_) {
+    // An event came while the store answered, or the read stopped at its
+    // limit with nothing this session may see: look further.
+    if (reread_ || r.events.size() >= ReadLimit()) StartRead();
+    return;  // keep holding
+  }
+  AnswerPending(events);
+}
+
+void PollConnection::AnswerPending(const std::string& events) {
   Responder reply = std::move(held_reply_);
   held_ = false;
   held_reply_ = nullptr;
+  reading_ = false;
+  ++generation_;
   if (timer_) event_del(timer_.get());
   worker_->ResumeTimeout(this);
-  Answer(std::move(reply), after, events);
+  Answer(std::move(reply), held_after_, events);
+}
+
+void PollConnection::AnswerHeld(bool even_if_empty) {
+  if (even_if_empty) answer_now_ = true;
+  StartRead();
 }
 
 void PollConnection::OnTimer(evutil_socket_t, short, void* self) {
@@ -146,57 +205,45 @@ void PollConnection::OnTimer(evutil_socket_t, short, void* self) {
 
 void PollConnection::Poll(std::string_view since, int64_t timeout_ms, uint64_t token,
                           Responder reply) {
-  if (held_) {
-    // A newer poll replaces the held one, which gets an empty answer.
-    Responder old = std::move(held_reply_);
-    held_ = false;
-    held_reply_ = nullptr;
-    if (timer_) event_del(timer_.get());
-    Answer(std::move(old), held_after_, "");
-  }
+  // A newer poll replaces the one pending, which gets an empty answer.
+  if (held_) AnswerPending("");
   const Store& store = worker_->ctx().hub->store();
-  uint64_t after = store.LastSeq();
-  std::string events;
+  held_after_ = store.LastSeq();
+  read_epoch_ = 0;
+  prefix_.clear();
   if (!since.empty()) {
     ResumePoint p = ResolveCursor(since, store);
     if (p.reset != ResetReason::kNone) {
       // After a reset the session goes on from now (as SSE goes live).
-      events = ControlJson(NowMs(), kServerTopic, kServerTopic, "reset",
-                           ResetDetailJson(p.reset, store));
+      prefix_ = ControlJson(NowMs(), kServerTopic, kServerTopic, "reset",
+                            ResetDetailJson(p.reset, store));
       LogDebug("poll", id(), "reset (%s)", ResetReasonName(p.reset));
     } else {
-      after = p.after_seq;
+      held_after_ = p.after_seq;
+      read_epoch_ = p.epoch;
     }
-  }
-  std::string more;
-  const size_t n = Collect(&after, &more);
-  if (n > 0) {
-    if (!events.empty()) events.push_back(',');
-    events += more;
-  }
-  if (!events.empty() || timeout_ms <= 0) {
-    worker_->ResumeTimeout(this);
-    Answer(std::move(reply), after, events);
-    return;
   }
   held_ = true;
   held_reply_ = std::move(reply);
-  held_after_ = after;
   held_token_ = token;
+  answer_now_ = timeout_ms <= 0;
   worker_->PauseTimeout(this);
-  if (!timer_) timer_.reset(event_new(worker_->base(), -1, 0, &PollConnection::OnTimer, this));
-  timeval tv = {static_cast<time_t>(timeout_ms / 1000),
-                static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
-  // A hold that cannot time out ends now: the client polls again at once.
-  if (!AddEvent(timer_.get(), &tv, "poll", "hold timeout")) {
-    event_active(timer_.get(), EV_TIMEOUT, 0);
+  if (timeout_ms > 0) {
+    if (!timer_) timer_.reset(event_new(worker_->base(), -1, 0, &PollConnection::OnTimer, this));
+    timeval tv = {static_cast<time_t>(timeout_ms / 1000),
+                  static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+    // A hold that cannot time out ends now: the client polls again at once.
+    if (!AddEvent(timer_.get(), &tv, "poll", "hold timeout")) answer_now_ = true;
   }
+  StartRead();
 }
 
 void PollConnection::CancelPoll(uint64_t token) {
   if (!held_ || held_token_ != token) return;
   held_ = false;
   held_reply_ = nullptr;
+  reading_ = false;
+  ++generation_;  // a read in flight is dropped
   if (timer_) event_del(timer_.get());
   worker_->ResumeTimeout(this);
 }
@@ -206,12 +253,24 @@ void PollConnection::End(CloseReason reason) {
   std::string detail =
       "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text) + "}";
   SendServerEvent(this, "disconnect", detail);
-  AnswerHeld(true);
+  // The session is going now: no history read (it would answer after the
+  // session is gone). The cursor stays before anything unread, so a resume
+  // from it misses nothing.
+  std::string events = std::move(prefix_);
+  prefix_.clear();
+  std::string more;
+  uint64_t after = held_after_;
+  if (Collect(nullptr, &after, &more) > 0) {
+    if (!events.empty()) events.push_back(',');
+    events += more;
+  }
+  AnswerPending(events);
 }
 
 void PollConnection::Abandon() {
   held_ = false;
   held_reply_ = nullptr;
+  ++generation_;
 }
 
 }  // namespace herald

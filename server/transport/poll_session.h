@@ -6,7 +6,10 @@
 // its `since` cursor, else held until an event matches (the index's live
 // delivery wakes it), or its timeout passes. Control events (joined_room,
 // available, reset...) and whispers (not history) wait in the session until
-// the next answer.
+// the next answer. History is read with the asynchronous Store::Read (the
+// session's filters): a poll is answered when its read completes, later, on
+// the session's loop; a completion for a poll answered or replaced meanwhile,
+// or for a session gone, is dropped.
 //
 // The held poll's request may live on another worker (polls arrive on any
 // worker): the session holds only a Responder, which posts the reply to the
@@ -22,6 +25,7 @@
 
 #include "server/net/http.h"
 #include "server/store/cursor.h"
+#include "server/store/store.h"
 #include "server/transport/connection.h"
 #include "server/util/c_handles.h"
 
@@ -59,11 +63,21 @@ class PollConnection : public Connection {
 
  private:
   // Appends what waits after *after_seq to `events` (JSON array items):
-  // controls, then history events and whispers in seq order, at most
-  // poll.max_batch. Advances *after_seq past every history event examined.
-  // Returns the number of entries appended.
-  size_t Collect(uint64_t* after_seq, std::string* events);
+  // controls, then the history events of `read` (a Store::Read after
+  // *after_seq; nullptr: none) and whispers in seq order, at most
+  // poll.max_batch; a `reset` if history no longer covers the cursor.
+  // Advances *after_seq past every history event examined. Returns the
+  // number of entries appended.
+  size_t Collect(const ReadResult* read, uint64_t* after_seq, std::string* events);
   void Answer(Responder reply, uint64_t after_seq, const std::string& events);
+  // Reads history after held_after_ for the pending poll; the completion
+  // (OnRead, on this loop) answers it or keeps holding it.
+  void StartRead();
+  void OnRead(uint64_t generation, ReadResult r);
+  size_t ReadLimit() const;
+  // Answers the pending poll with `events` and stops holding it.
+  void AnswerPending(const std::string& events);
+  // Something may be waiting: read and answer if so (or anyway).
   void AnswerHeld(bool even_if_empty);
   static void OnTimer(evutil_socket_t, short, void* self);
 
@@ -71,11 +85,19 @@ class PollConnection : public Connection {
   std::vector<std::string> controls_;                       // control JSON, oldest first
   std::vector<std::pair<EventRef, std::string>> whispers_;  // with the matched filter
   size_t pending_bytes_ = 0;
-  // The held poll, if any.
+  // The pending poll, if any: reading history, or held until events come.
   bool held_ = false;
   Responder held_reply_;
   uint64_t held_after_ = 0;
   uint64_t held_token_ = 0;
+  uint32_t read_epoch_ = 0;  // the `since` cursor's epoch until the first read
+  std::string prefix_;       // a `reset` to answer before the events
+  bool answer_now_ = false;  // answer at the next read's completion, even empty
+  bool reading_ = false;     // a Store::Read in flight
+  bool reread_ = false;      // something arrived meanwhile: read again if empty
+  // Names the pending poll in a read's completion: a completion for a poll
+  // answered, replaced or cancelled meanwhile is dropped.
+  uint64_t generation_ = 0;
   bool flush_requested_ = false;
   EventPtr timer_;
 };

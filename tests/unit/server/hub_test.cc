@@ -3,15 +3,30 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
+#include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "handlers/handlers.h"
 #include "server/worker.h"
 #include "tests/unit/server/test_node.h"
 
 namespace herald {
 namespace {
+
+// History as a worker's read sees it (the completion runs inline here).
+std::vector<EventRef> History(Store& store, size_t limit = 5000) {
+  std::vector<EventRef> out;
+  store.Read(ReadRequest{{"#"}, 0, 0, limit}, [](std::function<void()> f) { f(); },
+             [&out](ReadResult r) {
+               EXPECT_TRUE(r.covered);
+               out = std::move(r.events);
+             });
+  return out;
+}
 
 class HubTest : public testing::Test {
  protected:
@@ -30,18 +45,15 @@ constexpr char kE[] = R"({"type":"t","detail":1})";
 
 TEST_F(HubTest, PublishAssignsIncreasingIdsAndKeepsHistory) {
   EXPECT_EQ(hub().LastSeq(), 0u);
-  std::vector<EventRef> published;
-  for (int i = 0; i < 5; ++i) published.push_back(hub().Publish("a/b", kE, 0));
-  for (size_t i = 0; i < published.size(); ++i) {
-    EXPECT_EQ(published[i]->seq, i + 1);
-    EXPECT_EQ(published[i]->id, FormatEventId(hub().epoch(), i + 1));
-    EXPECT_EQ(published[i]->topic, "a/b");
-  }
+  for (uint64_t i = 1; i <= 5; ++i) EXPECT_EQ(node_.Publish("a/b", kE), i);
   EXPECT_EQ(hub().LastSeq(), 5u);
-  std::vector<EventRef> history;
-  ASSERT_TRUE(hub().store().ReadAfter(0, 100, &history));
+  std::vector<EventRef> history = History(hub().store());
   ASSERT_EQ(history.size(), 5u);
-  for (size_t i = 0; i < history.size(); ++i) EXPECT_EQ(history[i].get(), published[i].get());
+  for (size_t i = 0; i < history.size(); ++i) {
+    EXPECT_EQ(history[i]->seq, i + 1);
+    EXPECT_EQ(history[i]->id, FormatEventId(hub().epoch(), i + 1));
+    EXPECT_EQ(history[i]->topic, "a/b");
+  }
   // Every worker got every shout, in order.
   EXPECT_EQ(LastDispatched(0), 5u);
   EXPECT_EQ(LastDispatched(1), 5u);
@@ -51,13 +63,12 @@ TEST_F(HubTest, ConcurrentPublishersGetDistinctIdsInHistoryOrder) {
   std::vector<std::thread> publishers;
   for (int t = 0; t < 4; ++t) {
     publishers.emplace_back([this] {
-      for (int i = 0; i < 250; ++i) hub().Publish("x", kE, 0);
+      for (int i = 0; i < 250; ++i) node_.Publish("x", kE);
     });
   }
   for (auto& t : publishers) t.join();
   EXPECT_EQ(hub().LastSeq(), 1000u);
-  std::vector<EventRef> history;
-  ASSERT_TRUE(hub().store().ReadAfter(0, 2000, &history));
+  std::vector<EventRef> history = History(hub().store());
   ASSERT_EQ(history.size(), 1000u);
   for (size_t i = 0; i < history.size(); ++i) EXPECT_EQ(history[i]->seq, i + 1);
 }
@@ -67,7 +78,7 @@ TEST_F(HubTest, ConcurrentPublishersGetDistinctIdsInHistoryOrder) {
 TEST_F(HubTest, HistoryHoldsEveryEventAWorkerHasDispatched) {
   std::atomic<bool> stop{false};
   std::thread publisher([&] {
-    for (int i = 0; i < 3000; ++i) hub().Publish("x", kE, 0);
+    for (int i = 0; i < 3000; ++i) node_.Publish("x", kE);
     stop = true;
   });
   Worker* worker = &node_.worker(0);
@@ -86,24 +97,79 @@ TEST_F(HubTest, HistoryHoldsEveryEventAWorkerHasDispatched) {
 }
 
 TEST_F(HubTest, WhisperGoesOnlyToTheOwningWorker) {
-  hub().Publish("a", kE, 0);  // seq 1, to both workers
+  node_.Publish("a", kE);  // seq 1, to both workers
   Worker* owner = &node_.worker(1);
   const uint64_t connid = RunOn(1, [owner] { return owner->NextConnId(); });
   ASSERT_EQ(ConnIdWorker(connid), 1);
-  EventRef whisper = hub().Publish("a", kE, connid);  // seq 2
-  EXPECT_EQ(whisper->seq, 2u);
-  EXPECT_EQ(whisper->whisper, connid);
+  EXPECT_EQ(node_.Publish("a", kE, connid), 2u);  // a whisper
   EXPECT_EQ(LastDispatched(1), 2u);
   EXPECT_EQ(LastDispatched(0), 1u);  // never saw it
   // A whisper belongs to one connection: it is not history a resume could replay.
-  std::vector<EventRef> history;
-  ASSERT_TRUE(hub().store().ReadAfter(0, 100, &history));
+  std::vector<EventRef> history = History(hub().store());
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0]->seq, 1u);
   // The next shout reaches both workers again, after the whisper's seq.
-  hub().Publish("a", kE, 0);
+  node_.Publish("a", kE);
   EXPECT_EQ(LastDispatched(0), 3u);
   EXPECT_EQ(LastDispatched(1), 3u);
+}
+
+// A store that cannot take anything (a shared store unreachable): answers every append and
+// read with a failure, through `post` like any store.
+class FailingStore : public Store {
+ public:
+  void SetFeed(FeedFn) override {}
+  void Append(EventRef, PostFn post, std::function<void(Status, uint64_t)> done) override {
+    post([done] { done(Status::Error(503, "store unreachable"), 0); });
+  }
+  void Read(ReadRequest, PostFn post, std::function<void(ReadResult)> done) override {
+    post([done] {
+      ReadResult r;
+      r.status = Status::Error(503, "store unreachable");
+      done(std::move(r));
+    });
+  }
+  void Watch(const std::string&) override {}
+  void Unwatch(const std::string&) override {}
+  uint32_t epoch() const override { return 7; }
+  uint64_t LastSeq() const override { return 0; }
+  StoreStatus status() const override { return {"test", "down", "store unreachable", 0}; }
+  HistoryStats Stats() const override { return {}; }
+};
+
+TEST(HubFailingStore, AFailedAppendIsReportedAndDeliversNothing) {
+  TestNode node;
+  node.Start(1, std::make_unique<FailingStore>());
+  EXPECT_EQ(node.Publish("a", kE), 0u);  // 0: the completion said not ok
+  EXPECT_EQ(node.LastDispatched(0), 0u);
+  EXPECT_EQ(node.ctx().stats.published.load(), 0);
+}
+
+TEST(HubFailingStore, PostEventAnswers503WithRetryAfter) {
+  TestNode node;
+  node.ctx().config.tokens = {"tok"};
+  node.Start(1, std::make_unique<FailingStore>());
+  RegisterPublishHandlers(node.ctx());
+  const Router::Route* route = node.ctx().private_routes.Find("/event");
+  ASSERT_NE(route, nullptr);
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/event";
+  req.headers = {{"Authorization", "Bearer tok"}};
+  req.body = R"({"ep":["a","b"],"e":{"type":"t"}})";
+  req.remote_ip = "127.0.0.1";
+  // On the worker's loop, as the private API runs it: the answer comes from the completion.
+  auto answered = std::make_shared<std::promise<HttpResponse>>();
+  auto resp = answered->get_future();
+  node.RunOn(0, [route, req, answered] {
+    route->handler(req, [answered](HttpResponse r) { answered->set_value(std::move(r)); });
+  });
+  HttpResponse r = resp.get();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("Store unavailable: store unreachable"), std::string::npos) << r.body;
+  bool retry_after = false;
+  for (const auto& [k, v] : r.headers) retry_after |= k == "Retry-After" && v == "1";
+  EXPECT_TRUE(retry_after);
 }
 
 }  // namespace

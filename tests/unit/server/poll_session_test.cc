@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,16 +56,17 @@ class PollSessionTest : public testing::Test {
     });
   }
 
-  // Polls at once (timeout 0) for what follows `since`.
+  // Polls at once (timeout 0) for what follows `since`; the answer comes once the store's
+  // read has completed, on the worker's loop.
   Answer PollNow(uint64_t connid, const std::string& since) {
     Worker* w = &node_.worker(0);
-    HttpResponse resp = node_.RunOn(0, [w, connid, since] {
-      HttpResponse out;
+    auto answered = std::make_shared<std::promise<HttpResponse>>();
+    auto resp = answered->get_future();
+    node_.RunOn(0, [w, connid, since, answered] {
       auto* conn = static_cast<PollConnection*>(w->Find(connid));
-      conn->Poll(since, 0, 1, [&out](HttpResponse r) { out = std::move(r); });
-      return out;
+      conn->Poll(since, 0, 1, [answered](HttpResponse r) { answered->set_value(std::move(r)); });
     });
-    return Parse(resp);
+    return Parse(resp.get());
   }
 
   void SendControls(uint64_t connid, int n) {
@@ -86,10 +88,10 @@ TEST_F(PollSessionTest, ControlsFirstThenHistoryAndWhispersInSeqOrder) {
   const uint64_t id = Open({"a/#"});
   const std::string since = PollNow(id, "").cursor;
   EXPECT_EQ(since, Cursor(0));
-  node_.hub().Publish("a/1", kE, 0);   // seq 1
-  node_.hub().Publish("b/1", kE, 0);   // seq 2: not for this session
-  node_.hub().Publish("a/2", kE, id);  // seq 3: a whisper, kept in the session
-  node_.hub().Publish("a/3", kE, 0);   // seq 4
+  node_.Publish("a/1", kE, 0);   // seq 1
+  node_.Publish("b/1", kE, 0);   // seq 2: not for this session
+  node_.Publish("a/2", kE, id);  // seq 3: a whisper, kept in the session
+  node_.Publish("a/3", kE, 0);   // seq 4
   SendControls(id, 1);                 // after the events, answered before them
   Answer a = PollNow(id, since);
   EXPECT_EQ(a.entries, (std::vector<std::string>{"c0@@SERVER@", "t@a/1", "t@a/2", "t@a/3"}));
@@ -114,7 +116,7 @@ TEST_F(PollSessionTest, AnAnswerHoldsAtMostMaxBatchAndTheCursorResumesThere) {
   node_.ctx().config.poll.max_batch = 3;
   Start();
   const uint64_t id = Open({"a"});
-  for (int i = 0; i < 5; ++i) node_.hub().Publish("a", kE, 0);
+  for (int i = 0; i < 5; ++i) node_.Publish("a", kE, 0);
   Answer first = PollNow(id, Cursor(0));
   EXPECT_EQ(first.entries.size(), 3u);
   EXPECT_EQ(first.cursor, Cursor(3));
@@ -127,7 +129,7 @@ TEST_F(PollSessionTest, ATrimmedCursorGetsResetAndGoesOnFromNow) {
   node_.ctx().config.history.max_events = 3;
   Start();
   const uint64_t id = Open({"a"});
-  for (int i = 0; i < 10; ++i) node_.hub().Publish("a", kE, 0);
+  for (int i = 0; i < 10; ++i) node_.Publish("a", kE, 0);
   Answer a = PollNow(id, Cursor(1));  // seq 2..7 are gone
   ASSERT_EQ(a.entries.size(), 1u);
   EXPECT_EQ(a.entries[0], "reset@@SERVER@");

@@ -10,6 +10,8 @@
 
 #include <future>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -27,7 +29,8 @@ class TestNode {
   Hub& hub() { return *ctx_.hub; }
   Worker& worker(size_t w) { return *ctx_.workers[w]; }
 
-  void Start(int workers) {
+  // `store`: the Hub's store (default: the memory store of ctx().config.history).
+  void Start(int workers, std::unique_ptr<Store> store = nullptr) {
     ctx_.config.listen = HostPort{"127.0.0.1", 0};
     uint16_t port = 0;
     auto fd = ListenSocket(ctx_.config.listen, "listen", &port);
@@ -37,7 +40,7 @@ class TestNode {
       ctx_.workers.push_back(std::make_unique<Worker>(i, &ctx_));
       ASSERT_TRUE(ctx_.workers.back()->Init(listen_fd_).ok());
     }
-    ctx_.hub = std::make_unique<Hub>(&ctx_);
+    ctx_.hub = store ? std::make_unique<Hub>(&ctx_, std::move(store)) : std::make_unique<Hub>(&ctx_);
     for (auto& w : ctx_.workers) w->Start();
   }
 
@@ -62,6 +65,16 @@ class TestNode {
         done->set_value(fn());
       }
     });
+    return result.get();
+  }
+
+  // Publishes from the test thread and waits for the store's answer; returns the seq (0 if the
+  // store failed). The completion runs on the store's thread (the memory store: this one).
+  uint64_t Publish(const std::string& topic, std::string_view e_json, uint64_t whisper = 0) {
+    auto done = std::make_shared<std::promise<uint64_t>>();
+    auto result = done->get_future();
+    hub().Publish(topic, e_json, whisper, nullptr, false, [](std::function<void()> f) { f(); },
+                  [done](Status s, uint64_t seq) { done->set_value(s.ok() ? seq : 0); });
     return result.get();
   }
 
