@@ -22,7 +22,7 @@ function checkShape(st, workers) {
   for (const k of ['published', 'delivered', 'dropped']) assert.ok(isCount(st.events[k]), `events.${k}`);
   for (const k of ['timeout', 'slow', 'shutdown', 'kicked', 'client']) assert.ok(isCount(st.closed[k]), `closed.${k}`);
   for (const k of ['limit_connections', 'bad_request']) assert.ok(isCount(st.rejected[k]), `rejected.${k}`);
-  assert.deepEqual(st.store, { kind: 'memory', status: 'up' });
+  assert.deepEqual(st.store, { kind: 'memory', status: 'up', detail: '', round_trips: 0 });
 }
 
 const LIMITS = {
