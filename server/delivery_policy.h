@@ -1,5 +1,5 @@
 // DeliveryPolicy: the one decision of who may receive an event. Live
-// delivery (Worker::Dispatch / DeliverTo), replay (Worker::ReplaySlice),
+// delivery (Worker::Dispatch / DeliverTo), replay (Replayer, server/replayer.h),
 // whispers and long polling (PollConnection::Collect) all ask here, so a new
 // path cannot forget a rule. The rules, in order:
 //   - a whisper reaches only the connection it names;

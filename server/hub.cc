@@ -70,8 +70,9 @@ void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_vi
                   ",\"detail\":{\"clid_instances\":" + std::to_string(count) + "}}";
   // Not history: thousands of anonymous connects would otherwise flush it.
   // Nobody waits for its id.
-  ctx->hub->Publish(PresenceTopicOfKey(clid), e, 0, nullptr, /*presence=*/true,
-                    [](std::function<void()> f) { f(); }, nullptr);
+  ctx->hub->Publish(
+      PresenceTopicOfKey(clid), e, 0, nullptr, /*presence=*/true,
+      [](std::function<void()> f) { f(); }, nullptr);
 }
 
 }  // namespace herald

@@ -40,8 +40,7 @@ class Hub {
   // `bound`: a bound publish's ACL record (see Event::bound).
   // `presence`: a presence change, delivered live only (Event::presence).
   void Publish(std::string topic, std::string_view e_json, uint64_t whisper,
-               std::shared_ptr<const AclRecord> bound, bool presence, PostFn post,
-               Published done);
+               std::shared_ptr<const AclRecord> bound, bool presence, PostFn post, Published done);
   uint32_t epoch() const { return store_->epoch(); }
   // The seq of the newest event fed so far. Every event at or below it is
   // already in every worker's inbox (the memory store feeds under its

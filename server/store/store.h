@@ -36,10 +36,10 @@ struct HistoryStats {
   uint64_t last_seq = 0;    // the newest event ever appended, 0 before the first
 };
 
-struct StoreStatus {    // what /state and /metrics show under "store"
-  std::string kind;     // "memory" | "redis"
-  std::string state;    // "up" | "connecting" | "down"
-  std::string detail;   // last error or empty
+struct StoreStatus {        // what /state and /metrics show under "store"
+  std::string kind;         // "memory" | "redis"
+  std::string state;        // "up" | "connecting" | "down"
+  std::string detail;       // last error or empty
   int64_t round_trips = 0;  // commands answered (0 for memory)
 };
 
@@ -52,9 +52,9 @@ struct ReadRequest {
 };
 
 struct ReadResult {
-  Status status;         // not ok: the store could not answer (e.g. Redis down)
-  bool covered = true;   // false: history no longer covers after_seq, or the epoch
-                         //  changed -> the caller sends `reset`
+  Status status;                 // not ok: the store could not answer (e.g. Redis down)
+  bool covered = true;           // false: history no longer covers after_seq, or the epoch
+                                 //  changed -> the caller sends `reset`
   std::vector<EventRef> events;  // matching events only, seq order
   uint64_t last_seq = 0;         // the newest seq the store knew when it answered
 };
@@ -73,8 +73,7 @@ class Store {
   // persists the event (history if Event::InHistory), feeds it, then calls
   // done(status, seq) via post. Not ok (e.g. Redis unreachable): nothing was
   // stored or fed; seq 0. REQUIRES: the caller hands over its only reference.
-  virtual void Append(EventRef ev, PostFn post,
-                      std::function<void(Status, uint64_t seq)> done) = 0;
+  virtual void Append(EventRef ev, PostFn post, std::function<void(Status, uint64_t seq)> done) = 0;
   // Reads history matching req.filters after req.after_seq; done via post.
   virtual void Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) = 0;
   // Interest: a node needs live events for this filter (memory: no-op;
@@ -82,10 +81,10 @@ class Store {
   // when a filter gains its first / loses its last local subscriber.
   virtual void Watch(const std::string& filter) = 0;
   virtual void Unwatch(const std::string& filter) = 0;
-  virtual uint32_t epoch() const = 0;       // thread-safe
-  virtual uint64_t LastSeq() const = 0;     // newest seq fed so far, thread-safe
-  virtual StoreStatus status() const = 0;   // thread-safe snapshot
-  virtual HistoryStats Stats() const = 0;   // count, bytes, oldest, last; thread-safe
+  virtual uint32_t epoch() const = 0;      // thread-safe
+  virtual uint64_t LastSeq() const = 0;    // newest seq fed so far, thread-safe
+  virtual StoreStatus status() const = 0;  // thread-safe snapshot
+  virtual HistoryStats Stats() const = 0;  // count, bytes, oldest, last; thread-safe
 };
 
 }  // namespace herald

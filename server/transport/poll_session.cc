@@ -88,8 +88,9 @@ size_t PollConnection::Collect(const ReadResult* read, uint64_t* after_seq, std:
   // the cursor stays where it is, so nothing in history is skipped.
   if (read && read->status.ok() && !read->covered) {
     // History no longer covers the cursor: say so, and go on from now.
-    const ResetReason why =
-        read_epoch_ != 0 && read_epoch_ != store.epoch() ? ResetReason::kEpoch : ResetReason::kTrimmed;
+    const ResetReason why = read_epoch_ != 0 && read_epoch_ != store.epoch()
+                                ? ResetReason::kEpoch
+                                : ResetReason::kTrimmed;
     add(ControlJson(NowMs(), kServerTopic, kServerTopic, "reset", ResetDetailJson(why, store)));
     *after_seq = read->last_seq;
   } else if (read && read->status.ok()) {

@@ -24,8 +24,9 @@ const herald::MemoryStore& Store() {
     auto* s = new herald::MemoryStore(config, kEpoch, [] { return int64_t{1}; });
     for (uint64_t seq = 1; seq <= 8; ++seq) {
       // The store assigns seq (1..8); completions run inline here.
-      s->Append(herald::MakeEvent(0, kEpoch, 1, "t", "{\"type\":\"x\"}", 0),
-                [](std::function<void()> f) { f(); }, nullptr);
+      s->Append(
+          herald::MakeEvent(0, kEpoch, 1, "t", "{\"type\":\"x\"}", 0),
+          [](std::function<void()> f) { f(); }, nullptr);
     }
     return s;
   }();

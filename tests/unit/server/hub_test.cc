@@ -20,11 +20,12 @@ namespace {
 // History as a worker's read sees it (the completion runs inline here).
 std::vector<EventRef> History(Store& store, size_t limit = 5000) {
   std::vector<EventRef> out;
-  store.Read(ReadRequest{{"#"}, 0, 0, limit}, [](std::function<void()> f) { f(); },
-             [&out](ReadResult r) {
-               EXPECT_TRUE(r.covered);
-               out = std::move(r.events);
-             });
+  store.Read(
+      ReadRequest{{"#"}, 0, 0, limit}, [](std::function<void()> f) { f(); },
+      [&out](ReadResult r) {
+        EXPECT_TRUE(r.covered);
+        out = std::move(r.events);
+      });
   return out;
 }
 

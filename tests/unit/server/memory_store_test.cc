@@ -113,8 +113,8 @@ TEST(MemoryStore, ReadsAfterASeqInSlices) {
 TEST(MemoryStore, ReadsOnlyTheTopicsTheFiltersMatch) {
   HistoryConfig c;
   MemoryStore s(c, 1, [] { return int64_t{1000}; });
-  const char* topics[] = {"a/1", "b/1", "a/2/x", "$space/shop/orders", "a",
-                          "$space/shop/orders/7", "c/+"};
+  const char* topics[] = {"a/1", "b/1", "a/2/x", "$space/shop/orders", "a", "$space/shop/orders/7",
+                          "c/+"};
   for (const char* t : topics) Append(s, Ev(1000, 0, t));  // seqs 1..7
   EXPECT_EQ(Seqs(Read(s, {"a/+"}, 0)), (std::vector<uint64_t>{1}));
   EXPECT_EQ(Seqs(Read(s, {"a/#"}, 0)), (std::vector<uint64_t>{1, 3, 5}));  // `a/#` matches `a`
@@ -163,9 +163,8 @@ TEST(MemoryStore, TrimsByCountAndReportsUncoveredCursors) {
 
 TEST(MemoryStore, TrimsByBytesAndAge) {
   HistoryConfig c;
-  c.max_bytes = MemoryStore::EventBytes(*MakeEvent(1, 1, 1, "t", R"({"type":"x","detail":null})",
-                                                   0)) *
-                2;
+  c.max_bytes =
+      MemoryStore::EventBytes(*MakeEvent(1, 1, 1, "t", R"({"type":"x","detail":null})", 0)) * 2;
   int64_t now = 10000;
   MemoryStore s(c, 1, [&now] { return now; });
   for (int i = 1; i <= 4; ++i) Append(s, Ev(now));

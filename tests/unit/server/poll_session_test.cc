@@ -92,7 +92,7 @@ TEST_F(PollSessionTest, ControlsFirstThenHistoryAndWhispersInSeqOrder) {
   node_.Publish("b/1", kE, 0);   // seq 2: not for this session
   node_.Publish("a/2", kE, id);  // seq 3: a whisper, kept in the session
   node_.Publish("a/3", kE, 0);   // seq 4
-  SendControls(id, 1);                 // after the events, answered before them
+  SendControls(id, 1);           // after the events, answered before them
   Answer a = PollNow(id, since);
   EXPECT_EQ(a.entries, (std::vector<std::string>{"c0@@SERVER@", "t@a/1", "t@a/2", "t@a/3"}));
   EXPECT_EQ(a.cursor, Cursor(4));

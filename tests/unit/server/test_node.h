@@ -40,7 +40,8 @@ class TestNode {
       ctx_.workers.push_back(std::make_unique<Worker>(i, &ctx_));
       ASSERT_TRUE(ctx_.workers.back()->Init(listen_fd_).ok());
     }
-    ctx_.hub = store ? std::make_unique<Hub>(&ctx_, std::move(store)) : std::make_unique<Hub>(&ctx_);
+    ctx_.hub =
+        store ? std::make_unique<Hub>(&ctx_, std::move(store)) : std::make_unique<Hub>(&ctx_);
     for (auto& w : ctx_.workers) w->Start();
   }
 
@@ -73,8 +74,9 @@ class TestNode {
   uint64_t Publish(const std::string& topic, std::string_view e_json, uint64_t whisper = 0) {
     auto done = std::make_shared<std::promise<uint64_t>>();
     auto result = done->get_future();
-    hub().Publish(topic, e_json, whisper, nullptr, false, [](std::function<void()> f) { f(); },
-                  [done](Status s, uint64_t seq) { done->set_value(s.ok() ? seq : 0); });
+    hub().Publish(
+        topic, e_json, whisper, nullptr, false, [](std::function<void()> f) { f(); },
+        [done](Status s, uint64_t seq) { done->set_value(s.ok() ? seq : 0); });
     return result.get();
   }
 
