@@ -1,6 +1,6 @@
 // GET /state and GET /memory: fields, types, and that the figures move.
 import assert from 'node:assert/strict';
-import { htest, startHerald, publishOk, waitFor, uid } from './lib/herald.mjs';
+import { htest, startHerald, publishOk, waitFor, uid, request } from './lib/herald.mjs';
 import { connect } from './lib/esweb_client.mjs';
 
 const isCount = (v) => Number.isInteger(v) && v >= 0;
@@ -143,4 +143,13 @@ htest('memory: fields are integers, rss > 0', async () => {
   assert.ok(m.rss_bytes > 0);
   assert.ok(m.connections_bytes > 0, 'connections_bytes counts 20 open streams');
   assert.ok(m.index_bytes > 0, 'index_bytes counts 40 subscriptions');
+});
+
+htest('state and metrics: the store reports itself (kind, status, detail, round_trips; herald_store_up)', async () => {
+  const h = await startHerald();
+  assert.deepEqual((await h.state()).store, { kind: 'memory', status: 'up', detail: '', round_trips: 0 });
+  const r = await request(`${h.priv}/metrics`, { headers: { Authorization: `Bearer ${h.token}` } });
+  assert.equal(r.status, 200);
+  assert.match(r.text, /^# TYPE herald_store_up gauge$/m);
+  assert.match(r.text, /^herald_store_up\{kind="memory"\} 1$/m);
 });
