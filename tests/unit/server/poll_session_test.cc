@@ -139,5 +139,41 @@ TEST_F(PollSessionTest, ATrimmedCursorGetsResetAndGoesOnFromNow) {
   EXPECT_EQ(b.entries, (std::vector<std::string>{"t@a", "t@a"}));
 }
 
+// The store answers later: a poll replaced, or a session closed, while its read is in flight gets
+// exactly one answer, and the late completion is dropped (looked up by connid and generation).
+TEST_F(PollSessionTest, AReadInFlightForAReplacedPollOrAClosedSessionIsDropped) {
+  Start();
+  const uint64_t id = Open({"a"});
+  for (int i = 0; i < 3; ++i) node_.Publish("a", kE, 0);
+  Worker* w = &node_.worker(0);
+  struct Replies {
+    std::vector<HttpResponse> first, second, closed;
+  };
+  auto replies = std::make_shared<Replies>();
+  const std::string since = Cursor(0);
+  node_.RunOn(0, [w, id, since, replies] {
+    auto* conn = static_cast<PollConnection*>(w->Find(id));
+    conn->Poll(since, 0, 1, [replies](HttpResponse r) { replies->first.push_back(std::move(r)); });
+    // Replaces the first before its read completes: the first is answered now, empty.
+    conn->Poll(since, 0, 2, [replies](HttpResponse r) { replies->second.push_back(std::move(r)); });
+  });
+  const uint64_t other = Open({"a"});
+  node_.RunOn(0, [w, other, since, replies] {
+    auto* conn = static_cast<PollConnection*>(w->Find(other));
+    conn->Poll(since, 0, 3, [replies](HttpResponse r) { replies->closed.push_back(std::move(r)); });
+    w->Close(conn, CloseReason::kKicked);  // before the read completes
+  });
+  node_.RunOn(0, [] {});  // every completion posted so far has run
+  ASSERT_EQ(replies->first.size(), 1u);
+  EXPECT_TRUE(Parse(replies->first[0]).entries.empty());
+  EXPECT_EQ(Parse(replies->first[0]).cursor, Cursor(0));
+  ASSERT_EQ(replies->second.size(), 1u);
+  EXPECT_EQ(Parse(replies->second[0]).entries, (std::vector<std::string>{"t@a", "t@a", "t@a"}));
+  ASSERT_EQ(replies->closed.size(), 1u);
+  Answer closed = Parse(replies->closed[0]);
+  EXPECT_EQ(closed.entries, (std::vector<std::string>{"disconnect@@SERVER@"}));
+  EXPECT_EQ(closed.cursor, Cursor(0));  // nothing read: a resume from here misses nothing
+}
+
 }  // namespace
 }  // namespace herald
