@@ -53,6 +53,22 @@ void Hub::Feed(const EventRef& ev) {
   }
 }
 
+void Hub::Watch(const std::string& filter) {
+  // Under the mutex, so the store hears Watch and Unwatch of one filter in
+  // the order the counts changed.
+  std::lock_guard<std::mutex> lock(watch_mu_);
+  if (++watched_[filter] == 1) store_->Watch(filter);
+}
+
+void Hub::Unwatch(const std::string& filter) {
+  std::lock_guard<std::mutex> lock(watch_mu_);
+  auto it = watched_.find(filter);
+  if (it == watched_.end()) return;
+  if (--it->second > 0) return;
+  watched_.erase(it);
+  store_->Unwatch(filter);
+}
+
 PostFn Hub::CallerPost() const {
   for (auto& worker : ctx_->workers) {
     if (!worker->InLoopThread()) continue;

@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "server/core/event.h"
 #include "server/store/store.h"
@@ -48,6 +50,12 @@ class Hub {
   uint64_t LastSeq() const { return store_->LastSeq(); }
   // History. Thread-safe; lives as long as the Hub.
   Store& store() const { return *store_; }
+  // Interest: a local connection subscribed / unsubscribed `filter`. The
+  // store hears Watch when the node's first subscriber of a filter comes and
+  // Unwatch when its last goes (a shared store subscribes to what this node
+  // needs live). Any thread.
+  void Watch(const std::string& filter);
+  void Unwatch(const std::string& filter);
   // A PostFn onto the calling thread's worker loop; on any other thread
   // (the background pool, a test) the completion runs on the store's thread.
   PostFn CallerPost() const;
@@ -58,6 +66,8 @@ class Hub {
   ServerContext* ctx_;
   // Its epoch is drawn at start-up: a restarted node never mistakes an old cursor.
   std::unique_ptr<Store> store_;
+  std::mutex watch_mu_;
+  std::unordered_map<std::string, int64_t> watched_;  // filter -> local subscribers
 };
 
 // Publishes a presence event (connect/disconnect) for `clid`, a presence key

@@ -188,10 +188,12 @@ void Worker::DrainSoonIfQueued() {
 void Worker::AddFilter(Connection* conn, const std::string& filter) {
   conn->subscriptions.push_back(topics_.Add(filter, conn));
   interest_.Add(filter);
+  ctx_->hub->Watch(filter);
 }
 
 void Worker::RemoveFilter(ConnectionIndex::Subscription* sub) {
   interest_.Remove(ConnectionIndex::FilterOf(sub));
+  ctx_->hub->Unwatch(std::string(ConnectionIndex::FilterOf(sub)));
   topics_.Remove(sub);
 }
 

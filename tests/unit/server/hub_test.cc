@@ -5,12 +5,15 @@
 #include <atomic>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "handlers/handlers.h"
+#include "server/store/memory_store.h"
+#include "server/transport/poll_session.h"
 #include "server/worker.h"
 #include "tests/unit/server/test_node.h"
 
@@ -171,6 +174,51 @@ TEST(HubFailingStore, PostEventAnswers503WithRetryAfter) {
   bool retry_after = false;
   for (const auto& [k, v] : r.headers) retry_after |= k == "Retry-After" && v == "1";
   EXPECT_TRUE(retry_after);
+}
+
+// A memory store that records what the Hub tells it about interest.
+class WatchRecordingStore : public MemoryStore {
+ public:
+  WatchRecordingStore() : MemoryStore(HistoryConfig(), 9) {}
+  void Watch(const std::string& f) override { Record("+" + f); }
+  void Unwatch(const std::string& f) override { Record("-" + f); }
+  std::vector<std::string> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  void Record(std::string s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back(std::move(s));
+  }
+  std::mutex mu_;
+  std::vector<std::string> calls_;
+};
+
+TEST(HubInterest, TheStoreHearsAFiltersFirstAndLastLocalSubscriber) {
+  TestNode node;
+  auto owned = std::make_unique<WatchRecordingStore>();
+  WatchRecordingStore* store = owned.get();
+  node.Start(2, std::move(owned));
+  auto open = [&node](size_t w, std::vector<std::string> filters) {
+    Worker* worker = &node.worker(w);
+    return node.RunOn(w, [worker, filters] {
+      auto conn = std::make_unique<PollConnection>(worker->NextConnId(), worker);
+      return worker->Adopt(std::move(conn), filters)->id();
+    });
+  };
+  auto close = [&node](size_t w, uint64_t id) {
+    Worker* worker = &node.worker(w);
+    node.RunOn(w, [worker, id] { worker->Close(worker->Find(id), CloseReason::kKicked); });
+  };
+  const uint64_t first = open(0, {"a", "b/+"});
+  const uint64_t second = open(1, {"a"});  // another worker, same filter: no new interest
+  EXPECT_EQ(store->calls(), (std::vector<std::string>{"+a", "+b/+"}));
+  close(0, first);
+  EXPECT_EQ(store->calls(), (std::vector<std::string>{"+a", "+b/+", "-b/+"}));
+  close(1, second);
+  EXPECT_EQ(store->calls(), (std::vector<std::string>{"+a", "+b/+", "-b/+", "-a"}));
 }
 
 }  // namespace
