@@ -6,71 +6,18 @@
 // the TLS 1.2 floor, the expired certificate being refused by the clients,
 // --check-config, and a SIGHUP swapping the certificate under an open stream.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
 import {
-  htest, startHerald, runHerald, publishOk, request, uid, waitFor, freePort, tmpFile,
+  htest, runHerald, publishOk, request, uid, waitFor, tmpFile,
 } from './lib/herald.mjs';
 import { subscribe } from './lib/esweb_client.mjs';
 import { sseOpen, waitMessages } from './lib/sse_client.mjs';
-
-// ---------------------------------------------------------------------------
-// The test PKI, made once per run.
-
-const pkiDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-tls-'));
-process.on('exit', () => fs.rmSync(pkiDir, { recursive: true, force: true }));
-const pki = (name) => path.join(pkiDir, name);
-const openssl = (...args) => execFileSync('openssl', args, { cwd: pkiDir, stdio: 'pipe' });
-
-function newKeyAndCsr(name, cn) {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-}
-function sign(name, ca, { days, serial, ext }) {
-  fs.writeFileSync(pki(`${name}.ext`), ext);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`,
-    '-set_serial', serial, '-days', String(days), '-extfile', `${name}.ext`, '-out', `${name}.pem`);
-}
-const CA_EXT = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n';
-const LEAF_EXT = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' +
-  'extendedKeyUsage=serverAuth\n';
-
-openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-  '-keyout', 'root.key', '-out', 'root.pem', '-days', '2', '-subj', '/CN=herald test root');
-newKeyAndCsr('inter', 'herald test intermediate');
-sign('inter', 'root', { days: 2, serial: '0x10', ext: CA_EXT });
-// A: signed by the intermediate; its file carries the chain (leaf, then intermediate).
-newKeyAndCsr('a', 'herald-a');
-sign('a', 'inter', { days: 1, serial: '0xA1', ext: LEAF_EXT });
-fs.writeFileSync(pki('a-chain.pem'), fs.readFileSync(pki('a.pem')) + fs.readFileSync(pki('inter.pem')));
-// B: the certificate a reload swaps in, signed by the root directly.
-newKeyAndCsr('b', 'herald-b');
-sign('b', 'root', { days: 1, serial: '0xB2', ext: LEAF_EXT });
-// Expired: -days -1 puts notAfter a day before notBefore.
-newKeyAndCsr('old', 'herald-expired');
-sign('old', 'root', { days: -1, serial: '0xE3', ext: LEAF_EXT });
-
-const CA = fs.readFileSync(pki('root.pem'));
-const CERT_A = { cert_file: pki('a-chain.pem'), key_file: pki('a.key') };
-const CERT_B = { cert_file: pki('b.pem'), key_file: pki('b.key') };
-const CERT_OLD = { cert_file: pki('old.pem'), key_file: pki('old.key') };
+import { pki, CA, CERT_A, CERT_B, CERT_OLD, startTls } from './lib/test_pki.mjs';
 
 // ---------------------------------------------------------------------------
 // Helpers.
-
-// Starts herald with tls.* on a free port; h.tlsPort, h.https, and h.tlsSide
-// (an h-like object the stream clients use to connect over HTTPS).
-async function startTls(cert, config = {}) {
-  const tlsPort = await freePort();
-  const h = await startHerald({ config: { ...config, tls: { ...cert, listen: `127.0.0.1:${tlsPort}` } } });
-  h.tlsPort = tlsPort;
-  h.https = `https://127.0.0.1:${tlsPort}`;
-  h.tlsSide = { ...h, pubPort: tlsPort, tls: { ca: CA } };
-  return h;
-}
 
 // One TLS handshake with the test root trusted: what the server showed.
 function handshake(port, opts = {}) {
