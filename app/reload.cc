@@ -4,10 +4,12 @@
 // override the file), loads every key file it names into a scratch context,
 // and only when all of it loads swaps publisher tokens, JWT keys and policy,
 // the bind-key private key, the ACL and the TLS certificate into the node,
-// all at once: a bad file keeps every old value. The swap happens while every thread that reads
-// those values (the worker loops, which also run the private API, and the background pool) is
-// parked at a barrier between two tasks, so no request sees half of it and no reader needs a lock;
-// connections stay open, their loops pause for the swap only.
+// all at once: a bad file keeps every old value. The swap happens while every
+// thread that reads those values (the worker loops, which also run the
+// private API, and the background pool) is parked at a barrier between two
+// tasks, so no request sees half of it and no reader needs a lock;
+// connections stay open, their loops pause for the swap only. (The TLS slot
+// has its own mutex: accepts take it without parking.)
 #include <condition_variable>
 #include <functional>
 #include <memory>
