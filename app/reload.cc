@@ -3,12 +3,13 @@
 // Reload re-reads the config file with the original command line (flags still
 // override the file), loads every key file it names into a scratch context,
 // and only when all of it loads swaps publisher tokens, JWT keys and policy,
-// the bind-key private key and the ACL into the node, all at once: a bad file
-// keeps every old value. The swap happens while every thread that reads those
-// values (the worker loops, which also run the private API, and the
-// background pool) is parked at a barrier between two tasks, so no request
-// sees half of it and no reader needs a lock; connections stay open, their
-// loops pause for the swap only.
+// the bind-key private key, the ACL and the TLS certificate into the node,
+// all at once: a bad file keeps every old value. The swap happens while every
+// thread that reads those values (the worker loops, which also run the
+// private API, and the background pool) is parked at a barrier between two
+// tasks, so no request sees half of it and no reader needs a lock;
+// connections stay open, their loops pause for the swap only. (The TLS slot
+// has its own mutex: accepts take it without parking.)
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -51,6 +52,20 @@ void WithReadersParked(ServerContext& ctx, const std::function<void()>& change) 
   b->cv.notify_all();
 }
 
+// The certificate a reload swaps in; null when there is none to swap (TLS
+// off). The HTTPS socket stays as started: turning TLS on or off, or moving
+// tls.listen, needs a restart and is only logged.
+Result<std::shared_ptr<const TlsContext>> LoadReloadedTls(const ServerContext& ctx,
+                                                          const TlsConfig& next) {
+  const TlsConfig& now = ctx.config.tls;
+  if (next.enabled() != now.enabled() || next.listen.host != now.listen.host ||
+      next.listen.port != now.listen.port) {
+    LogWarn("server", 0, "SIGHUP: tls.listen and turning TLS on or off take effect on restart");
+  }
+  if (ctx.tls_listen_fd < 0 || !next.enabled()) return std::shared_ptr<const TlsContext>();
+  return TlsContext::Load(next);
+}
+
 }  // namespace
 
 Status Server::Reload(int argc, char** argv) {
@@ -61,6 +76,8 @@ Status Server::Reload(int argc, char** argv) {
   Status s = LoadBindKeyAuth(scratch);
   if (s.ok()) s = LoadJwtAuth(scratch);
   if (!s.ok()) return ReloadFailed(s);
+  auto tls = LoadReloadedTls(ctx_, scratch.config.tls);
+  if (!tls.ok()) return ReloadFailed(tls.status());
   WithReadersParked(ctx_, [&] {
     ctx_.config.tokens = std::move(scratch.config.tokens);
     ctx_.config.auth = std::move(scratch.config.auth);
@@ -68,6 +85,12 @@ Status Server::Reload(int argc, char** argv) {
     ctx_.acl = std::move(scratch.acl);
     ctx_.jwt_keys = std::move(scratch.jwt_keys);
     ctx_.jwt_policy = std::move(scratch.jwt_policy);
+    // New handshakes take it; open connections keep the context they began with.
+    if (*tls) {
+      ctx_.tls.Set(*tls);
+      ctx_.config.tls.cert_file = scratch.config.tls.cert_file;
+      ctx_.config.tls.key_file = scratch.config.tls.key_file;
+    }
   });
   ctx_.reload.Succeeded(NowMs());
   LogInfo("server", 0,
@@ -75,6 +98,7 @@ Status Server::Reload(int argc, char** argv) {
           "ACL (%s)",
           ctx_.config.tokens.size(), ctx_.jwt_keys.keys.size(),
           ctx_.bind_key_private_key ? "set" : "none", ctx_.acl ? "loaded" : "none");
+  if (*tls) LogInfo("server", 0, "SIGHUP: TLS certificate: %s", (*tls)->Describe().c_str());
   return Status::Ok();
 }
 

@@ -31,6 +31,7 @@ Server::Server(Config config) : private_listener_(&ctx_) {
 Server::~Server() {
   Shutdown();
   if (listen_fd_ >= 0) close(listen_fd_);
+  if (ctx_.tls_listen_fd >= 0) close(ctx_.tls_listen_fd);
 }
 
 Status Server::Start() {
@@ -54,6 +55,8 @@ Status Server::Start() {
   auto fd = ListenSocket(ctx_.config.listen, "listen", &public_port_);
   if (!fd.ok()) return fd.status();
   listen_fd_ = *fd;
+  Status tls = StartTls();
+  if (!tls.ok()) return tls;
   for (int i = 0; i < ctx_.config.workers; ++i) {
     ctx_.workers.push_back(std::make_unique<Worker>(i, &ctx_));
     Status s = ctx_.workers.back()->Init(listen_fd_);
@@ -71,6 +74,20 @@ Status Server::Start() {
     LogWarn("server", 0,
             "no publisher token configured: the private API serves loopback clients only");
   }
+  return Status::Ok();
+}
+
+Status Server::StartTls() {
+  if (!ctx_.config.tls.enabled()) return Status::Ok();
+  auto loaded = TlsContext::Load(ctx_.config.tls);
+  if (!loaded.ok()) return loaded.status();
+  ctx_.tls.Set(*loaded);
+  uint16_t port = 0;
+  auto fd = ListenSocket(ctx_.config.tls.listen, "tls.listen", &port);
+  if (!fd.ok()) return fd.status();
+  ctx_.tls_listen_fd = *fd;
+  LogInfo("server", 0, "TLS listener on %s:%u, certificate: %s",
+          ctx_.config.tls.listen.host.c_str(), port, (*loaded)->Describe().c_str());
   return Status::Ok();
 }
 

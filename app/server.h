@@ -29,6 +29,8 @@ class Server {
 
  private:
   Status ReloadFailed(const Status& why);
+  // tls.*: loads the certificate and binds the HTTPS socket the workers share.
+  Status StartTls();
   ServerContext ctx_;
   PrivateListener private_listener_;
   int listen_fd_ = -1;

@@ -40,6 +40,7 @@ struct BenchConfig {
   std::string json_out;        // file the JSON line is appended to
   std::string resume_cursor;   // event id subscribers resume after
   bool verbose = false;
+  bool tls = false;  // subscribers speak TLS to --sub (herald's tls.listen); publishing stays plain
 };
 
 // Parent <-> worker messages over a socketpair: header, then `len` bytes of

@@ -51,6 +51,7 @@ void Usage() {
           "  --src-addrs A,B,...          loopback source addresses (default 127.0.0.1-4)\n"
           "  --subscribers N --events N --rate R   shrink a scenario for quick checks\n"
           "  --drain-timeout S            give up a phase after S seconds without progress\n"
+          "  --tls                        subscribers connect with TLS (no certificate check)\n"
           "  --label TEXT --json-out FILE --verbose\n",
           ScenarioNames());
 }
@@ -395,6 +396,7 @@ void Runner::Print(const std::string& status) {
   cJSON_AddStringToObject(o, "server", cfg_.server == ServerKind::kNchan ? "nchan" : "herald");
   cJSON_AddStringToObject(o, "transport", TransportName(cfg_.transport));
   cJSON_AddStringToObject(o, "label", cfg_.label.c_str());
+  cJSON_AddBoolToObject(o, "tls", cfg_.tls);
   cJSON_AddStringToObject(o, "status", status.c_str());
   AddNum(o, "subscribers", plan_.subscribers);
   AddNum(o, "connected", t.established);
@@ -665,6 +667,8 @@ int main(int argc, char** argv) {
       cfg.json_out = next();
     else if (a == "--verbose")
       cfg.verbose = true;
+    else if (a == "--tls")
+      cfg.tls = true;
     else {
       Usage();
       return 2;

@@ -96,15 +96,23 @@ snapshot_herald() {
 }
 
 # Starts herald on fresh ports; sets HERALD_PID, HERALD_SUB, HERALD_PUB.
+# HERALD_TLS=1: with a fresh self-signed certificate and HERALD_SUB on its
+# HTTPS listener (tls.listen); publishing stays on the plain private port.
 start_herald() {
-  local sub pub
+  local sub pub tls_port= tls_conf=
   sub=$(free_port)
   pub=$(free_port)
+  if [[ ${HERALD_TLS:-} == 1 ]]; then
+    tls_port=$(free_port)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+      -subj /CN=127.0.0.1 -keyout "$WORK_DIR/tls.key" -out "$WORK_DIR/tls.pem" 2>/dev/null
+    tls_conf=", \"tls\": {\"cert_file\": \"$WORK_DIR/tls.pem\", \"key_file\": \"$WORK_DIR/tls.key\", \"listen\": \"127.0.0.1:$tls_port\"}"
+  fi
   # Long streams (the default 60 s would end them mid-run) and room for
   # 10,000+ subscribers from a handful of loopback addresses.
   cat >"$WORK_DIR/herald.json" <<EOF
 {"limits": {"max_connections": 50000, "max_connections_per_ip": 0},
- "stream": {"timeout_ms": 900000}}
+ "stream": {"timeout_ms": 900000}$tls_conf}
 EOF
   "${HERALD_RUN_BIN:-$HERALD_BIN}" --listen "127.0.0.1:$sub" --private-listen "127.0.0.1:$pub" --workers 2 \
     --token "$TOKEN" --config "$WORK_DIR/herald.json" >>"$WORK_DIR/herald.log" 2>&1 &
@@ -113,6 +121,10 @@ EOF
   wait_port "$sub" && wait_port "$pub" || die "herald did not start (see $WORK_DIR/herald.log)"
   HERALD_SUB=127.0.0.1:$sub
   HERALD_PUB=127.0.0.1:$pub
+  if [[ -n $tls_port ]]; then
+    wait_port "$tls_port" || die "herald's TLS listener did not start (see $WORK_DIR/herald.log)"
+    HERALD_SUB=127.0.0.1:$tls_port
+  fi
 }
 
 stop_herald() {
@@ -177,8 +189,10 @@ stop_nchan() {
 # Herald's best transport: SSE once it serves /sse, else the es-web stream.
 detect_transport() {
   local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
-    "http://$HERALD_SUB/sse?topic=probe" 2>/dev/null || true)
+  local scheme=http
+  [[ ${HERALD_TLS:-} == 1 ]] && scheme=https
+  code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 \
+    "$scheme://$HERALD_SUB/sse?topic=probe" 2>/dev/null || true)
   if [[ $code == 200 ]]; then echo sse; else echo stream; fi
 }
 

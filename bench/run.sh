@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # bench/run.sh SCENARIO [herald-bench args...] — one scenario against a fresh
 # herald (build/herald), e.g. `bench/run.sh fanout --transport sse`.
+# With --tls the subscribers connect to herald's HTTPS listener (tls.listen).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 (($#)) || { echo "usage: bench/run.sh SCENARIO [herald-bench args...]" >&2; exit 2; }
 scenario=$1
 shift
 transport=
-for a in "$@"; do [[ $a == --transport ]] && transport=given; done
+for a in "$@"; do
+  [[ $a == --transport ]] && transport=given
+  [[ $a == --tls ]] && export HERALD_TLS=1
+done
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 ulimit -n "$(ulimit -Hn)"

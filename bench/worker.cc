@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/bufferevent_ssl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -70,6 +72,7 @@ class Subscriber {
   void Count(uint64_t t_us, int phase);
   void SendRequest();
   int OpenSocket();
+  bufferevent* NewBufferevent(int fd);  // plain, or TLS with --tls
 
   WorkerCtx* ctx_;
   BufferEventPtr bev_;
@@ -90,6 +93,7 @@ class Subscriber {
 
 struct WorkerCtx {
   const BenchConfig* cfg = nullptr;
+  SSL_CTX* ssl_ctx = nullptr;  // --tls; no certificate check: the bench measures, it does not trust
   const Plan* plan = nullptr;
   event_base* base = nullptr;
   uint32_t first = 0;
@@ -149,6 +153,20 @@ int Subscriber::OpenSocket() {
   return -1;
 }
 
+bufferevent* Subscriber::NewBufferevent(int fd) {
+  if (!ctx_->ssl_ctx) return bufferevent_socket_new(ctx_->base, fd, BEV_OPT_CLOSE_ON_FREE);
+  SSL* ssl = SSL_new(ctx_->ssl_ctx);
+  if (!ssl) return nullptr;
+  bufferevent* bev = bufferevent_openssl_socket_new(ctx_->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                    BEV_OPT_CLOSE_ON_FREE);
+  if (!bev) {
+    SSL_free(ssl);
+    return nullptr;
+  }
+  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  return bev;
+}
+
 void Subscriber::Start() {
   start_us_ = MonotonicUs();
   if (!established_ && !pending_) {
@@ -160,7 +178,7 @@ void Subscriber::Start() {
     HandleClose();
     return;
   }
-  bev_.reset(bufferevent_socket_new(ctx_->base, fd, BEV_OPT_CLOSE_ON_FREE));
+  bev_.reset(NewBufferevent(fd));
   if (!bev_) {
     close(fd);
     HandleClose();
@@ -544,6 +562,13 @@ int RunWorker(const BenchConfig& cfg, const Plan& plan, int ctl_fd, uint32_t fir
   ctx->cfg = &cfg;
   ctx->plan = &plan;
   ctx->base = base.get();
+  if (cfg.tls) {
+    ctx->ssl_ctx = SSL_CTX_new(TLS_client_method());  // lives as long as the process
+    if (!ctx->ssl_ctx) return 2;
+    SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_NONE, nullptr);
+    // 10,000 client connections per process: no idle TLS buffers on this side either.
+    SSL_CTX_set_mode(ctx->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+  }
   ctx->first = first;
   ctx->count = count;
   ctx->rate = cfg.ramp * double(count) / double(plan.subscribers ? plan.subscribers : 1);

@@ -19,6 +19,7 @@
 #include "server/core/stats.h"
 #include "server/core/topic.h"
 #include "server/net/http.h"
+#include "server/net/tls_context.h"
 #include "server/reload_status.h"
 #include "server/util/background_pool.h"
 
@@ -56,6 +57,11 @@ struct ServerContext {
   JwtKeys jwt_keys;
   JwtPolicy jwt_policy;
   TicketStore tickets;
+  // The HTTPS listener (tls.*): its socket, shared by the workers like the
+  // plain one (-1: TLS off), and the certificate new handshakes take,
+  // swapped by a SIGHUP reload.
+  int tls_listen_fd = -1;
+  TlsContextSlot tls;
   ReloadStatus reload;  // SIGHUP reloads (server/reload.cc), shown by /state
 };
 

@@ -102,6 +102,10 @@ Status Worker::Init(int listen_fd) {
       base_.get(), lim, static_cast<size_t>(lim.max_pending_connections / workers),
       &ctx_->stats.slow_requests);
   accept_guard_->Attach(http_.get(), bound_);
+  if (ctx_->tls_listen_fd >= 0) {
+    Status tls = accept_guard_->AcceptTls(ctx_->tls_listen_fd, &ctx_->tls);
+    if (!tls.ok()) return tls;
+  }
   wake_fd_ = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (wake_fd_.get() < 0) return Status::Error(500, "eventfd failed");
   wake_.reset(event_new(

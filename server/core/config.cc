@@ -183,11 +183,15 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"auth.timeout_ms", Int(&c->auth.timeout_ms, origin, 100, kBig)},
       {"auth.expiring_notice_s", Int(&c->auth.expiring_notice_s, origin, 0, kBig)},
       {"auth.ticket_ttl_ms", Int(&c->auth.ticket_ttl_ms, origin, 100, kBig)},
+      {"tls", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"tls.cert_file", String(&c->tls.cert_file, origin)},
+      {"tls.key_file", String(&c->tls.key_file, origin)},
+      {"tls.listen", Address(&c->tls.listen, origin)},
   };
   Status s = ReadObject(root.get(), "", origin, readers);
   // Nested objects: the top-level pass checked they are known keys.
   for (const char* section :
-       {"stream", "sse", "poll", "history", "limits", "compat", "auth", "log"}) {
+       {"stream", "sse", "poll", "history", "limits", "compat", "auth", "log", "tls"}) {
     if (!s.ok()) break;
     if (const cJSON* obj = cJSON_GetObjectItemCaseSensitive(root.get(), section)) {
       s = ReadObject(obj, section, origin, readers);
@@ -216,6 +220,10 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   }
   if (c->sse.timeout_ms != 0 && c->sse.timeout_ms < 100) {
     return KeyError(origin, "sse.timeout_ms", "must be 0 (no timeout) or at least 100");
+  }
+  if (c->tls.cert_file.empty() != c->tls.key_file.empty()) {
+    return KeyError(origin, c->tls.cert_file.empty() ? "tls.cert_file" : "tls.key_file",
+                    "tls.cert_file and tls.key_file go together");
   }
   c->workers = static_cast<int>(workers);
   c->node_id = static_cast<int>(node_id);

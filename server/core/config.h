@@ -99,6 +99,15 @@ struct LogConfig {
   bool access = false;  // one line per private-API request: method, path, status, duration
 };
 
+// HTTPS on a second public listener (docs/operations.md, "TLS"). Off while
+// cert_file is empty; the plain `listen` keeps serving either way.
+struct TlsConfig {
+  std::string cert_file;  // PEM: the server certificate, then its chain
+  std::string key_file;   // PEM private key of that certificate
+  HostPort listen{"127.0.0.1", 8443};
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct Config {
   HostPort listen{"127.0.0.1", 8080};
   HostPort private_listen{"127.0.0.1", 8081};
@@ -116,6 +125,7 @@ struct Config {
   std::string log_level = "info";   // error, warn, info, debug
   std::string log_format = "text";  // text, or json: one JSON object per line
   LogConfig log;
+  TlsConfig tls;
 };
 
 // What the command line asked for beyond the config itself.

@@ -1,5 +1,6 @@
 #include "server/net/accept_guard.h"
 
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -102,6 +103,7 @@ void AcceptGuard::Attach(evhttp* http, evhttp_bound_socket* bound) {
     registry.emplace_back(http, this);
   }
   evhttp_set_bevcb(http, &AcceptGuard::NewBufferevent, this);
+  http_ = http;
   listener_ = evhttp_bound_socket_get_listener(bound);
   evconnlistener_set_error_cb(listener_, &AcceptGuard::OnAcceptError);
   resume_.reset(event_new(base_, -1, 0, &AcceptGuard::OnResume, this));
@@ -113,18 +115,61 @@ void AcceptGuard::Attach(evhttp* http, evhttp_bound_socket* bound) {
       base_, -1, 0, [](evutil_socket_t, short, void*) { FdReserve::Get().Release(); }, nullptr));
 }
 
+Status AcceptGuard::AcceptTls(int listen_fd, const TlsContextSlot* tls) {
+  const int fd = dup(listen_fd);
+  if (fd < 0) return Status::Error(500, "dup failed");
+  tls_bound_ = evhttp_accept_socket_with_handle(http_, fd);
+  if (!tls_bound_) {
+    close(fd);
+    return Status::Error(500, "evhttp_accept_socket failed (tls.listen)");
+  }
+  tls_ = tls;
+  tls_listener_ = evhttp_bound_socket_get_listener(tls_bound_);
+  evconnlistener_set_error_cb(tls_listener_, &AcceptGuard::OnAcceptError);
+  if (paused_) evconnlistener_disable(tls_listener_);
+  return Status::Ok();
+}
+
 void AcceptGuard::Detach() {
   Unregister(this);  // first: no other thread activates pause_now_ afterwards
   listener_ = nullptr;
+  if (tls_bound_) evhttp_del_accept_socket(http_, tls_bound_);
+  tls_bound_ = nullptr;
+  tls_listener_ = nullptr;
   resume_.reset();
   pause_now_.reset();
   release_.reset();
 }
 
+bool AcceptGuard::AcceptingTls(event_base* base) const {
+  if (!tls_bound_) return false;
+  // evhttp's bufferevent callback is not told which socket accepted: it runs
+  // inside that listener's read event, whose descriptor says.
+  const event* running = event_base_get_running_event(base);
+  return running && event_get_fd(running) == evhttp_bound_socket_get_fd(tls_bound_);
+}
+
 bufferevent* AcceptGuard::NewBufferevent(event_base* base, void* arg) {
   auto* self = static_cast<AcceptGuard*>(arg);
-  // What evhttp would create itself; evhttp sets its fd and callbacks next.
-  bufferevent* bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  // What evhttp would create itself (or its TLS twin); evhttp sets its fd
+  // and callbacks next, which starts the handshake.
+  bufferevent* bev = nullptr;
+  if (self->AcceptingTls(base)) {
+    std::shared_ptr<const TlsContext> ctx = self->tls_->Get();
+    SSL* ssl = ctx ? SSL_new(ctx->get()) : nullptr;  // holds its own reference to the SSL_CTX
+    if (!ssl) return nullptr;
+    // CLOSE_ON_FREE frees the SSL too.
+    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+      SSL_free(ssl);
+      return nullptr;
+    }
+    // A client that closes without close_notify (most do) has left, not failed.
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  } else {
+    bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  }
   if (!bev) return nullptr;
   // Our reference keeps the pointer valid after evhttp frees the connection
   // (it is then dropped at the next tick), so a pending entry never dangles.
@@ -196,11 +241,11 @@ void AcceptGuard::OnExhausted(int err) {
 void AcceptGuard::PauseHere() {
   if (!listener_ || paused_) return;
   paused_ = true;
-  evconnlistener_disable(listener_);
+  EnableListeners(false);
   // Paused for good if it cannot be armed: stay listening rather than that.
   if (!AddEvent(resume_.get(), &kAcceptPause, "listen", "accept resume")) {
     paused_ = false;
-    evconnlistener_enable(listener_);
+    EnableListeners(true);
   }
 }
 
@@ -214,7 +259,18 @@ void AcceptGuard::OnResume(evutil_socket_t, short, void* arg) {
     return;
   }
   self->paused_ = false;
-  evconnlistener_enable(self->listener_);
+  self->EnableListeners(true);
+}
+
+void AcceptGuard::EnableListeners(bool on) {
+  for (evconnlistener* l : {listener_, tls_listener_}) {
+    if (!l) continue;
+    if (on) {
+      evconnlistener_enable(l);
+    } else {
+      evconnlistener_disable(l);
+    }
+  }
 }
 
 }  // namespace herald

@@ -15,6 +15,10 @@
 // calls our handler), and re-armed when an answer completes on a kept-alive
 // connection. evhttp's own timeout is an idle timeout, reset by every byte.
 //
+// TLS (tls.*): a second listening socket on the same evhttp whose
+// connections get an OpenSSL bufferevent with the slot's current context, so
+// every route and transport is served on both listeners alike.
+//
 // Threading: the worker's loop thread only.
 #pragma once
 
@@ -26,6 +30,7 @@
 
 #include "server/core/stats.h"
 #include "server/net/pending_requests.h"
+#include "server/net/tls_context.h"
 #include "server/util/c_handles.h"
 
 namespace herald {
@@ -43,7 +48,11 @@ class AcceptGuard {
 
   // Hooks into `http` (its bufferevents) and its bound listening socket.
   void Attach(evhttp* http, evhttp_bound_socket* bound);
-  // Before the bound socket is freed (shutdown): no more resumes.
+  // After Attach: also accepts on a dup of `listen_fd`, speaking TLS there
+  // with `tls`'s current context at each handshake. `tls` outlives the guard.
+  Status AcceptTls(int listen_fd, const TlsContextSlot* tls);
+  // Before the bound socket is freed (shutdown): no more resumes; the TLS
+  // listener, if any, is closed here.
   void Detach();
   // evhttp handed us a complete request: its connection is no longer pending.
   void RequestArrived(evhttp_request* req);
@@ -60,9 +69,16 @@ class AcceptGuard {
   // reserve back; logs at most once per interval.
   void OnExhausted(int err);
   void PauseHere();
+  void EnableListeners(bool on);
+  // Whether the connection being accepted right now came in on the TLS socket.
+  bool AcceptingTls(event_base* base) const;
 
   event_base* const base_;
+  evhttp* http_ = nullptr;
   evconnlistener* listener_ = nullptr;
+  evhttp_bound_socket* tls_bound_ = nullptr;
+  evconnlistener* tls_listener_ = nullptr;
+  const TlsContextSlot* tls_ = nullptr;
   EventPtr resume_;     // takes the reserve back, then accepts again
   EventPtr pause_now_;  // activated by another worker's OnExhausted
   EventPtr release_;    // hands the reserve back

@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/uio.h>
 
@@ -58,6 +59,7 @@ void EvhttpConnection::StartResponse(
   evhttp_connection* evcon = evhttp_request_get_connection(req_);
   bev_ = evhttp_connection_get_bufferevent(evcon);
   out_ = bufferevent_get_output(bev_);
+  tls_ = bufferevent_openssl_get_ssl(bev_) != nullptr;
   // A stream is idle for long stretches: no read or write timeout. Slow
   // readers are bounded by the output cap instead.
   bufferevent_set_timeouts(bev_, nullptr, nullptr);
@@ -77,7 +79,9 @@ void EvhttpConnection::MarkDirty() {
 void EvhttpConnection::Flush() {
   dirty_ = false;
   if (!out_) return;
-  if (n_queued_ > 0) {
+  if (tls_) {
+    SpillQueued();  // OpenSSL copies into its records anyway
+  } else if (n_queued_ > 0) {
     WriteQueued();  // out_ is empty behind queued frames (see WriteShared)
   } else {
     if (evbuffer_get_length(out_) == 0) return;
@@ -86,7 +90,8 @@ void EvhttpConnection::Flush() {
     evbuffer_write(out_, bufferevent_getfd(bev_));
   }
   // Whatever the kernel did not take (or an error, which libevent then
-  // reports through evhttp's close path) is left to the write event.
+  // reports through evhttp's close path) is left to the write event; over
+  // TLS, all of it.
   if (evbuffer_get_length(out_) > 0) bufferevent_enable(bev_, EV_WRITE);
 }
 

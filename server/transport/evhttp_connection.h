@@ -9,7 +9,9 @@
 // copies and allocates nothing in user space (an evbuffer chain per
 // subscriber per event cost malloc, page faults and heap trimming). It adds
 // HTTP/1.1 chunk framing when the response is chunked, notices the client
-// leaving, and finishes the response. Loop-thread only, like every Connection.
+// leaving, and finishes the response. Over TLS the bytes must pass through the
+// OpenSSL bufferevent: Flush uncorks it instead of writing to the socket.
+// Loop-thread only, like every Connection.
 #pragma once
 
 #include <event2/http.h>
@@ -80,6 +82,8 @@ class EvhttpConnection : public Connection {
   uint8_t n_queued_ = 0;
   bool chunked_ = false;
   bool dirty_ = false;  // queued in the worker's flush list
+  // TLS: the bufferevent encrypts, so bytes go through it, never straight to the fd.
+  bool tls_ = false;
 };
 
 }  // namespace herald

@@ -8,6 +8,7 @@
 #include <jwt.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include <memory>
 
@@ -27,6 +28,7 @@ using CJsonPtr = std::unique_ptr<cJSON, CDeleter<cJSON, cJSON_Delete>>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, CDeleter<EVP_PKEY, EVP_PKEY_free>>;
 using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, CDeleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
 using BioPtr = std::unique_ptr<BIO, CDeleter<BIO, BioFreeVoid>>;
+using SslCtxPtr = std::unique_ptr<SSL_CTX, CDeleter<SSL_CTX, SSL_CTX_free>>;
 using JwtPtr = std::unique_ptr<jwt_t, CDeleter<jwt_t, jwt_free>>;
 
 }  // namespace herald

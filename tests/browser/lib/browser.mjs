@@ -12,7 +12,8 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // openPage(html) → { tab, get(expr), close() }: serves `html` on a loopback
 // port, launches a fresh headless Chromium profile and opens the page.
 // close() stops the browser and the server and removes the profile.
-export async function openPage(html) {
+// `args`: extra Chromium flags (the TLS test pins its certificates with one).
+export async function openPage(html, { args = [] } = {}) {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
   const server = http.createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
@@ -31,11 +32,11 @@ export async function openPage(html) {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args],
     });
     const tab = await context.newPage();
     await tab.goto(`http://127.0.0.1:${server.address().port}/`);
-    return { tab, get: (expr) => tab.evaluate(expr), close: () => close(context) };
+    return { tab, context, get: (expr) => tab.evaluate(expr), close: () => close(context) };
   } catch (e) {
     await close(context);
     throw e;

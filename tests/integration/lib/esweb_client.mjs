@@ -12,6 +12,7 @@
 // recorded in `errors`, fails the waiting promises, and fails the test (htest).
 
 import http from 'node:http';
+import https from 'node:https';
 import assert from 'node:assert/strict';
 import { track, publishOk, uid, request } from './herald.mjs';
 
@@ -39,6 +40,7 @@ export function summary(f) {
 
 // subscribe(h, {clid, ep, bind_key}, {headers, body, label, path})
 //   body: a raw request body (string) used instead of the JSON of the first argument.
+// Over HTTPS when h.tls is set: {ca, ...} options for node:https (pubPort is then the TLS port).
 export function subscribe(h, sub = {}, opts = {}) {
   counter += 1;
   const s = {
@@ -189,7 +191,8 @@ export function subscribe(h, sub = {}, opts = {}) {
   };
 
   const bodyText = opts.body !== undefined ? opts.body : JSON.stringify(sub);
-  const req = http.request({
+  const req = (h.tls ? https : http).request({
+    ...(h.tls || {}),
     host: '127.0.0.1',
     port: h.pubPort,
     path: opts.path || '/',

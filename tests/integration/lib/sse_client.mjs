@@ -16,6 +16,7 @@
 // (unnamed) events carry an `id:` equal to their JSON `id`.
 
 import http from 'node:http';
+import https from 'node:https';
 import { track } from './herald.mjs';
 
 let counter = 0;
@@ -195,7 +196,8 @@ export function sseConnect(h, query = {}, opts = {}) {
   }
   const headers = { Accept: 'text/event-stream', ...(opts.headers || {}) };
   if (opts.lastEventId !== undefined) headers['Last-Event-ID'] = opts.lastEventId;
-  const req = http.request({ host: '127.0.0.1', port: h.pubPort, path, method: 'GET', agent: false, headers });
+  // h.tls: node:https options ({ca, ...}); pubPort is then the TLS port.
+  const req = (h.tls ? https : http).request({ ...(h.tls || {}), host: '127.0.0.1', port: h.pubPort, path, method: 'GET', agent: false, headers });
   s.req = req;
   const decoder = new TextDecoder('utf-8');
   req.on('response', (res) => {

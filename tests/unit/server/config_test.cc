@@ -63,6 +63,22 @@ TEST(Config, ErrorsNameTheKeyAndTheFile) {
   EXPECT_NE(s.reason().find("log_level"), std::string::npos);
 }
 
+TEST(Config, TlsKeysGoTogether) {
+  Config c;
+  EXPECT_FALSE(c.tls.enabled());
+  ASSERT_TRUE(
+      Parse(R"({"tls":{"cert_file":"c.pem","key_file":"k.pem","listen":"0.0.0.0:443"}})", &c).ok());
+  EXPECT_TRUE(c.tls.enabled());
+  EXPECT_EQ(c.tls.listen.ToString(), "0.0.0.0:443");
+  Config d;
+  Status s = Parse(R"({"tls":{"cert_file":"c.pem"}})", &d);
+  EXPECT_NE(s.reason().find("tls.key_file: tls.cert_file and tls.key_file go together"),
+            std::string::npos)
+      << s.reason();
+  s = Parse(R"({"tls":{"listen":"nowhere"}})", &d);
+  EXPECT_NE(s.reason().find("tls.listen"), std::string::npos) << s.reason();
+}
+
 TEST(Config, HostPort) {
   EXPECT_EQ(ParseHostPort("127.0.0.1:80")->port, 80);
   EXPECT_EQ(ParseHostPort("[::1]:8080")->host, "::1");
