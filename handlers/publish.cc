@@ -194,6 +194,7 @@ HttpResponse Publish(ServerContext& ctx, const HttpRequest& req) {
   std::string first;
   for (Target& t : *targets) {
     EventRef ev = ctx.hub->Publish(std::move(t.topic), *e_json, t.whisper, std::move(t.acl));
+    ctx.topic_rates.Note(ev->topic, NowMs());
     if (first.empty()) first = ev->id;
     if (ids.size() > 1) ids += ",";
     ids += JsonString(ev->id);
