@@ -82,7 +82,10 @@ htest('browser: /dashboard connects with the token from the fragment and its cha
       if (k % 5 === 0) await request(h.priv + '/state');  // 401: rejections.unauthorized
       await delay(200);
     }
-    for (const p of screenshotPaths()) await tab.screenshot({ path: p, fullPage: true });
+    for (const p of screenshotPaths()) {
+      await tab.screenshot({ path: p, fullPage: true });
+      console.log(`# dashboard screenshot: ${p}`);
+    }
   } finally {
     for (const s of subs) s.close();
     await context.close();
