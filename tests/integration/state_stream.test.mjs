@@ -168,3 +168,16 @@ htest('rejections: refusals are counted by cause (issue 14)', async () => {
     assert.match(metrics, new RegExp(`^herald_rejected_total\\{cause="${cause}"\\} ${n}$`, 'm'));
   }
 });
+
+// MHD must not stop with a suspended connection: the readers' streams end and
+// the process exits 0 (under ASan: with no leak or use after free).
+htest('state/stream: SIGTERM with readers open ends their streams and exits 0', async () => {
+  const h = await startHerald();
+  const streams = [openStream(h), openStream(h), openStream(h)];
+  for (const s of streams) await waitFor(() => s.snapshots.length >= 1, { timeout: 10000, what: 'reader served' });
+  const exit = await Promise.race([h.stop('SIGTERM'),
+    new Promise((r) => setTimeout(() => r('still running after 10 s'), 10000))]);
+  assert.equal(exit, 0, h.stderr);
+  assert.doesNotMatch(h.stderr, /AddressSanitizer|runtime error/);
+  for (const s of streams) await waitFor(() => s.closed, { what: 'stream ended' });
+});
