@@ -175,6 +175,9 @@ void RegisterDashboardHandlers(ServerContext& ctx) {
                                "default-src 'none'; script-src 'unsafe-inline'; style-src "
                                "'unsafe-inline'; connect-src 'self'; img-src data:");
         r.headers.emplace_back("Referrer-Policy", "no-referrer");
+        // The page's stream comes on a connection of its own: this one would
+        // idle until cut (counted as a rejection, cause timeout).
+        r.headers.emplace_back("Connection", "close");
         done(std::move(r));
       },
       false);

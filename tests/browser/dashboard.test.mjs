@@ -66,6 +66,8 @@ htest('browser: /dashboard connects with the token from the fragment and its cha
     assert.equal(series['conn.sse'].slice(-1)[0], 3);
     // The top-topics chart lists the topic.
     const last = await get('window.heraldDashboard.last');
+    // The page asks for nothing the server lacks (no favicon.ico 404).
+    assert.equal(last.rejections.not_found, 0);
     assert.equal(last.top_topics.by_subscribers[0].filter, topic);
     assert.equal(last.top_topics.by_events[0].topic, topic);
     // Something was drawn on the canvases (not a blank page).
@@ -106,10 +108,14 @@ htest('browser: /dashboard without a token asks for one, and the login form conn
     await tab.waitForSelector('#login.shown', { timeout: 10000 });
     await tab.fill('#token', 'wrong');
     await tab.click('#login button');
-    await tab.waitForFunction(() => document.getElementById('login-error').textContent.includes('refused'));
+    // Polled with evaluate (CDP): the page's CSP forbids the eval that
+    // waitForFunction's polling needs.
+    const get = (expr) => tab.evaluate(expr);
+    await waitFor(() => get("document.getElementById('login-error').textContent.includes('refused')"),
+      { timeout: 10000, what: 'the wrong token refused' });
     await tab.fill('#token', h.token);
     await tab.click('#login button');
-    await tab.waitForFunction(() => window.heraldDashboard.snapshots >= 1, null, { timeout: 10000 });
+    await waitFor(() => get('window.heraldDashboard.snapshots >= 1'), { timeout: 10000, what: 'a snapshot' });
     assert.equal(await tab.evaluate("document.getElementById('status').textContent"), 'live');
   } finally {
     await context.close();
