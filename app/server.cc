@@ -46,6 +46,7 @@ Status Server::Start() {
   RegisterPublishHandlers(ctx_);
   RegisterOpsHandlers(ctx_);
   RegisterMetricsHandler(ctx_);
+  RegisterDashboardHandlers(ctx_);
   RegisterAdminHandlers(ctx_);
   ctx_.streaming_routes = {{"/", HandleStreamSubscribe},
                            {"/sse", HandleSseSubscribe},

@@ -28,6 +28,7 @@ Status AdmitConnection(ServerContext& ctx, const std::string& ip, bool poll_sess
 
 HttpResponse LimitResponse(const Status& refused) {
   HttpResponse resp = HttpResponse::FromStatus(refused);
+  resp.cause = RejectCause::kLimitConnections;
   resp.headers.emplace_back("Retry-After", "5");
   return resp;
 }

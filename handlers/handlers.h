@@ -19,6 +19,14 @@ void RegisterControlHandlers(ServerContext& ctx);  // /alive, /join, /leave (pub
 void RegisterPublishHandlers(ServerContext& ctx);  // /event (private)
 void RegisterOpsHandlers(ServerContext& ctx);      // /connections, /state, /memory (private)
 void RegisterMetricsHandler(ServerContext& ctx);   // /metrics, Prometheus text (private)
+// GET /dashboard and the GET /state/stream private stream (dashboard.cc).
+void RegisterDashboardHandlers(ServerContext& ctx);
+// The /state document, as GET /state answers it, handed to `done` on some
+// worker's thread once every worker has answered.
+void BuildState(ServerContext& ctx, std::function<void(std::string)> done);
+// /state's members for the dashboard (time_ms, latency, memory, rejections,
+// top_topics, state_streams), as ",\"name\":..." to append to the object.
+void GatherStateExtras(ServerContext& ctx, std::function<void(std::string)> done);
 // The process's resident set size (/proc/self/statm), for /memory and /metrics.
 int64_t RssBytes();
 void RegisterAdminHandlers(ServerContext& ctx);  // /disconnect (private)

@@ -117,9 +117,12 @@ std::string MetricsText(const ServerContext& ctx) {
     x.Sample("herald_closed_total", Read(s.closed[r]),
              Label("reason", CloseReasonName(static_cast<CloseReason>(r))));
   }
-  x.Family("herald_rejected_total", "counter", "Requests refused, by cause.");
-  x.Sample("herald_rejected_total", Read(s.rejected_limit), Label("cause", "limit_connections"));
-  x.Sample("herald_rejected_total", Read(s.rejected_bad), Label("cause", "bad_request"));
+  x.Family("herald_rejected_total", "counter",
+           "Requests refused (answered >= 400, or cut for arriving too slowly), by cause.");
+  for (int c = 0; c < kRejectCauseCount; ++c) {
+    const auto cause = static_cast<RejectCause>(c);
+    x.Sample("herald_rejected_total", Rejected(s, cause), Label("cause", RejectCauseName(cause)));
+  }
   AppendLatency(ctx, &x);
   const HistoryStats h = ctx.hub->store().Stats();
   x.Family("herald_history_events", "gauge", "Events retained for resume.");

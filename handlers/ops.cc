@@ -286,6 +286,17 @@ void HandleMemory(ServerContext& ctx, Responder done) {
 
 }  // namespace
 
+void BuildState(ServerContext& ctx, std::function<void(std::string)> done) {
+  GatherFromWorkers(ctx, DistinctFilters, [&ctx, done](std::vector<std::string> parts) {
+    std::string state = StateJson(ctx, CountDistinct(parts));
+    // The dashboard's members (handlers/dashboard.cc) go at the end.
+    GatherStateExtras(ctx, [state = std::move(state), done](std::string extras) mutable {
+      state.pop_back();  // the closing brace
+      done(state + extras + "}");
+    });
+  });
+}
+
 void RegisterOpsHandlers(ServerContext& ctx) {
   ctx.private_routes.Add(
       "/connections",
@@ -293,9 +304,7 @@ void RegisterOpsHandlers(ServerContext& ctx) {
   ctx.private_routes.Add(
       "/state",
       [&ctx](const HttpRequest&, Responder done) {
-        GatherFromWorkers(ctx, DistinctFilters, [&ctx, done](std::vector<std::string> parts) {
-          done(HttpResponse::Json(StateJson(ctx, CountDistinct(parts))));
-        });
+        BuildState(ctx, [done](std::string state) { done(HttpResponse::Json(std::move(state))); });
       },
       true);
   ctx.private_routes.Add(

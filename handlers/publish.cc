@@ -238,6 +238,7 @@ void Publish(ServerContext& ctx, const HttpRequest& req, Responder done) {
   const PostFn post = ctx.hub->CallerPost();
   for (size_t i = 0; i < parsed->targets.size(); ++i) {
     Target& t = parsed->targets[i];
+    ctx.topic_rates.Note(t.topic, NowMs());  // for the dashboard's top topics
     ctx.hub->Publish(std::move(t.topic), parsed->e_json, t.whisper, std::move(t.acl), false, post,
                      [replies, i, done](Status s, uint64_t seq) {
                        if (!s.ok() && replies->failed.ok()) replies->failed = std::move(s);

@@ -18,6 +18,7 @@
 #include "server/core/presence.h"
 #include "server/core/stats.h"
 #include "server/core/topic.h"
+#include "server/core/topic_rates.h"
 #include "server/net/http.h"
 #include "server/net/tls_context.h"
 #include "server/reload_status.h"
@@ -29,6 +30,17 @@ namespace herald {
 
 class Hub;
 class Worker;
+
+// A private-API event stream (GET, text/event-stream, served by the private
+// listener): while at least one client listens, the listener calls
+// `snapshot` every `period_ms` and sends the document it yields (on any
+// thread, exactly once) to every client as one `data:` line. At most
+// `max_clients` at once node-wide; past that, 503.
+struct PrivateStream {
+  std::function<void(std::function<void(std::string)>)> snapshot;
+  int period_ms = 1000;
+  int max_clients = 16;
+};
 
 // Public endpoints that own their request beyond the handler (streams, SSE,
 // held polls): called on the worker's loop with the raw libevent request.
@@ -48,6 +60,8 @@ struct ServerContext {
   Router private_routes;  // the private API (MHD), and the public one in compat mode
   // Filled by the assembler (app/server.cc) so the listener needs no handler.
   std::map<std::string, StreamingHandler> streaming_routes;
+  std::map<std::string, PrivateStream> private_streams;  // e.g. /state/stream
+  TopicRates topic_rates;                                // events/s per topic, noted by POST /event
   // Bind keys and the ACL of bound topics (auth.*); loaded before the workers
   // start, read-only afterwards. Null: bind keys refused / no topic registered.
   EvpPkeyPtr bind_key_private_key;

@@ -24,6 +24,7 @@
 #include "server/net/api_auth.h"
 #include "server/net/net_address.h"
 #include "server/net/pending_requests.h"
+#include "server/private_stream.h"
 #include "server/util/c_handles.h"
 #include "server/util/event_add.h"
 #include "server/util/log.h"
@@ -43,6 +44,7 @@ struct PendingRequest {
   HttpRequest request;
   bool too_large = false;
   bool suspended = false;  // waiting for a handler that answers later
+  bool stream = false;     // admitted to a private stream (private_stream.h)
   std::optional<HttpResponse> answer;
   std::chrono::steady_clock::time_point start;  // for the access log (log.access)
 };
@@ -64,10 +66,11 @@ std::string ClientIp(MHD_Connection* connection) {
   return host;
 }
 
-MHD_Result Send(MHD_Connection* connection, const ServerContext& ctx, const HttpResponse& r) {
+MHD_Result Send(MHD_Connection* connection, ServerContext& ctx, const HttpResponse& r) {
   MHD_Response* resp = MHD_create_response_from_buffer(
       r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
   if (!resp) return MHD_NO;
+  CountRejection(ctx.stats, r);
   if (r.status != 204) MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
   MHD_add_response_header(resp, "Access-Control-Allow-Origin", ctx.config.cors_origin.c_str());
   MHD_add_response_header(resp, "Cache-Control", "no-store");
@@ -147,8 +150,12 @@ std::optional<HttpResponse> Precheck(const ServerContext& ctx, const PendingRequ
                  {"Access-Control-Allow-Headers", kCorsAllowHeaders}};
     return r;
   }
-  if (!ctx.private_routes.Find(req.path)) return HttpResponse::Error(404, "Not found");
-  if (ListenerChecksToken(ctx.config, req) && !AuthorizePrivate(ctx.config, req)) {
+  const Router::Route* route = ctx.private_routes.Find(req.path);
+  const bool stream = ctx.private_streams.count(req.path) > 0;
+  if (!route && !stream) return HttpResponse::Error(404, "Not found");
+  // A route registered as not private (the dashboard page) needs no token.
+  const bool needs_token = stream || route->is_private;
+  if (needs_token && ListenerChecksToken(ctx.config, req) && !AuthorizePrivate(ctx.config, req)) {
     return HttpResponse::Error(401, "Missing or wrong token");
   }
   return std::nullopt;
@@ -166,7 +173,8 @@ class PrivateListener::WorkerDaemon {
         worker_(worker),
         heads_(
             PendingMax(ctx->config), ctx->config.limits.request_timeout_ms,
-            [this](void* c) { Cut(c); }, [](void*) {}) {}
+            [this](void* c) { Cut(c); }, [](void*) {}),
+        streams_(ctx, worker, [this] { event_active(timer_.get(), EV_TIMEOUT, 0); }) {}
   ~WorkerDaemon() { StopOnLoop(); }
 
   // Main thread, before the loop runs. Takes `listen_fd`.
@@ -204,9 +212,11 @@ class PrivateListener::WorkerDaemon {
   void StopOnLoop() {
     if (!daemon_) return;
     // MHD refuses to stop with suspended connections: resume them first.
+    streams_.Stop();
     for (auto& [id, p] : pending_) {
       if (!p->suspended) continue;
       p->answer = HttpResponse::Error(503, "Shutting down");
+      p->answer->cause = RejectCause::kShuttingDown;
       p->suspended = false;
       MHD_resume_connection(p->connection);
     }
@@ -290,6 +300,11 @@ class PrivateListener::WorkerDaemon {
       return MHD_YES;
     }
     if (!p->answer && !p->suspended) self->Serve(p);
+    if (p->stream) {
+      if (self->ctx_->config.log.access)
+        LogAccess(p->request.method, p->request.path, 200, 0, p->request.remote_ip);
+      return self->streams_.Open(connection, p->request.path);
+    }
     if (p->answer) {
       AdaptErrorBody(p->request.path, &*p->answer);
       if (self->ctx_->config.log.access) LogRequest(*p);
@@ -320,6 +335,11 @@ class PrivateListener::WorkerDaemon {
     req.remote_ip = ClientIp(p->connection);
     if (auto early = Precheck(*ctx_, *p)) {
       p->answer = std::move(*early);
+      return;
+    }
+    if (streams_.IsStream(req.path)) {
+      p->answer = streams_.Admit(req);
+      p->stream = !p->answer;
       return;
     }
     const uint64_t id = p->id;
@@ -365,6 +385,7 @@ class PrivateListener::WorkerDaemon {
   PendingRequests heads_;  // connections whose request has not fully arrived
   std::unordered_map<uint64_t, std::unique_ptr<PendingRequest>> pending_;
   uint64_t next_id_ = 1;
+  PrivateStreams streams_;  // after timer_: it runs MHD through it
 };
 
 PrivateListener::PrivateListener(ServerContext* ctx) : ctx_(ctx) {}

@@ -37,6 +37,12 @@ const char* MethodName(evhttp_cmd_type cmd) {
   return "?";
 }
 
+HttpResponse ShuttingDownResponse() {
+  HttpResponse r = HttpResponse::Error(503, "Server is shutting down");
+  r.cause = RejectCause::kShuttingDown;
+  return r;
+}
+
 void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
   HttpRequest request = ToHttpRequest(req);
   const Config& config = worker.ctx().config;
@@ -49,7 +55,7 @@ void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
   // background publish) must not touch a request whose client has left.
   Worker* w = &worker;
   const uint64_t token = w->HoldRequest(req, [w](uint64_t, evhttp_request* r) {
-    if (r) SendEvhttpResponse(*w, r, HttpResponse::Error(503, "Server is shutting down"));
+    if (r) SendEvhttpResponse(*w, r, ShuttingDownResponse());
   });
   route.handler(request, [w, token](HttpResponse resp) {
     if (w->InLoopThread()) {
@@ -120,6 +126,7 @@ void SendEvhttpResponse(Worker& worker, evhttp_request* req, const HttpResponse&
     chosen = &adapted;
   }
   const HttpResponse& resp = *chosen;
+  CountRejection(worker.ctx().stats, resp);
   AddCorsHeaders(worker, req);
   evkeyvalq* out = evhttp_request_get_output_headers(req);
   if (!resp.body.empty() || resp.status != 204) {
@@ -154,7 +161,7 @@ void HandlePublicRequest(evhttp_request* req, void* arg) {
     return;
   }
   if (worker.shutting_down()) {
-    HttpResponse resp = HttpResponse::Error(503, "Server is shutting down");
+    HttpResponse resp = ShuttingDownResponse();
     resp.headers.emplace_back("Retry-After", "1");
     SendEvhttpResponse(worker, req, resp);
     return;

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "server/core/metrics.h"
+#include "server/core/reject_cause.h"
 #include "server/core/session_kinds.h"
 
 namespace herald {
@@ -36,6 +37,15 @@ struct NodeStats {
   Counter open_poll_sessions{0};  // admitted against limits.max_poll_sessions
   Counter slow_requests{
       0};  // connections cut: request not in by limits.request_timeout_ms, or no room
+  Counter open_private_streams{0};           // GET /state/stream readers (private listener)
+  Counter rejected[kRejectCauseCount] = {};  // answers >= 400 by cause (CountRejection)
 };
+
+// Refusals of one cause: the answers counted under it, and for kTimeout the
+// connections cut without an answer too (slow_requests).
+inline int64_t Rejected(const NodeStats& s, RejectCause c) {
+  const int64_t answered = Read(s.rejected[static_cast<int>(c)]);
+  return c == RejectCause::kTimeout ? answered + Read(s.slow_requests) : answered;
+}
 
 }  // namespace herald

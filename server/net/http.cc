@@ -45,6 +45,12 @@ HttpResponse HttpResponse::Error(int status, std::string_view reason) {
   return r;
 }
 
+void CountRejection(NodeStats& stats, const HttpResponse& resp) {
+  if (resp.status < 400) return;
+  const RejectCause cause = resp.cause ? *resp.cause : RejectCauseOfStatus(resp.status);
+  Add(stats.rejected[static_cast<int>(cause)]);
+}
+
 bool IsEsWebPath(std::string_view path) {
   return path == "/" || path == "/alive" || path == "/event" || path == "/connections";
 }

@@ -11,11 +11,14 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "server/core/reject_cause.h"
+#include "server/core/stats.h"
 #include "server/util/status.h"
 
 namespace herald {
@@ -44,6 +47,8 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Counted under this cause if refused; unset: by status (reject_cause.h).
+  std::optional<RejectCause> cause;
 
   static HttpResponse Json(std::string body, int status = 200);
   // {"error": reason} with the reason as the status line's phrase too.
@@ -66,6 +71,10 @@ inline constexpr char kCorsAllowHeaders[] =
 bool IsEsWebPath(std::string_view path);
 // For a response to `path`: an error on an es-web path gets the plain body.
 void AdaptErrorBody(std::string_view path, HttpResponse* resp);
+
+// Counts `resp` in stats.rejected if it is a refusal (status >= 400). Called
+// once per answer, where the listeners send it.
+void CountRejection(NodeStats& stats, const HttpResponse& resp);
 
 using Responder = std::function<void(HttpResponse)>;
 using Handler = std::function<void(const HttpRequest&, Responder)>;
