@@ -42,14 +42,17 @@ void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
   const Config& config = worker.ctx().config;
   if (route.is_private && ListenerChecksToken(config, request) &&
       !AuthorizePrivate(config, request)) {
-    SendEvhttpResponse(worker, req, HttpResponse::Error(401, "Missing or wrong token"));
+    SendEvhttpResponse(worker, req,
+                       HttpResponse::FromStatus(Status::Unauthorized("Missing or wrong token")));
     return;
   }
   // Held while the handler works: an answer from another thread (a gather, a
   // background publish) must not touch a request whose client has left.
   Worker* w = &worker;
   const uint64_t token = w->HoldRequest(req, [w](uint64_t, evhttp_request* r) {
-    if (r) SendEvhttpResponse(*w, r, HttpResponse::Error(503, "Server is shutting down"));
+    if (r)
+      SendEvhttpResponse(*w, r,
+                         HttpResponse::FromStatus(Status::Unavailable("Server is shutting down")));
   });
   route.handler(request, [w, token](HttpResponse resp) {
     if (w->InLoopThread()) {
@@ -139,7 +142,8 @@ void HandlePublicRequest(evhttp_request* req, void* arg) {
   worker.accept_guard().RequestArrived(req);
   if (AmbiguousLength(req)) {
     Add(ctx.stats.rejected_bad);
-    HttpResponse resp = HttpResponse::Error(400, "Content-Length twice, or with Transfer-Encoding");
+    HttpResponse resp = HttpResponse::FromStatus(
+        Status::BadRequest("Content-Length twice, or with Transfer-Encoding"));
     resp.headers.emplace_back("Connection", "close");
     SendEvhttpResponse(worker, req, resp);
     return;
@@ -154,7 +158,7 @@ void HandlePublicRequest(evhttp_request* req, void* arg) {
     return;
   }
   if (worker.shutting_down()) {
-    HttpResponse resp = HttpResponse::Error(503, "Server is shutting down");
+    HttpResponse resp = HttpResponse::FromStatus(Status::Unavailable("Server is shutting down"));
     resp.headers.emplace_back("Retry-After", "1");
     SendEvhttpResponse(worker, req, resp);
     return;
@@ -177,7 +181,7 @@ void HandlePublicRequest(evhttp_request* req, void* arg) {
       return;
     }
   }
-  SendEvhttpResponse(worker, req, HttpResponse::Error(404, "Not found"));
+  SendEvhttpResponse(worker, req, HttpResponse::FromStatus(Status::NotFound("Not found")));
 }
 
 }  // namespace herald
