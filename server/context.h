@@ -56,7 +56,7 @@ struct ServerContext {
   JwtKeys jwt_keys;
   JwtPolicy jwt_policy;
   TicketStore tickets;
-  ReloadStatus reload;  // SIGHUP reloads (server/reload.cc), shown by /state
+  ReloadStatus reload;  // SIGHUP reloads (app/reload.cc), shown by /state
 };
 
 }  // namespace herald
