@@ -47,11 +47,12 @@ struct HttpResponse {
 
   static HttpResponse Json(std::string body, int status = 200);
   // An error Status as a response: HttpStatusFor(kind), and {"error": reason}
-  // with the reason as the status line's phrase too. How handlers and
-  // listeners answer an error.
+  // with the reason as the status line's phrase too; a 401 also gets its
+  // `WWW-Authenticate: Bearer` challenge. How handlers and listeners answer
+  // an error.
   static HttpResponse FromStatus(const Status& s);
-  // The same for a bare HTTP status; prefer FromStatus, which keeps the
-  // kind -> status decision in one place.
+  // The body and phrase of FromStatus for a bare HTTP status. Use FromStatus,
+  // which keeps the kind -> status decision in one place.
   static HttpResponse Error(int status, std::string_view reason);
 };
 

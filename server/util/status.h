@@ -2,8 +2,8 @@
 // (hot paths, parsers, config). An error carries a kind (what went wrong, in
 // words any layer understands) and a short human-readable reason that is safe
 // to show to the client. Which HTTP status a kind becomes is decided in one
-// place, HttpStatusFor (server/net/http.h); nothing below handlers/ knows
-// HTTP numbers.
+// place, HttpStatusFor (server/net/http.h), so code that fails says what
+// went wrong and never picks an HTTP number.
 #pragma once
 
 #include <optional>
