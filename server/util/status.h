@@ -60,12 +60,12 @@ class Status {
     return Status(StatusKind::kConfig, std::move(reason));
   }
   // Transitional, for code written before kinds (server/worker.cc, being
-  // split in parallel, says Status::Error(500, ...)): a 5xx is kInternal,
-  // anything else kBadRequest. New code uses the named factories; delete this
+  // split in parallel, and branches merged after this one): the number's
+  // kind, so such code answers as it did (an unknown 5xx is kInternal, an
+  // unknown 4xx kBadRequest). New code uses the named factories; delete this
   // once no caller is left.
   static Status Error(int http_status, std::string reason) {
-    return Status(http_status >= 500 ? StatusKind::kInternal : StatusKind::kBadRequest,
-                  std::move(reason));
+    return Status(KindOfHttpStatus(http_status), std::move(reason));
   }
 
   bool ok() const { return kind_ == StatusKind::kOk; }
@@ -74,6 +74,26 @@ class Status {
 
  private:
   Status(StatusKind kind, std::string reason) : kind_(kind), reason_(std::move(reason)) {}
+  static StatusKind KindOfHttpStatus(int http_status) {
+    switch (http_status) {
+      case 401:
+        return StatusKind::kUnauthorized;
+      case 403:
+        return StatusKind::kForbidden;
+      case 404:
+        return StatusKind::kNotFound;
+      case 410:
+        return StatusKind::kGone;
+      case 413:
+        return StatusKind::kTooLarge;
+      case 431:
+        return StatusKind::kHeadersTooLarge;
+      case 503:
+        return StatusKind::kUnavailable;
+      default:
+        return http_status >= 500 ? StatusKind::kInternal : StatusKind::kBadRequest;
+    }
+  }
   StatusKind kind_ = StatusKind::kOk;
   std::string reason_;
 };

@@ -57,10 +57,14 @@ TEST(HttpResponse, FromStatusUsesTheKindAndTheReason) {
   }
 }
 
-// Transitional Status::Error(int, ...) (server/worker.cc still uses it).
-TEST(Status, ErrorFromANumberKeepsServerFaultsInternal) {
-  EXPECT_EQ(Status::Error(500, "x").kind(), StatusKind::kInternal);
-  EXPECT_EQ(Status::Error(400, "x").kind(), StatusKind::kBadRequest);
+// Transitional Status::Error(int, ...): code that still passes a number
+// answers with that number.
+TEST(Status, ErrorFromANumberAnswersThatNumber) {
+  for (int status : {400, 401, 403, 404, 410, 413, 431, 500, 503}) {
+    EXPECT_EQ(HttpStatusFor(Status::Error(status, "x").kind()), status);
+  }
+  EXPECT_EQ(Status::Error(502, "x").kind(), StatusKind::kInternal);
+  EXPECT_EQ(Status::Error(418, "x").kind(), StatusKind::kBadRequest);
   EXPECT_TRUE(Status().ok());
   EXPECT_EQ(Status().kind(), StatusKind::kOk);
 }
