@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
   herald::Status s = server.Start();
   if (!s.ok()) {
     std::fprintf(stderr, "herald: %s\n", s.reason().c_str());
-    return 1;
+    // A config error found at start-up (a key file, the ACL file) exits as
+    // one found by the JSON pass or --check-config does.
+    return s.kind() == herald::StatusKind::kConfig ? 2 : 1;
   }
   for (;;) {
     int sig = 0;

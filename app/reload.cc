@@ -6,7 +6,7 @@
 // the bind-key private key, the ACL and the TLS certificate into the node,
 // all at once: a bad file keeps every old value. The swap happens while every
 // thread that reads those values (the worker loops, which also run the
-// private API, and the background pool) is parked at a barrier between two
+// private API, and the background thread) is parked at a barrier between two
 // tasks, so no request sees half of it and no reader needs a lock;
 // connections stay open, their loops pause for the swap only. (The TLS slot
 // has its own mutex: accepts take it without parking.)
@@ -26,7 +26,7 @@ namespace herald {
 namespace {
 
 // Runs `change` on the calling thread while every worker loop and the
-// background pool wait at a barrier; returns once all of them run again.
+// background thread wait at a barrier; returns once all of them run again.
 void WithReadersParked(ServerContext& ctx, const std::function<void()>& change) {
   struct Barrier {
     std::mutex mu;

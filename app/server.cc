@@ -41,7 +41,7 @@ Status Server::Start() {
   if (!jwt.ok()) return jwt;
   RegisterAuthHandlers(ctx_);
   ctx_.hub = std::make_unique<Hub>(&ctx_);
-  ctx_.background = std::make_unique<BackgroundPool>();
+  ctx_.background = std::make_unique<BackgroundThread>();
   RegisterControlHandlers(ctx_);
   RegisterPublishHandlers(ctx_);
   RegisterOpsHandlers(ctx_);

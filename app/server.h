@@ -24,7 +24,7 @@ class Server {
   static Status CheckConfig(const Config& config);
   // SIGHUP (main thread, after Start): re-reads the config with the same
   // command line and swaps tokens and auth keys atomically, or keeps them
-  // all and says why. Defined in server/reload.cc.
+  // all and says why. Defined in app/reload.cc.
   Status Reload(int argc, char** argv);
 
  private:

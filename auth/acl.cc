@@ -10,12 +10,12 @@ namespace {
 Result<std::string> Uid(const cJSON* item, const std::string& where) {
   if (cJSON_IsString(item) && item->valuestring[0]) return std::string(item->valuestring);
   if (auto n = JsonUint53(item)) return std::to_string(*n);
-  return Status::BadRequest(where + " should be a non-empty string or an integer");
+  return Status::Config(where + " should be a non-empty string or an integer");
 }
 
 Status UidList(const cJSON* list, const std::string& where, std::vector<std::string>* out) {
   if (!list) return Status::Ok();
-  if (!cJSON_IsArray(list)) return Status::BadRequest(where + " should be an array");
+  if (!cJSON_IsArray(list)) return Status::Config(where + " should be an array");
   const cJSON* item;
   cJSON_ArrayForEach(item, list) {
     auto uid = Uid(item, where + " entry");
@@ -52,25 +52,25 @@ bool AclRecord::PasswordOk(std::string_view password) const {
 
 Result<std::shared_ptr<const Acl>> Acl::Parse(const std::string& text, const std::string& origin) {
   CJsonPtr root = ParseJson(text);
-  if (!root) return Status::BadRequest(origin + ": invalid JSON");
+  if (!root) return Status::Config(origin + ": invalid JSON");
   const cJSON* list = root.get();
   if (cJSON_IsObject(list)) list = cJSON_GetObjectItemCaseSensitive(list, "event_points");
   if (!cJSON_IsArray(list)) {
-    return Status::BadRequest(origin + ": expected an array of event point records");
+    return Status::Config(origin + ": expected an array of event point records");
   }
   auto acl = std::make_shared<Acl>();
   int i = 0;
   const cJSON* item;
   cJSON_ArrayForEach(item, list) {
     const std::string where = origin + ": record " + std::to_string(i++);
-    if (!cJSON_IsObject(item)) return Status::BadRequest(where + " should be an object");
+    if (!cJSON_IsObject(item)) return Status::Config(where + " should be an object");
     auto rec = std::make_shared<AclRecord>();
     const cJSON* ep = cJSON_GetObjectItemCaseSensitive(item, "ep");
     if (!cJSON_IsString(ep) || !ep->valuestring[0]) {
-      return Status::BadRequest(where + ": ep should be a non-empty string");
+      return Status::Config(where + ": ep should be a non-empty string");
     }
     rec->ep = ep->valuestring;
-    if (HasWildcard(rec->ep)) return Status::BadRequest(where + ": ep has a wildcard");
+    if (HasWildcard(rec->ep)) return Status::Config(where + ": ep has a wildcard");
     const cJSON* owner = cJSON_GetObjectItemCaseSensitive(item, "owner");
     if (owner && !cJSON_IsNull(owner)) {
       auto o = Uid(owner, where + ": owner");
@@ -79,12 +79,10 @@ Result<std::shared_ptr<const Acl>> Acl::Parse(const std::string& text, const std
     }
     const cJSON* pw = cJSON_GetObjectItemCaseSensitive(item, "pub_password");
     if (pw && !cJSON_IsNull(pw)) {
-      if (!cJSON_IsString(pw))
-        return Status::BadRequest(where + ": pub_password should be a string");
+      if (!cJSON_IsString(pw)) return Status::Config(where + ": pub_password should be a string");
       rec->pub_password = pw->valuestring;
       if (!rec->pub_password.empty() && !IsPasswordHash(rec->pub_password)) {
-        return Status::BadRequest(where +
-                                  ": pub_password is not a hash (use herald --hash-password)");
+        return Status::Config(where + ": pub_password is not a hash (use herald --hash-password)");
       }
     }
     Status s = UidList(cJSON_GetObjectItemCaseSensitive(item, "pub"), where + ": pub", &rec->pub);
@@ -92,7 +90,7 @@ Result<std::shared_ptr<const Acl>> Acl::Parse(const std::string& text, const std
     s = UidList(cJSON_GetObjectItemCaseSensitive(item, "sub"), where + ": sub", &rec->sub);
     if (!s.ok()) return s;
     if (!acl->records_.emplace(rec->ep, rec).second) {
-      return Status::BadRequest(where + ": duplicate ep " + rec->ep);
+      return Status::Config(where + ": duplicate ep " + rec->ep);
     }
   }
   return std::shared_ptr<const Acl>(std::move(acl));

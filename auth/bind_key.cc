@@ -15,7 +15,7 @@
 namespace herald {
 namespace {
 
-Status Bad(const std::string& why) { return Status::Error(401, "Invalid bind key: " + why); }
+Status Bad(const std::string& why) { return Status::Unauthorized("Invalid bind key: " + why); }
 
 bool Decrypt(EVP_PKEY* key, int padding, const std::string& in, std::string* out) {
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
@@ -39,11 +39,11 @@ bool Decrypt(EVP_PKEY* key, int padding, const std::string& in, std::string* out
 
 Result<EvpPkeyPtr> LoadBindKeyPrivateKey(const std::string& pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return Status::BadRequest("out of memory");
+  if (!bio) return Status::Internal("out of memory");
   EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) return Status::BadRequest("not a PEM private key");
+  if (!key) return Status::Config("not a PEM private key");
   if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
-    return Status::BadRequest("not an RSA private key");
+    return Status::Config("not an RSA private key");
   }
   return key;
 }
@@ -77,7 +77,7 @@ Result<BindIdentity> ParseBindKeyPayload(std::string_view json, int64_t now_ms,
 
 Result<BindIdentity> DecodeBindKey(EVP_PKEY* key, std::string_view bind_key, int64_t now_ms,
                                    int64_t max_age_ms) {
-  if (!key) return Status::Error(401, "Bind keys are not enabled (no auth.bind_key_private_key)");
+  if (!key) return Status::Unauthorized("Bind keys are not enabled (no auth.bind_key_private_key)");
   std::string cipher;
   if (bind_key.empty() || !Base64Decode(bind_key, &cipher) || cipher.empty()) {
     return Bad("not base64");

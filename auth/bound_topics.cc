@@ -13,8 +13,8 @@ namespace {
 Result<std::string> ReadFile(const std::string& path, const char* key) {
   std::ifstream in(path);
   if (!in) {
-    return Status::BadRequest(std::string(key) + ": " + path +
-                              ": cannot read: " + std::strerror(errno));
+    return Status::Config(std::string(key) + ": " + path +
+                          ": cannot read: " + std::strerror(errno));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -37,8 +37,8 @@ Status AuthorizeBoundTopics(EVP_PKEY* key, const Acl* acl, const std::string& bi
       return Status::BadRequest("Binded event points cannot have wildcards: " + topic);
     }
     AclRecordRef rec = acl ? acl->Find(topic) : nullptr;
-    if (!rec) return Status::Error(403, "Event point is not registered: " + topic);
-    if (!rec->MaySubscribe(*who)) return Status::Error(403, "Not allowed to subscribe to " + topic);
+    if (!rec) return Status::Forbidden("Event point is not registered: " + topic);
+    if (!rec->MaySubscribe(*who)) return Status::Forbidden("Not allowed to subscribe to " + topic);
   }
   return Status::Ok();
 }
@@ -48,7 +48,7 @@ Result<EvpPkeyPtr> LoadBindKeyPrivateKeyFile(const std::string& path) {
   if (!pem.ok()) return pem.status();
   auto key = LoadBindKeyPrivateKey(*pem);
   if (!key.ok()) {
-    return Status::BadRequest("auth.bind_key_private_key: " + path + ": " + key.status().reason());
+    return Status::Config("auth.bind_key_private_key: " + path + ": " + key.status().reason());
   }
   return key;
 }

@@ -20,7 +20,7 @@
 namespace herald {
 namespace {
 
-Status Refuse(std::string reason) { return Status::Error(401, std::move(reason)); }
+Status Refuse(std::string reason) { return Status::Unauthorized(std::move(reason)); }
 
 const char* KindName(JwtKeyKind k) {
   switch (k) {
@@ -209,9 +209,9 @@ Result<Claims> VerifyJwt(std::string_view token, const JwtKeys& keys, const JwtP
 
 Result<JwtKey> JwtPublicKeyFromPem(std::string pem, std::string kid) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return Status::BadRequest("out of memory");
+  if (!bio) return Status::Internal("out of memory");
   EvpPkeyPtr pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!pkey) return Status::BadRequest("not a PEM public key (-----BEGIN PUBLIC KEY-----)");
+  if (!pkey) return Status::Config("not a PEM public key (-----BEGIN PUBLIC KEY-----)");
   JwtKey key;
   switch (EVP_PKEY_base_id(pkey.get())) {
     case EVP_PKEY_RSA:
@@ -221,7 +221,7 @@ Result<JwtKey> JwtPublicKeyFromPem(std::string pem, std::string kid) {
       key.kind = JwtKeyKind::kEc;
       break;
     default:
-      return Status::BadRequest("public key is neither RSA nor EC");
+      return Status::Config("public key is neither RSA nor EC");
   }
   key.kid = std::move(kid);
   key.material = std::move(pem);
@@ -230,7 +230,7 @@ Result<JwtKey> JwtPublicKeyFromPem(std::string pem, std::string kid) {
 
 Result<JwtKey> LoadJwtPublicKeyFile(const std::string& path, std::string kid) {
   std::ifstream in(path);
-  if (!in) return Status::BadRequest(path + ": cannot read");
+  if (!in) return Status::Config(path + ": cannot read");
   std::stringstream text;
   text << in.rdbuf();
   if (kid.empty()) {
@@ -240,7 +240,7 @@ Result<JwtKey> LoadJwtPublicKeyFile(const std::string& path, std::string kid) {
     if (dot != std::string::npos && dot > 0) kid = kid.substr(0, dot);
   }
   auto key = JwtPublicKeyFromPem(text.str(), std::move(kid));
-  if (!key.ok()) return Status::BadRequest(path + ": " + key.status().reason());
+  if (!key.ok()) return Status::Config(path + ": " + key.status().reason());
   return key;
 }
 

@@ -99,7 +99,8 @@ std::string CloseMatching(Worker& w, const Selector& sel) {
 }
 
 void HandleDisconnect(ServerContext& ctx, const HttpRequest& req, Responder done) {
-  if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
+  if (req.method != "POST")
+    return done(HttpResponse::FromStatus(Status::BadRequest("Method is not POST")));
   Result<Selector> sel = ParseSelector(req.body);
   if (!sel.ok()) {
     Add(ctx.stats.rejected_bad);

@@ -16,12 +16,12 @@ Status AdmitConnection(ServerContext& ctx, const std::string& ip, bool poll_sess
   if (open.fetch_add(1) >= max) {
     Add(open, -1);
     Add(ctx.stats.rejected_limit);
-    return Status::Error(503, poll_session ? "Too many poll sessions" : "Too many connections");
+    return Status::Unavailable(poll_session ? "Too many poll sessions" : "Too many connections");
   }
   if (!ctx.presence.TryAcquireIp(ip, lim.max_connections_per_ip)) {
     Add(open, -1);
     Add(ctx.stats.rejected_limit);
-    return Status::Error(503, "Too many connections from this address");
+    return Status::Unavailable("Too many connections from this address");
   }
   return Status::Ok();
 }

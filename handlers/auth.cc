@@ -25,22 +25,22 @@ namespace {
 
 int64_t NowS() { return NowMs() / 1000; }
 
-Status Unauthorized(const std::string& why) { return Status::Error(401, "unauthorized: " + why); }
-
-HttpResponse AuthError(const Status& s) {
-  HttpResponse resp = HttpResponse::FromStatus(s);
-  if (s.http_status() == 401) resp.headers.emplace_back("WWW-Authenticate", "Bearer");
-  return resp;
+Status UnauthorizedBecause(const std::string& why) {
+  return Status::Unauthorized("unauthorized: " + why);
 }
 
 void HandleTicket(ServerContext& ctx, const HttpRequest& req, Responder done) {
-  if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
+  if (req.method != "POST")
+    return done(HttpResponse::FromStatus(Status::BadRequest("Method is not POST")));
   if (!ctx.config.auth.JwtEnabled())
-    return done(HttpResponse::Error(404, "JWT auth is not configured"));
+    return done(HttpResponse::FromStatus(Status::NotFound("JWT auth is not configured")));
   const std::string_view token = req.BearerToken();
-  if (token.empty()) return done(AuthError(Unauthorized("Authorization: Bearer <jwt> missing")));
+  if (token.empty())
+    return done(
+        HttpResponse::FromStatus(UnauthorizedBecause("Authorization: Bearer <jwt> missing")));
   auto claims = VerifyJwt(token, ctx.jwt_keys, ctx.jwt_policy, NowS());
-  if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
+  if (!claims.ok())
+    return done(HttpResponse::FromStatus(UnauthorizedBecause(claims.status().reason())));
   const int64_t ttl = ctx.config.auth.ticket_ttl_ms;
   std::string ticket = ctx.tickets.Issue(*claims, NowMs(), ttl);
   done(HttpResponse::Json("{\"ticket\":" + JsonString(ticket) +
@@ -48,39 +48,42 @@ void HandleTicket(ServerContext& ctx, const HttpRequest& req, Responder done) {
 }
 
 void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder done) {
-  if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
+  if (req.method != "POST")
+    return done(HttpResponse::FromStatus(Status::BadRequest("Method is not POST")));
   CJsonPtr root = ParseJson(req.body);
   const cJSON* token_item = cJSON_GetObjectItemCaseSensitive(root.get(), "token");
   std::optional<ConnIdSecret> who = ReadConnIdSecret(root.get());
   if (!who || !cJSON_IsString(token_item)) {
     Add(ctx.stats.rejected_bad);
-    return done(HttpResponse::Error(400, "Invalid object"));
+    return done(HttpResponse::FromStatus(Status::BadRequest("Invalid object")));
   }
   if (!ctx.config.auth.JwtEnabled())
-    return done(HttpResponse::Error(404, "JWT auth is not configured"));
+    return done(HttpResponse::FromStatus(Status::NotFound("JWT auth is not configured")));
   // Verified here, off the connection's worker: signature checks are the costly part.
   auto claims = VerifyJwt(token_item->valuestring, ctx.jwt_keys, ctx.jwt_policy, NowS());
-  if (!claims.ok()) return done(AuthError(Unauthorized(claims.status().reason())));
-  PostToConnection(ctx, who->connid, std::move(who->secret), std::move(done),
-                   [id = who->connid, claims = std::move(*claims)](Worker* worker, Connection* c,
-                                                                   Responder done) {
-                     if (c->space.empty())
-                       return done(HttpResponse::Error(400, "Not a space connection"));
-                     if (!claims.GrantsSpace(c->space)) {
-                       worker->Close(c, CloseReason::kUnauthorized);
-                       return done(AuthError(Unauthorized("space not granted")));
-                     }
-                     const bool was_watched = c->auth_pending || c->token_exp_s != 0;
-                     c->auth_pending = false;
-                     SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
-                     c->expiring_sent = false;
-                     if (c->user.empty()) c->user = claims.sub;
-                     if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
-                     std::string detail = "{\"connid\":" + std::to_string(id) +
-                                          ",\"exp\":" + std::to_string(claims.exp_s) + "}";
-                     SendServerEvent(c, "authorized", detail);
-                     done(HttpResponse::Json(detail));
-                   });
+  if (!claims.ok())
+    return done(HttpResponse::FromStatus(UnauthorizedBecause(claims.status().reason())));
+  PostToConnection(
+      ctx, who->connid, std::move(who->secret), std::move(done),
+      [id = who->connid, claims = std::move(*claims)](Worker* worker, Connection* c,
+                                                      Responder done) {
+        if (c->space.empty())
+          return done(HttpResponse::FromStatus(Status::BadRequest("Not a space connection")));
+        if (!claims.GrantsSpace(c->space)) {
+          worker->Close(c, CloseReason::kUnauthorized);
+          return done(HttpResponse::FromStatus(UnauthorizedBecause("space not granted")));
+        }
+        const bool was_watched = c->auth_pending || c->token_exp_s != 0;
+        c->auth_pending = false;
+        SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
+        c->expiring_sent = false;
+        if (c->user.empty()) c->user = claims.sub;
+        if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
+        std::string detail =
+            "{\"connid\":" + std::to_string(id) + ",\"exp\":" + std::to_string(claims.exp_s) + "}";
+        SendServerEvent(c, "authorized", detail);
+        done(HttpResponse::Json(detail));
+      });
 }
 
 }  // namespace
@@ -97,15 +100,15 @@ Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
   if (space.empty() || !ctx.config.auth.JwtEnabled()) return out;
   out.required = true;
   for (const std::string& f : filters) {
-    if (!InsideSpace(space, f)) return Status::Error(403, "Topic outside the space: " + f);
+    if (!InsideSpace(space, f)) return Status::Forbidden("Topic outside the space: " + f);
   }
   if (const std::string_view token = req.BearerToken(); !token.empty()) {
     auto claims = VerifyJwt(token, ctx.jwt_keys, ctx.jwt_policy, NowS());
-    if (!claims.ok()) return Unauthorized(claims.status().reason());
+    if (!claims.ok()) return UnauthorizedBecause(claims.status().reason());
     out.claims = std::move(*claims);
   } else if (const std::string* ticket = req.Query("ticket")) {
     auto claims = ctx.tickets.Redeem(*ticket, NowMs());
-    if (!claims) return Unauthorized("unknown, used or expired ticket");
+    if (!claims) return UnauthorizedBecause("unknown, used or expired ticket");
     out.claims = std::move(*claims);
   } else {
     out.pending = true;  // may still POST /authenticate within auth.timeout_ms
@@ -113,9 +116,9 @@ Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
   }
   // VerifyJwt allowed the leeway; a ticket's token may have expired since.
   if (out.claims.exp_s != 0 && NowS() >= out.claims.exp_s + ctx.jwt_policy.leeway_s) {
-    return Unauthorized("token expired");
+    return UnauthorizedBecause("token expired");
   }
-  if (!out.claims.GrantsSpace(space)) return Unauthorized("space not granted");
+  if (!out.claims.GrantsSpace(space)) return UnauthorizedBecause("space not granted");
   return out;
 }
 
@@ -160,14 +163,14 @@ Status LoadJwtAuth(ServerContext& ctx) {
   ctx.jwt_keys.keys.clear();
   // RFC 7518 3.2: an HS256 key shorter than the hash (32 bytes) is guessable.
   if (!a.jwt_hs256_secret.empty() && a.jwt_hs256_secret.size() < 32) {
-    return Status::BadRequest("auth.jwt_hs256_secret: must be at least 32 bytes");
+    return Status::Config("auth.jwt_hs256_secret: must be at least 32 bytes");
   }
   if (!a.jwt_hs256_secret.empty()) {
     ctx.jwt_keys.keys.push_back({"", JwtKeyKind::kHmac, a.jwt_hs256_secret});
   }
   for (const std::string& path : a.jwt_public_keys) {
     auto key = LoadJwtPublicKeyFile(path);
-    if (!key.ok()) return Status::BadRequest("auth.jwt_public_keys: " + key.status().reason());
+    if (!key.ok()) return Status::Config("auth.jwt_public_keys: " + key.status().reason());
     ctx.jwt_keys.keys.push_back(std::move(*key));
   }
   ctx.jwt_policy.algorithms = a.jwt_algorithms;

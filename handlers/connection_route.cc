@@ -25,12 +25,12 @@ Worker* OwnerOf(ServerContext& ctx, uint64_t connid) {
 void PostToConnection(ServerContext& ctx, uint64_t connid, std::string secret, Responder done,
                       ConnectionTask fn) {
   Worker* worker = OwnerOf(ctx, connid);
-  if (!worker) return done(HttpResponse::Error(400, "Invalid data"));
+  if (!worker) return done(HttpResponse::FromStatus(Status::BadRequest("Invalid data")));
   worker->Post([worker, connid, secret = std::move(secret), done = std::move(done),
                 fn = std::move(fn)]() mutable {
     Connection* c = worker->Find(connid);
     if (!c || c->closing || !SecretsEqual(c->secret, secret)) {
-      return done(HttpResponse::Error(400, "Invalid data"));
+      return done(HttpResponse::FromStatus(Status::BadRequest("Invalid data")));
     }
     fn(worker, c, std::move(done));
   });

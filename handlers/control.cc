@@ -15,19 +15,20 @@ namespace herald {
 namespace {
 
 void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
-  if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
+  if (req.method != "POST")
+    return done(HttpResponse::FromStatus(Status::BadRequest("Method is not POST")));
   CJsonPtr root = ParseJson(req.body);
   std::optional<ConnIdSecret> who = ReadConnIdSecret(root.get());
   if (!who) {
     Add(ctx.stats.rejected_bad);
-    return done(HttpResponse::Error(400, "Invalid object"));
+    return done(HttpResponse::FromStatus(Status::BadRequest("Invalid object")));
   }
   PostToConnection(
       ctx, who->connid, std::move(who->secret), std::move(done),
       [id = who->connid](Worker* worker, Connection* c, Responder done) {
         const Config& config = worker->ctx().config;
         if (c->alive_count >= config.stream.max_alive_count) {
-          return done(HttpResponse::Error(400, "Max alive reached"));
+          return done(HttpResponse::FromStatus(Status::BadRequest("Max alive reached")));
         }
         ++c->alive_count;
         c->secret = NewSecret();
@@ -42,31 +43,33 @@ void HandleAlive(ServerContext& ctx, const HttpRequest& req, Responder done) {
 // connection's space + "/" + channel). Answers {"connid", "topic"} and sends
 // `joined_room` / `leaved_room` on the connection.
 void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done, bool join) {
-  if (req.method != "POST") return done(HttpResponse::Error(400, "Method is not POST"));
+  if (req.method != "POST")
+    return done(HttpResponse::FromStatus(Status::BadRequest("Method is not POST")));
   CJsonPtr root = ParseJson(req.body);
   const cJSON* topic_item = cJSON_GetObjectItemCaseSensitive(root.get(), "topic");
   const cJSON* channel_item = cJSON_GetObjectItemCaseSensitive(root.get(), "channel");
   std::optional<ConnIdSecret> who = ReadConnIdSecret(root.get());
   if (!who) {
     Add(ctx.stats.rejected_bad);
-    return done(HttpResponse::Error(400, "Invalid object"));
+    return done(HttpResponse::FromStatus(Status::BadRequest("Invalid object")));
   }
   if ((topic_item != nullptr) == (channel_item != nullptr)) {
     Add(ctx.stats.rejected_bad);
-    return done(HttpResponse::Error(400, "Either topic or channel is required"));
+    return done(
+        HttpResponse::FromStatus(Status::BadRequest("Either topic or channel is required")));
   }
   const cJSON* target = topic_item ? topic_item : channel_item;
   if (!cJSON_IsString(target) || target->valuestring[0] == '\0') {
     Add(ctx.stats.rejected_bad);
-    return done(HttpResponse::Error(
-        400, topic_item ? "Topic should be a string" : "Channel should be a string"));
+    return done(HttpResponse::FromStatus(Status::BadRequest(
+        topic_item ? "Topic should be a string" : "Channel should be a string")));
   }
   PostToConnection(
       ctx, who->connid, std::move(who->secret), std::move(done),
       [join, id = who->connid, name = std::string(target->valuestring),
        is_channel = channel_item != nullptr](Worker* worker, Connection* c, Responder done) {
         if (is_channel && c->space.empty()) {
-          return done(HttpResponse::Error(400, "Not a space connection"));
+          return done(HttpResponse::FromStatus(Status::BadRequest("Not a space connection")));
         }
         const ServerContext& ctx = worker->ctx();
         if (!is_channel) {
@@ -76,7 +79,7 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
         const std::string topic = is_channel ? SpaceTopic(c->space, name) : name;
         // With JWT auth on, a space connection's filters stay inside its space.
         if (!c->space.empty() && ctx.config.auth.JwtEnabled() && !InsideSpace(c->space, topic)) {
-          return done(HttpResponse::Error(403, "Topic outside the space"));
+          return done(HttpResponse::FromStatus(Status::Forbidden("Topic outside the space")));
         }
         Status valid = ValidateFilter(topic, ctx.config.limits);
         if (!valid.ok()) return done(HttpResponse::FromStatus(valid));
@@ -87,8 +90,8 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
           bool known = false;
           for (auto* sub : c->subscriptions) known |= ConnectionIndex::FilterOf(sub) == topic;
           if (!known && c->subscriptions.size() >= max) {
-            return done(HttpResponse::Error(
-                400, "Too many event points (at most " + std::to_string(max) + ")"));
+            return done(HttpResponse::FromStatus(
+                Status::BadRequest("Too many event points (at most " + std::to_string(max) + ")")));
           }
           // Joining a joined channel changes nothing and sends nothing: a
           // client looping on /join must not fill its own stream with frames.
@@ -99,7 +102,8 @@ void HandleJoinLeave(ServerContext& ctx, const HttpRequest& req, Responder done,
           SendServerEvent(c, "joined_room", detail);
           SendAvailable(ctx, c, topic);
         } else {
-          if (!worker->Unsubscribe(c, topic)) return done(HttpResponse::Error(400, "Not joined"));
+          if (!worker->Unsubscribe(c, topic))
+            return done(HttpResponse::FromStatus(Status::BadRequest("Not joined")));
           SendServerEvent(c, "leaved_room", detail);
         }
         done(HttpResponse::Json("{\"connid\":" + std::to_string(id) +

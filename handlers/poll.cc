@@ -86,7 +86,8 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
   const evhttp_cmd_type cmd = evhttp_request_get_command(req);
   if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
     Add(ctx.stats.rejected_bad);
-    SendEvhttpResponse(worker, req, HttpResponse::Error(400, "Method is not GET or POST"));
+    SendEvhttpResponse(worker, req,
+                       HttpResponse::FromStatus(Status::BadRequest("Method is not GET or POST")));
     return;
   }
   HttpRequest request = ToHttpRequest(req);
@@ -102,7 +103,8 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
   if (!p.connid) {
     if (p.filters.empty()) {
       Add(ctx.stats.rejected_bad);
-      SendEvhttpResponse(worker, req, HttpResponse::Error(400, "Topic missing"));
+      SendEvhttpResponse(worker, req,
+                         HttpResponse::FromStatus(Status::BadRequest("Topic missing")));
       return;
     }
     StartSession(worker, req, request, std::move(p));
@@ -112,7 +114,8 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
   const int64_t timeout = std::min(p.timeout_ms.value_or(cfg.timeout_ms), cfg.max_timeout_ms);
   Worker* owner = OwnerOf(ctx, *p.connid);
   if (!owner) {
-    SendEvhttpResponse(worker, req, HttpResponse::Error(410, "Unknown or expired session"));
+    SendEvhttpResponse(worker, req,
+                       HttpResponse::FromStatus(Status::Gone("Unknown or expired session")));
     return;
   }
   Worker* here = &worker;
@@ -133,11 +136,13 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
   owner->Post([owner, connid, token, timeout, secret = std::move(p.secret),
                since = p.cursor.value_or(""), reply = std::move(reply)]() mutable {
     Connection* c = owner->Find(connid);
-    if (!c || c->closing) return reply(HttpResponse::Error(410, "Unknown or expired session"));
+    if (!c || c->closing)
+      return reply(HttpResponse::FromStatus(Status::Gone("Unknown or expired session")));
     if (c->transport() != Transport::kPoll) {
-      return reply(HttpResponse::Error(400, "Not a poll session"));
+      return reply(HttpResponse::FromStatus(Status::BadRequest("Not a poll session")));
     }
-    if (!SecretsEqual(c->secret, secret)) return reply(HttpResponse::Error(400, "Invalid data"));
+    if (!SecretsEqual(c->secret, secret))
+      return reply(HttpResponse::FromStatus(Status::BadRequest("Invalid data")));
     static_cast<PollConnection*>(c)->Poll(since, timeout, token, std::move(reply));
   });
 }

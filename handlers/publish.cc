@@ -117,10 +117,10 @@ Status AuthorizeBoundPublish(const ServerContext& ctx, const cJSON* root,
       return Status::BadRequest("Binded event points cannot have wildcards: " + t.topic);
     }
     t.acl = ctx.acl ? ctx.acl->Find(t.topic) : nullptr;
-    if (!t.acl) return Status::Error(403, "Event point is not registered: " + t.topic);
-    if (!t.acl->MayPublish(who)) return Status::Error(403, "Not allowed to publish to " + t.topic);
+    if (!t.acl) return Status::Forbidden("Event point is not registered: " + t.topic);
+    if (!t.acl->MayPublish(who)) return Status::Forbidden("Not allowed to publish to " + t.topic);
     if (!t.acl->PasswordOk(t.password)) {
-      return Status::Error(403, "Wrong password for " + t.topic);
+      return Status::Forbidden("Wrong password for " + t.topic);
     }
   }
   return Status::Ok();
@@ -139,17 +139,17 @@ Status AuthorizeJwtPublish(const ServerContext& ctx, const HttpRequest& req,
   for (const std::string& t : ctx.config.tokens) static_token |= SecretsEqual(t, given);
   if (given.empty() || static_token || std::count(given.begin(), given.end(), '.') != 2) {
     if (AuthorizePrivate(ctx.config, req)) return Status::Ok();
-    return Status::Error(401, "Missing or wrong token");
+    return Status::Unauthorized("Missing or wrong token");
   }
   auto claims = VerifyJwt(given, ctx.jwt_keys, ctx.jwt_policy, NowMs() / 1000);
-  if (!claims.ok()) return Status::Error(401, "unauthorized: " + claims.status().reason());
-  if (!claims->has_publish) return Status::Error(403, "Token grants no publish");
+  if (!claims.ok()) return Status::Unauthorized("unauthorized: " + claims.status().reason());
+  if (!claims->has_publish) return Status::Forbidden("Token grants no publish");
   for (const Target& t : targets) {
     bool allowed = false;
     for (const std::string& f : claims->publish) {
       allowed |= HasWildcard(t.topic) ? f == t.topic : TopicsMatch(f, t.topic);
     }
-    if (!allowed) return Status::Error(403, "Not allowed to publish to " + t.topic);
+    if (!allowed) return Status::Forbidden("Not allowed to publish to " + t.topic);
   }
   return Status::Ok();
 }
@@ -169,9 +169,9 @@ Result<std::string> EventJson(const std::string& body, const Limits& limits) {
   if (auto detail = JsonMemberText(*e, "detail")) out += ",\"detail\":" + *PassThroughJson(*detail);
   out += "}";
   if (static_cast<int64_t>(out.size()) > limits.max_event_bytes) {
-    return Status::Error(413, "Event too large: " + std::to_string(out.size()) +
-                                  " bytes encoded, limits.max_event_bytes is " +
-                                  std::to_string(limits.max_event_bytes));
+    return Status::TooLarge("Event too large: " + std::to_string(out.size()) +
+                            " bytes encoded, limits.max_event_bytes is " +
+                            std::to_string(limits.max_event_bytes));
   }
   return out;
 }
@@ -212,7 +212,8 @@ HttpResponse PublishReply(const PublishReplies& r) {
   if (!r.failed.ok()) {
     // The store could not take the event (a shared store unreachable):
     // nothing of a failed target was delivered; the publisher retries.
-    HttpResponse resp = HttpResponse::Error(503, "Store unavailable: " + r.failed.reason());
+    HttpResponse resp =
+        HttpResponse::FromStatus(Status::Unavailable("Store unavailable: " + r.failed.reason()));
     resp.headers.emplace_back("Retry-After", "1");
     return resp;
   }

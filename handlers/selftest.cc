@@ -71,7 +71,8 @@ struct Selftest : std::enable_shared_from_this<Selftest> {
 void HandleSelftest(Worker& worker, evhttp_request* req) {
   const evhttp_cmd_type cmd = evhttp_request_get_command(req);
   if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
-    SendEvhttpResponse(worker, req, HttpResponse::Error(400, "Method is not GET or POST"));
+    SendEvhttpResponse(worker, req,
+                       HttpResponse::FromStatus(Status::BadRequest("Method is not GET or POST")));
     return;
   }
   HttpRequest request = ToHttpRequest(req);

@@ -15,7 +15,8 @@ void HandleSseSubscribe(Worker& worker, evhttp_request* req) {
   ServerContext& ctx = worker.ctx();
   if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
     Add(ctx.stats.rejected_bad);
-    SendEvhttpResponse(worker, req, HttpResponse::Error(400, "Method is not GET"));
+    SendEvhttpResponse(worker, req,
+                       HttpResponse::FromStatus(Status::BadRequest("Method is not GET")));
     return;
   }
   HttpRequest request = ToHttpRequest(req);

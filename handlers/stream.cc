@@ -29,7 +29,8 @@ void HandleStreamSubscribe(Worker& worker, evhttp_request* req) {
   ServerContext& ctx = worker.ctx();
   if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
     Add(ctx.stats.rejected_bad);
-    SendEvhttpResponse(worker, req, HttpResponse::Error(400, "Method is not POST"));
+    SendEvhttpResponse(worker, req,
+                       HttpResponse::FromStatus(Status::BadRequest("Method is not POST")));
     return;
   }
   std::string body = ReadBody(req);

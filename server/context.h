@@ -22,7 +22,7 @@
 #include "server/net/http.h"
 #include "server/net/tls_context.h"
 #include "server/reload_status.h"
-#include "server/util/background_pool.h"
+#include "server/util/background_thread.h"
 
 struct evhttp_request;
 
@@ -54,8 +54,8 @@ struct ServerContext {
   int64_t start_ms = 0;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<Hub> hub;
-  // Slow request work (see background_pool.h); stopped before the workers.
-  std::unique_ptr<BackgroundPool> background;
+  // Slow request work (see background_thread.h); stopped before the workers.
+  std::unique_ptr<BackgroundThread> background;
   Router public_routes;   // served by every worker on the public listener
   Router private_routes;  // the private API (MHD), and the public one in compat mode
   // Filled by the assembler (app/server.cc) so the listener needs no handler.
@@ -76,7 +76,7 @@ struct ServerContext {
   // swapped by a SIGHUP reload.
   int tls_listen_fd = -1;
   TlsContextSlot tls;
-  ReloadStatus reload;  // SIGHUP reloads (server/reload.cc), shown by /state
+  ReloadStatus reload;  // SIGHUP reloads (app/reload.cc), shown by /state
 };
 
 }  // namespace herald

@@ -11,7 +11,7 @@
 //
 // Thread-safe: called on the worker loops (the public and the private API's
 // handlers both run there) and on the background thread (a publish whose
-// token needs a PBKDF2 check, see background_pool.h).
+// token needs a PBKDF2 check, see background_thread.h).
 #pragma once
 
 #include <cstdint>

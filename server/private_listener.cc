@@ -134,15 +134,16 @@ std::optional<HttpResponse> Precheck(const ServerContext& ctx, const PendingRequ
   const HttpRequest& req = p.request;
   const auto max_head = static_cast<size_t>(ctx.config.limits.max_header_bytes);
   if (HeadBytes(req) > max_head) {
-    return HttpResponse::Error(
-        431, "Request headers too large (at most " + std::to_string(max_head) + " bytes)");
+    return HttpResponse::FromStatus(Status::HeadersTooLarge("Request headers too large (at most " +
+                                                            std::to_string(max_head) + " bytes)"));
   }
   if (AmbiguousLength(req)) {
-    HttpResponse r = HttpResponse::Error(400, "Content-Length twice, or with Transfer-Encoding");
+    HttpResponse r = HttpResponse::FromStatus(
+        Status::BadRequest("Content-Length twice, or with Transfer-Encoding"));
     r.headers.emplace_back("Connection", "close");
     return r;
   }
-  if (p.too_large) return HttpResponse::Error(413, "Body too large");
+  if (p.too_large) return HttpResponse::FromStatus(Status::TooLarge("Body too large"));
   if (req.method == "OPTIONS") {
     HttpResponse r;
     r.status = 204;
@@ -152,11 +153,11 @@ std::optional<HttpResponse> Precheck(const ServerContext& ctx, const PendingRequ
   }
   const Router::Route* route = ctx.private_routes.Find(req.path);
   const bool stream = ctx.private_streams.count(req.path) > 0;
-  if (!route && !stream) return HttpResponse::Error(404, "Not found");
+  if (!route && !stream) return HttpResponse::FromStatus(Status::NotFound("Not found"));
   // A route registered as not private (the dashboard page) needs no token.
   const bool needs_token = stream || route->is_private;
   if (needs_token && ListenerChecksToken(ctx.config, req) && !AuthorizePrivate(ctx.config, req)) {
-    return HttpResponse::Error(401, "Missing or wrong token");
+    return HttpResponse::FromStatus(Status::Unauthorized("Missing or wrong token"));
   }
   return std::nullopt;
 }
@@ -190,10 +191,10 @@ class PrivateListener::WorkerDaemon {
         &LogMhd, nullptr, MHD_OPTION_END));
     if (!daemon_) {
       close(listen_fd);
-      return Status::Error(500, "private_listen: cannot start libmicrohttpd");
+      return Status::Internal("private_listen: cannot start libmicrohttpd");
     }
     const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_.get(), MHD_DAEMON_INFO_EPOLL_FD);
-    if (!info) return Status::Error(500, "private_listen: libmicrohttpd has no epoll fd");
+    if (!info) return Status::Internal("private_listen: libmicrohttpd has no epoll fd");
     auto run = [](evutil_socket_t, short, void* self) { static_cast<WorkerDaemon*>(self)->Run(); };
     ready_.reset(event_new(worker_->base(), info->epoll_fd, EV_READ | EV_PERSIST, run, this));
     timer_.reset(event_new(worker_->base(), -1, 0, run, this));
@@ -203,7 +204,7 @@ class PrivateListener::WorkerDaemon {
     expire_.reset(event_new(worker_->base(), -1, EV_PERSIST, expire, this));
     if (!ready_ || !timer_ || !expire_ || event_add(ready_.get(), nullptr) != 0 ||
         event_add(expire_.get(), &kExpireEvery) != 0) {
-      return Status::Error(500, "private_listen: cannot watch libmicrohttpd's epoll fd");
+      return Status::Internal("private_listen: cannot watch libmicrohttpd's epoll fd");
     }
     return Status::Ok();
   }
@@ -215,7 +216,7 @@ class PrivateListener::WorkerDaemon {
     streams_.Stop();
     for (auto& [id, p] : pending_) {
       if (!p->suspended) continue;
-      p->answer = HttpResponse::Error(503, "Shutting down");
+      p->answer = HttpResponse::FromStatus(Status::Unavailable("Shutting down"));
       p->answer->cause = RejectCause::kShuttingDown;
       p->suspended = false;
       MHD_resume_connection(p->connection);
@@ -402,7 +403,7 @@ Status PrivateListener::Start() {
   for (auto& worker : ctx_->workers) {
     const int own = dup(*fd);  // each daemon closes its own
     if (own < 0) {
-      s = Status::Error(500, "private_listen: dup failed");
+      s = Status::Internal("private_listen: dup failed");
       break;
     }
     auto d = std::make_unique<WorkerDaemon>(ctx_, worker.get());

@@ -48,7 +48,8 @@ void Dispatch(Worker& worker, evhttp_request* req, const Router::Route& route) {
   const Config& config = worker.ctx().config;
   if (route.is_private && ListenerChecksToken(config, request) &&
       !AuthorizePrivate(config, request)) {
-    SendEvhttpResponse(worker, req, HttpResponse::Error(401, "Missing or wrong token"));
+    SendEvhttpResponse(worker, req,
+                       HttpResponse::FromStatus(Status::Unauthorized("Missing or wrong token")));
     return;
   }
   // Held while the handler works: an answer from another thread (a gather, a
@@ -146,7 +147,8 @@ void HandlePublicRequest(evhttp_request* req, void* arg) {
   worker.accept_guard().RequestArrived(req);
   if (AmbiguousLength(req)) {
     Add(ctx.stats.rejected_bad);
-    HttpResponse resp = HttpResponse::Error(400, "Content-Length twice, or with Transfer-Encoding");
+    HttpResponse resp = HttpResponse::FromStatus(
+        Status::BadRequest("Content-Length twice, or with Transfer-Encoding"));
     resp.headers.emplace_back("Connection", "close");
     SendEvhttpResponse(worker, req, resp);
     return;
@@ -184,7 +186,7 @@ void HandlePublicRequest(evhttp_request* req, void* arg) {
       return;
     }
   }
-  SendEvhttpResponse(worker, req, HttpResponse::Error(404, "Not found"));
+  SendEvhttpResponse(worker, req, HttpResponse::FromStatus(Status::NotFound("Not found")));
 }
 
 }  // namespace herald

@@ -77,9 +77,9 @@ Worker::~Worker() {
 
 Status Worker::Init(int listen_fd) {
   base_.reset(event_base_new());
-  if (!base_) return Status::Error(500, "event_base_new failed");
+  if (!base_) return Status::Internal("event_base_new failed");
   http_.reset(evhttp_new(base_.get()));
-  if (!http_) return Status::Error(500, "evhttp_new failed");
+  if (!http_) return Status::Internal("evhttp_new failed");
   const Limits& lim = ctx_->config.limits;
   evhttp_set_max_body_size(http_.get(), lim.max_body_bytes);
   evhttp_set_max_headers_size(http_.get(), lim.max_header_bytes);
@@ -91,11 +91,11 @@ Status Worker::Init(int listen_fd) {
   // Every worker accepts on its own dup of the one listening socket; the
   // kernel hands each new connection to one of them.
   int fd = dup(listen_fd);
-  if (fd < 0) return Status::Error(500, "dup failed");
+  if (fd < 0) return Status::Internal("dup failed");
   bound_ = evhttp_accept_socket_with_handle(http_.get(), fd);
   if (!bound_) {
     close(fd);
-    return Status::Error(500, "evhttp_accept_socket failed");
+    return Status::Internal("evhttp_accept_socket failed");
   }
   const int workers = ctx_->config.workers > 0 ? ctx_->config.workers : 1;
   accept_guard_ = std::make_unique<AcceptGuard>(
@@ -107,7 +107,7 @@ Status Worker::Init(int listen_fd) {
     if (!tls.ok()) return tls;
   }
   wake_fd_ = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (wake_fd_.get() < 0) return Status::Error(500, "eventfd failed");
+  if (wake_fd_.get() < 0) return Status::Internal("eventfd failed");
   wake_.reset(event_new(
       base_.get(), wake_fd_.get(), EV_READ | EV_PERSIST,
       [](evutil_socket_t fd, short what, void* self) {
@@ -132,7 +132,7 @@ Status Worker::Init(int listen_fd) {
   timeval tick = {0, kTickMs * 1000};
   if (!AddEvent(wake_.get(), nullptr, "worker", "wake-up") ||
       !AddEvent(tick_.get(), &tick, "worker", "tick")) {
-    return Status::Error(500, "worker " + std::to_string(index_) + ": cannot arm its events");
+    return Status::Internal("worker " + std::to_string(index_) + ": cannot arm its events");
   }
   return Status::Ok();
 }

@@ -18,7 +18,7 @@ namespace herald {
 namespace {
 
 Status KeyError(const std::string& origin, const std::string& key, const std::string& what) {
-  return Status::BadRequest(origin + ": " + key + ": " + what);
+  return Status::Config(origin + ": " + key + ": " + what);
 }
 
 // One reader per key: the table below is the single list of keys herald
@@ -100,7 +100,7 @@ Status ReadObject(const cJSON* obj, const std::string& prefix, const std::string
 
 Result<HostPort> ParseHostPort(const std::string& text) {
   auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return Status::BadRequest("expected host:port");
+  if (colon == std::string::npos || colon == 0) return Status::Config("expected host:port");
   HostPort hp;
   hp.host = text.substr(0, colon);
   if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']') {
@@ -109,17 +109,17 @@ Result<HostPort> ParseHostPort(const std::string& text) {
   const std::string port = text.substr(colon + 1);
   if (port.empty() || port.size() > 5 ||
       port.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::BadRequest("port must be a number from 0 to 65535");
+    return Status::Config("port must be a number from 0 to 65535");
   }
   long p = std::stol(port);
-  if (p > 65535) return Status::BadRequest("port must be a number from 0 to 65535");
+  if (p > 65535) return Status::Config("port must be a number from 0 to 65535");
   hp.port = static_cast<uint16_t>(p);
   return hp;
 }
 
 Status ParseConfigJson(const std::string& text, const std::string& origin, Config* c) {
   CJsonPtr root = ParseJson(text);
-  if (!root) return Status::BadRequest(origin + ": not valid JSON");
+  if (!root) return Status::Config(origin + ": not valid JSON");
   const int64_t kBig = int64_t{1} << 40;
   int64_t workers = c->workers;
   int64_t node_id = c->node_id;
@@ -257,8 +257,8 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
         "--jwt-public-key", "--auth-timeout-ms", "--check-config"};
     bool known = false;
     for (const char* f : kWithValue) known |= arg == f;
-    if (!known) return Status::BadRequest("unknown flag " + arg + " (see --help)");
-    if (i + 1 >= argc) return Status::BadRequest(arg + " needs a value");
+    if (!known) return Status::Config("unknown flag " + arg + " (see --help)");
+    if (i + 1 >= argc) return Status::Config(arg + " needs a value");
     std::string value = argv[++i];
     if (arg == "--config" || arg == "--check-config") {
       if (arg == "--check-config") cl.check_config = value;
@@ -269,7 +269,7 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   }
   if (!config_path.empty()) {
     std::ifstream in(config_path);
-    if (!in) return Status::BadRequest(config_path + ": cannot read: " + std::strerror(errno));
+    if (!in) return Status::Config(config_path + ": cannot read: " + std::strerror(errno));
     std::stringstream text;
     text << in.rdbuf();
     Status s = ParseConfigJson(text.str(), config_path, &cl.config);
@@ -280,24 +280,24 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   for (const auto& [flag, value] : flags) {
     if (flag == "--listen" || flag == "--private-listen") {
       auto hp = ParseHostPort(value);
-      if (!hp.ok()) return Status::BadRequest(flag + ": " + hp.status().reason());
+      if (!hp.ok()) return Status::Config(flag + ": " + hp.status().reason());
       (flag == "--listen" ? cl.config.listen : cl.config.private_listen) = *hp;
     } else if (flag == "--workers") {
       if (value.empty() || value.size() > 2 ||
           value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) > 64) {
-        return Status::BadRequest("--workers: expected a number from 0 to 64");
+        return Status::Config("--workers: expected a number from 0 to 64");
       }
       cl.config.workers = std::stoi(value);
     } else if (flag == "--node-id") {
       if (value.empty() || value.size() > 4 ||
           value.find_first_not_of("0123456789") != std::string::npos ||
           std::stoi(value) > kMaxNodeId) {
-        return Status::BadRequest("--node-id: expected a number from 0 to " +
-                                  std::to_string(kMaxNodeId));
+        return Status::Config("--node-id: expected a number from 0 to " +
+                              std::to_string(kMaxNodeId));
       }
       cl.config.node_id = std::stoi(value);
     } else if (flag == "--jwt-hs256-secret") {
-      if (value.empty()) return Status::BadRequest("--jwt-hs256-secret: must not be empty");
+      if (value.empty()) return Status::Config("--jwt-hs256-secret: must not be empty");
       cl.config.auth.jwt_hs256_secret = value;
     } else if (flag == "--jwt-public-key") {
       // Repeatable; flags replace the file's list like --token does.
@@ -307,13 +307,13 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
     } else if (flag == "--auth-timeout-ms") {
       if (value.empty() || value.size() > 9 ||
           value.find_first_not_of("0123456789") != std::string::npos || std::stol(value) < 100) {
-        return Status::BadRequest("--auth-timeout-ms: expected a number of ms, at least 100");
+        return Status::Config("--auth-timeout-ms: expected a number of ms, at least 100");
       }
       cl.config.auth.timeout_ms = std::stol(value);
     } else if (flag == "--bind-key-private-key") {
       cl.config.auth.bind_key_private_key = value;
     } else if (flag == "--token") {
-      if (value.empty()) return Status::BadRequest("--token: must not be empty");
+      if (value.empty()) return Status::Config("--token: must not be empty");
       // Flags replace the file's tokens rather than adding to them, like every other flag.
       if (!tokens_from_flags) cl.config.tokens.clear();
       tokens_from_flags = true;

@@ -117,11 +117,11 @@ void AcceptGuard::Attach(evhttp* http, evhttp_bound_socket* bound) {
 
 Status AcceptGuard::AcceptTls(int listen_fd, const TlsContextSlot* tls) {
   const int fd = dup(listen_fd);
-  if (fd < 0) return Status::Error(500, "dup failed");
+  if (fd < 0) return Status::Internal("dup failed");
   tls_bound_ = evhttp_accept_socket_with_handle(http_, fd);
   if (!tls_bound_) {
     close(fd);
-    return Status::Error(500, "evhttp_accept_socket failed (tls.listen)");
+    return Status::Internal("evhttp_accept_socket failed (tls.listen)");
   }
   tls_ = tls;
   tls_listener_ = evhttp_bound_socket_get_listener(tls_bound_);

@@ -51,6 +51,41 @@ void CountRejection(NodeStats& stats, const HttpResponse& resp) {
   Add(stats.rejected[static_cast<int>(cause)]);
 }
 
+HttpResponse HttpResponse::FromStatus(const Status& s) {
+  HttpResponse r = Error(HttpStatusFor(s.kind()), s.reason());
+  // RFC 9110 15.5.2: a 401 carries a challenge. herald's credentials are
+  // bearer tokens (publisher tokens, JWTs).
+  if (s.kind() == StatusKind::kUnauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+int HttpStatusFor(StatusKind kind) {
+  switch (kind) {
+    case StatusKind::kOk:
+      return 200;
+    case StatusKind::kBadRequest:
+      return 400;
+    case StatusKind::kUnauthorized:
+      return 401;
+    case StatusKind::kForbidden:
+      return 403;
+    case StatusKind::kNotFound:
+      return 404;
+    case StatusKind::kGone:
+      return 410;
+    case StatusKind::kTooLarge:
+      return 413;
+    case StatusKind::kHeadersTooLarge:
+      return 431;
+    case StatusKind::kUnavailable:
+      return 503;
+    case StatusKind::kInternal:
+    case StatusKind::kConfig:
+      return 500;
+  }
+  return 500;  // unreachable: -Wswitch makes a new kind add its case above
+}
+
 bool IsEsWebPath(std::string_view path) {
   return path == "/" || path == "/alive" || path == "/event" || path == "/connections";
 }
@@ -77,10 +112,14 @@ const char* StandardReason(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 410:
+      return "Gone";
     case 413:
       return "Payload Too Large";
     case 429:
       return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
     case 503:

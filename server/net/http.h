@@ -51,10 +51,20 @@ struct HttpResponse {
   std::optional<RejectCause> cause;
 
   static HttpResponse Json(std::string body, int status = 200);
-  // {"error": reason} with the reason as the status line's phrase too.
+  // An error Status as a response: HttpStatusFor(kind), and {"error": reason}
+  // with the reason as the status line's phrase too; a 401 also gets its
+  // `WWW-Authenticate: Bearer` challenge. How handlers and listeners answer
+  // an error.
+  static HttpResponse FromStatus(const Status& s);
+  // The body and phrase of FromStatus for a bare HTTP status. Use FromStatus,
+  // which keeps the kind -> status decision in one place.
   static HttpResponse Error(int status, std::string_view reason);
-  static HttpResponse FromStatus(const Status& s) { return Error(s.http_status(), s.reason()); }
 };
+
+// The one place an error kind becomes an HTTP status. kConfig is 500: a
+// config error is the operator's, never the client's (it stops start-up or a
+// reload and should not reach a client at all).
+int HttpStatusFor(StatusKind kind);
 
 // Request headers a CORS preflight allows, on both ports: the original
 // es-web-notify's list (its browser client may send X-Requested-With) plus

@@ -17,7 +17,7 @@ Result<ListenAddress> ResolveListenAddress(const HostPort& hp, const char* what)
   addrinfo* found = nullptr;
   if (getaddrinfo(hp.host.c_str(), std::to_string(hp.port).c_str(), &hints, &found) != 0 ||
       !found) {
-    return Status::Error(500, std::string(what) + ": cannot resolve " + hp.ToString());
+    return Status::Config(std::string(what) + ": cannot resolve " + hp.ToString());
   }
   ListenAddress out;
   std::memcpy(&out.addr, found->ai_addr, found->ai_addrlen);
@@ -37,8 +37,7 @@ Result<int> ListenSocket(const HostPort& hp, const char* what, uint16_t* bound_p
       listen(fd, 4096) != 0) {
     std::string err = std::strerror(errno);
     if (fd >= 0) close(fd);
-    return Status::Error(500,
-                         std::string(what) + ": cannot listen on " + hp.ToString() + ": " + err);
+    return Status::Internal(std::string(what) + ": cannot listen on " + hp.ToString() + ": " + err);
   }
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;

@@ -32,7 +32,7 @@ std::string OpensslError() {
 }
 
 Status FileError(const char* key, const std::string& file, const std::string& why) {
-  return Status::BadRequest(std::string(key) + ": " + file + ": " + why);
+  return Status::Config(std::string(key) + ": " + file + ": " + why);
 }
 
 int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
@@ -70,9 +70,9 @@ std::string TimeLine(const ASN1_TIME* t) {
 Result<std::shared_ptr<const TlsContext>> TlsContext::Load(const TlsConfig& config) {
   ERR_clear_error();
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
-  if (!ctx) return Status::Error(500, "SSL_CTX_new: " + OpensslError());
+  if (!ctx) return Status::Internal("SSL_CTX_new: " + OpensslError());
   if (!SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION)) {
-    return Status::Error(500, "TLS 1.2 minimum: " + OpensslError());
+    return Status::Internal("TLS 1.2 minimum: " + OpensslError());
   }
   // An idle stream then holds no TLS read/write buffers (~34 KB each
   // connection otherwise); they come back for the next record.

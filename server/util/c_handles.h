@@ -1,7 +1,8 @@
 // RAII owners for the C handles herald uses. Each is a std::unique_ptr with a
 // deleter, so ownership is explicit and nothing leaks on early returns.
-// When the Redis store comes, its redisAsyncContext must not get one: hiredis
-// frees it itself after its disconnect callback.
+// hiredis's redisAsyncContext is the exception (STYLE.md habit 7): hiredis
+// frees it itself after its disconnect callback, so its owner only clears
+// its pointer there.
 #pragma once
 
 #include <event2/buffer.h>

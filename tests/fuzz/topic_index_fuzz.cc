@@ -108,7 +108,7 @@ void CheckValidation(const std::string& t, const TopicLimits& limits) {
   Check(s.ok() == want.empty(), "ValidateTopic verdict", t, want);
   if (!s.ok()) {
     Check(s.reason() == want, "ValidateTopic reason", s.reason(), want);
-    Check(s.http_status() == 400, "ValidateTopic status", t);
+    Check(s.kind() == StatusKind::kBadRequest, "ValidateTopic status", t);
     return;
   }
   Check(TopicsMatch(t, t), "valid topic does not match itself", t);

@@ -157,16 +157,17 @@ htest('bind: POST /disconnect by user ends the bound user\'s connections', async
   assert.equal(other.isEnded, false);
 });
 
+// Exit 2, as every config error (issue 11.6: these are kConfig; they exited 1).
 htest('bind: a missing key file or a bad ACL file stops start-up with a clear message', async () => {
   let r = await runHerald(['--bind-key-private-key', '/nonexistent/key.pem', '--listen', '127.0.0.1:0', '--private-listen', '127.0.0.1:0']);
-  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /auth\.bind_key_private_key: \/nonexistent\/key\.pem: cannot read/);
   r = await runHerald(['--bind-key-private-key', tmpFile('bad.pem', 'not a key'), '--listen', '127.0.0.1:0', '--private-listen', '127.0.0.1:0']);
-  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /not a PEM private key/);
   const cfg = tmpFile('cfg.json', JSON.stringify({ auth: { acl_file: tmpFile('acl.json', '[{"ep":"a/+"}]') } }));
   r = await runHerald(['--config', cfg, '--listen', '127.0.0.1:0', '--private-listen', '127.0.0.1:0']);
-  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /record 0: ep has a wildcard/);
   r = await runHerald(['--hash-password']);
   assert.equal(r.code, 2);

@@ -78,7 +78,7 @@ htest('a port already in use → non-zero exit', async () => {
   const h = await startHerald();
   const r = await runHerald(['--listen', `127.0.0.1:${h.pubPort}`, '--private-listen', `127.0.0.1:${await freePort()}`]);
   assert.equal(r.timedOut, false, 'herald exited by itself');
-  assert.notEqual(r.code, 0);
+  assert.equal(r.code, 1, 'a failed system call, not a config error (exit 2)');
   // The first server is unaffected.
   assert.equal((await h.state()).connections.total, 0);
 });
@@ -174,6 +174,20 @@ for (const c of CHECK_ERRORS) {
     assert.ok(r.stderr.includes(file), `stderr names the file ${file}:\n${r.stderr}`);
     if (c.key) assert.ok(r.stderr.includes(c.key), `stderr names ${c.key}:\n${r.stderr}`);
     if (c.also) assert.ok(r.stderr.includes(c.also), `stderr names ${c.also}:\n${r.stderr}`);
+  });
+}
+
+// Issue 11.6: errors have kinds. The config errors only start-up finds (key
+// files, the ACL file) are kConfig and exit 2 as the JSON pass's do; they
+// exited 1, as a failed system call does.
+for (const c of CHECK_ERRORS.filter((c) => c.json?.auth || c.acl !== undefined)) {
+  htest(`start-up: ${c.what} → exit 2 naming ${c.key}, as --check-config`, async () => {
+    const json = c.acl !== undefined ? { auth: { acl_file: tmpFile('acl.json', c.acl) } } : c.json;
+    const file = tmpFile('start.json', JSON.stringify(json));
+    const r = await runHerald(['--config', file, ...(await listenArgs())]);
+    assert.equal(r.timedOut, false, 'exits by itself');
+    assert.equal(r.code, 2, `exit ${r.code}; stderr ${r.stderr}`);
+    assert.ok(r.stderr.includes(c.key), `stderr names ${c.key}:\n${r.stderr}`);
   });
 }
 

@@ -158,3 +158,29 @@ htest('private API: SIGTERM during a storm of gathered requests exits 0', async 
     assert.ok([200, 503].includes(r.status), `status ${r.status}: ${r.text}`);
   }
 });
+
+// Issue 11.6: errors map to HTTP in one place (HttpResponse::FromStatus), so
+// every 401 carries the challenge RFC 9110 15.5.2 requires; before, only
+// /ticket and /authenticate sent one, the private API's token check and the
+// publisher-JWT check did not.
+htest('private auth: every 401 carries WWW-Authenticate: Bearer', async () => {
+  const h = await startHerald({
+    config: { compat: { public_private_api: true } },
+    extraArgs: ['--jwt-hs256-secret', 'a-secret-of-at-least-32-bytes-for-hs256'],
+  });
+  const ev = { ep: ['challenge/t'], e: { type: 't' } };
+  const refusals = [
+    ['private /state, no token', await request(h.priv + '/state')],
+    ['private /connections, wrong token', await request(h.priv + '/connections', { headers: { Authorization: 'Bearer nope' } })],
+    ['public /state (compat), no token', await request(h.pub + '/state')],
+    ['publish, bad JWT', await publish(h, ev, { token: 'not.a.jwt' })],
+    ['/ticket, no token', await request(h.pub + '/ticket', { method: 'POST' })],
+  ];
+  for (const [what, r] of refusals) {
+    assert.equal(r.status, 401, `${what} → ${r.status} ${r.text}`);
+    assert.equal(r.headers['www-authenticate'], 'Bearer', `${what}: challenge`);
+  }
+  const ok = await request(h.priv + '/state', { headers: { Authorization: `Bearer ${h.token}` } });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers['www-authenticate'], undefined, 'no challenge on success');
+});

@@ -61,7 +61,7 @@ TEST(BindKey, WindowAndSkew) {
   EXPECT_TRUE(ParseBindKeyPayload(R"({"iat":1700000000000,"uid":"a"})", kNow + 3000, 3000).ok());
   auto old = ParseBindKeyPayload(R"({"iat":1700000000000,"uid":"a"})", kNow + 3001, 3000);
   ASSERT_FALSE(old.ok());
-  EXPECT_EQ(old.status().http_status(), 401);
+  EXPECT_EQ(old.status().kind(), StatusKind::kUnauthorized);
   EXPECT_EQ(old.status().reason(), "Invalid bind key: expired");
   EXPECT_TRUE(ParseBindKeyPayload(R"({"iat":1700000001000,"uid":"a"})", kNow, 3000).ok());
   auto future = ParseBindKeyPayload(R"({"iat":1700000001001,"uid":"a"})", kNow, 3000);
@@ -76,7 +76,7 @@ TEST(BindKey, RefusesGarbage) {
   k[10] = k[10] == 'A' ? 'B' : 'A';
   auto r = DecodeBindKey(TestKey(), k, kNow, 3000);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().http_status(), 401);
+  EXPECT_EQ(r.status().kind(), StatusKind::kUnauthorized);
   EXPECT_FALSE(DecodeBindKey(TestKey(), Encrypt("not json"), kNow, 3000).ok());
   EXPECT_FALSE(DecodeBindKey(TestKey(), Encrypt(R"({"uid":"a"})"), kNow, 3000).ok());
   EXPECT_FALSE(DecodeBindKey(TestKey(), Encrypt(R"({"iat":"x","uid":"a"})"), kNow, 3000).ok());

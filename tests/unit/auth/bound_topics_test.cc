@@ -16,7 +16,7 @@ TEST(BoundTopics, AnUndecodableBindKeyIsRefused) {
   Principal who;
   Status s = AuthorizeBoundTopics(nullptr, nullptr, "not-a-key", {"a/b"}, 0, 3000, &who);
   EXPECT_FALSE(s.ok());
-  EXPECT_EQ(s.http_status(), 401);
+  EXPECT_EQ(s.kind(), StatusKind::kUnauthorized);
   EXPECT_FALSE(who.bound);
 }
 

@@ -262,7 +262,7 @@ TEST(Jwt, RefusesMalformed) {
   for (const char* t : {"", "abc", "a.b", "a.b.c.d", "!!!.e30.", "e30.e30.sig"}) {
     auto r = VerifyJwt(t, AllKeys(), p, kNow);
     ASSERT_FALSE(r.ok()) << t;
-    EXPECT_EQ(r.status().http_status(), 401);
+    EXPECT_EQ(r.status().kind(), StatusKind::kUnauthorized);
     EXPECT_EQ(r.status().reason().rfind("malformed token", 0), 0u) << t << ": " << Reason(r);
   }
   std::string bad_spaces =

@@ -53,7 +53,9 @@ class SpaceAuthTest : public testing::Test {
     return req;
   }
 
-  static int Code(const Result<SpaceAuth>& r) { return r.ok() ? 0 : r.status().http_status(); }
+  static int Code(const Result<SpaceAuth>& r) {
+    return r.ok() ? 0 : HttpStatusFor(r.status().kind());
+  }
 
   ServerContext ctx_;
 };

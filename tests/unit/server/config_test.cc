@@ -79,6 +79,23 @@ TEST(Config, TlsKeysGoTogether) {
   EXPECT_NE(s.reason().find("tls.listen"), std::string::npos) << s.reason();
 }
 
+// Issue 11.6: a config error is kConfig (a 500 if it ever reached a client),
+// not a "400 Bad Request".
+TEST(Config, ErrorsAreOfKindConfig) {
+  Config c;
+  for (const char* text : {R"({"stream":{"timeout_ms":"soon"}})", R"({"listen":"nowhere"})",
+                           "{not json", R"({"limits":{"max_conections":1}})"}) {
+    Status s = Parse(text, &c);
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_EQ(s.kind(), StatusKind::kConfig) << text;
+  }
+  const char* unknown[] = {"herald", "--listne", "x"};
+  EXPECT_EQ(ParseCommandLine(3, const_cast<char**>(unknown)).status().kind(), StatusKind::kConfig);
+  const char* missing_file[] = {"herald", "--config", "/nonexistent/herald.json"};
+  EXPECT_EQ(ParseCommandLine(3, const_cast<char**>(missing_file)).status().kind(),
+            StatusKind::kConfig);
+}
+
 TEST(Config, HostPort) {
   EXPECT_EQ(ParseHostPort("127.0.0.1:80")->port, 80);
   EXPECT_EQ(ParseHostPort("[::1]:8080")->host, "::1");

@@ -5,7 +5,7 @@
 #include "server/context.h"
 #include "server/core/config.h"
 #include "server/hub.h"
-#include "server/util/background_pool.h"
+#include "server/util/background_thread.h"
 #include "server/worker.h"
 
 namespace herald {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+
 #include "server/net/api_auth.h"
 
 namespace herald {
@@ -14,6 +16,57 @@ TEST(QueryString, DecodesPairs) {
   EXPECT_EQ(q[1].second, "c d");
   EXPECT_EQ(q[2].first, "flag");
   EXPECT_EQ(q[3].second, "%zz");
+}
+
+// Issue 11.6: one function maps every error kind to its HTTP status.
+TEST(HttpStatusFor, EveryKind) {
+  const std::pair<StatusKind, int> kWant[] = {
+      {StatusKind::kOk, 200},           {StatusKind::kBadRequest, 400},
+      {StatusKind::kUnauthorized, 401}, {StatusKind::kForbidden, 403},
+      {StatusKind::kNotFound, 404},     {StatusKind::kGone, 410},
+      {StatusKind::kTooLarge, 413},     {StatusKind::kHeadersTooLarge, 431},
+      {StatusKind::kUnavailable, 503},  {StatusKind::kInternal, 500},
+      {StatusKind::kConfig, 500},
+  };
+  // A new kind must get a row here (and a case in HttpStatusFor).
+  static_assert(static_cast<size_t>(StatusKind::kConfig) + 1 == std::size(kWant));
+  for (const auto& [kind, status] : kWant) {
+    EXPECT_EQ(HttpStatusFor(kind), status) << static_cast<int>(kind);
+  }
+}
+
+TEST(HttpResponse, FromStatusUsesTheKindAndTheReason) {
+  const std::pair<Status, int> kCases[] = {
+      {Status::BadRequest("Topic missing"), 400},
+      {Status::Unauthorized("Missing or wrong token"), 401},
+      {Status::Forbidden("Not allowed to publish to a"), 403},
+      {Status::NotFound("Not found"), 404},
+      {Status::Gone("Unknown or expired session"), 410},
+      {Status::TooLarge("Event too large"), 413},
+      {Status::HeadersTooLarge("Request headers too large"), 431},
+      {Status::Unavailable("Too many connections"), 503},
+      {Status::Internal("dup failed"), 500},
+      {Status::Config("auth.acl_file: cannot read"), 500},
+  };
+  for (const auto& [s, status] : kCases) {
+    HttpResponse r = HttpResponse::FromStatus(s);
+    EXPECT_EQ(r.status, status) << s.reason();
+    EXPECT_EQ(r.reason, s.reason());
+    EXPECT_EQ(r.body, "{\"error\":\"" + s.reason() + "\"}");
+    EXPECT_STRNE(StandardReason(r.status), "Error") << r.status;
+  }
+}
+
+// Transitional Status::Error(int, ...): code that still passes a number
+// answers with that number.
+TEST(Status, ErrorFromANumberAnswersThatNumber) {
+  for (int status : {400, 401, 403, 404, 410, 413, 431, 500, 503}) {
+    EXPECT_EQ(HttpStatusFor(Status::Error(status, "x").kind()), status);
+  }
+  EXPECT_EQ(Status::Error(502, "x").kind(), StatusKind::kInternal);
+  EXPECT_EQ(Status::Error(418, "x").kind(), StatusKind::kBadRequest);
+  EXPECT_TRUE(Status().ok());
+  EXPECT_EQ(Status().kind(), StatusKind::kOk);
 }
 
 TEST(HttpResponse, ErrorIsJsonWithReasonPhrase) {

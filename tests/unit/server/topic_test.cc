@@ -12,7 +12,7 @@ namespace {
 std::string Reason(std::string_view topic, const TopicLimits& limits = TopicLimits()) {
   Status s = ValidateTopic(topic, limits);
   if (s.ok()) return "";
-  EXPECT_EQ(s.http_status(), 400) << topic;
+  EXPECT_EQ(s.kind(), StatusKind::kBadRequest) << topic;
   return s.reason();
 }
 

@@ -1,12 +1,12 @@
-#include "server/util/background_pool.h"
+#include "server/util/background_thread.h"
 
 #include <utility>
 
 namespace herald {
 
-BackgroundPool::BackgroundPool() : thread_([this] { Run(); }) {}
+BackgroundThread::BackgroundThread() : thread_([this] { Run(); }) {}
 
-void BackgroundPool::Post(std::function<void()> task) {
+void BackgroundThread::Post(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
@@ -15,7 +15,7 @@ void BackgroundPool::Post(std::function<void()> task) {
   ready_.notify_one();
 }
 
-void BackgroundPool::Stop() {
+void BackgroundThread::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -25,7 +25,7 @@ void BackgroundPool::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BackgroundPool::Run() {
+void BackgroundThread::Run() {
   for (;;) {
     std::function<void()> task;
     {

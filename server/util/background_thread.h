@@ -1,4 +1,4 @@
-// BackgroundPool: a thread for work too slow for an event loop — a bound
+// BackgroundThread: a thread for work too slow for an event loop — a bound
 // publish's RSA decryption and PBKDF2 derivation cost milliseconds to tens of
 // milliseconds, and the private API runs on the worker loops. Tasks answer
 // through their Responder, which finds its way back to the right loop.
@@ -12,12 +12,12 @@
 
 namespace herald {
 
-class BackgroundPool {
+class BackgroundThread {
  public:
-  BackgroundPool();
-  ~BackgroundPool() { Stop(); }
-  BackgroundPool(const BackgroundPool&) = delete;
-  BackgroundPool& operator=(const BackgroundPool&) = delete;
+  BackgroundThread();
+  ~BackgroundThread() { Stop(); }
+  BackgroundThread(const BackgroundThread&) = delete;
+  BackgroundThread& operator=(const BackgroundThread&) = delete;
 
   // Any thread. After Stop, tasks are dropped.
   void Post(std::function<void()> task);
