@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/uio.h>
 
@@ -9,10 +10,8 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "server/context.h"
 #include "server/transport/wire.h"
 #include "server/util/json.h"
-#include "server/worker.h"
 
 namespace herald {
 namespace {
@@ -37,9 +36,9 @@ std::string HeadersJsonOf(evhttp_request* req) {
 
 }  // namespace
 
-EvhttpConnection::EvhttpConnection(uint64_t id, Transport transport, Worker* worker,
+EvhttpConnection::EvhttpConnection(uint64_t id, Transport transport, ConnectionHost* host,
                                    evhttp_request* req)
-    : Connection(id, transport), worker_(worker), req_(req) {}
+    : Connection(id, transport), host_(host), req_(req) {}
 
 void EvhttpConnection::StartResponse(
     const std::vector<std::pair<const char*, std::string>>& headers) {
@@ -71,7 +70,7 @@ void EvhttpConnection::StartResponse(
 void EvhttpConnection::MarkDirty() {
   if (dirty_) return;
   dirty_ = true;
-  worker_->RequestFlush(this);
+  host_->RequestFlush(this);
 }
 
 void EvhttpConnection::Flush() {
@@ -134,7 +133,7 @@ void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
   conn->bev_ = nullptr;
   conn->DropQueued();
   if (req) evhttp_send_reply_end(req);
-  conn->worker_->OnClientGone(conn);  // destroys conn
+  conn->host_->OnClientGone(conn);  // destroys conn
 }
 
 void EvhttpConnection::WriteBody(std::string_view payload) {
@@ -149,7 +148,7 @@ void EvhttpConnection::WriteBody(std::string_view payload) {
   } else {
     evbuffer_add(out_, payload.data(), payload.size());
   }
-  worker_->CheckOutputCap(this, payload.size());  // events are checked by Worker::DeliverTo
+  host_->CheckOutputCap(this, payload.size());  // events are checked by Worker::DeliverTo
 }
 
 void EvhttpConnection::WriteShared(const FrameView& frame) {
@@ -212,7 +211,7 @@ void EvhttpConnection::End(CloseReason reason) {
     // own, so such a client keeps valid values, not `undefined` (issue 10.2).
     detail +=
         ",\"connid\":" + std::to_string(id()) + ",\"secret\":" + JsonString(secret) +
-        ",\"timeout\":" + std::to_string(TransportTimeoutMs(worker_->ctx().config, transport()));
+        ",\"timeout\":" + std::to_string(TransportTimeoutMs(host_->config(), transport()));
   }
   detail += "}";
   SendServerEvent(this, "disconnect", detail);

@@ -7,7 +7,6 @@
 #include "server/util/event_add.h"
 #include "server/util/json.h"
 #include "server/util/log.h"
-#include "server/worker.h"
 
 namespace herald {
 namespace {
@@ -20,7 +19,7 @@ constexpr size_t kMaxScan = 50000;
 constexpr size_t kReadSlice = 256;
 }  // namespace
 
-PollConnection::PollConnection(uint64_t id, Worker* worker)
+PollConnection::PollConnection(uint64_t id, ConnectionHost* worker)
     : Connection(id, Transport::kPoll), worker_(worker) {}
 
 void PollConnection::Deliver(FrameCache& frames) {
