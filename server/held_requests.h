@@ -10,6 +10,11 @@
 // first, the entry goes and `on_end(token, nullptr)` runs (evhttp has freed
 // the request). At shutdown EndAll releases every request and runs
 // `on_end(token, req)`, which must answer or end `req`.
+// Caveat: libevent 2.1 stops reading a connection while its request is being
+// answered, so a client that leaves is noticed only when evhttp next fails
+// that connection; until then the request stays held (a held poll until its
+// hold timeout). Enabling reads is no fix: a byte read in that state aborts
+// the process (evhttp_read_cb's "illegal connection state").
 //
 // Threading: the owning worker's loop thread only.
 #pragma once
