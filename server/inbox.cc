@@ -37,8 +37,7 @@ void Inbox::Push(Item item) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     const bool urgent = !item.event || item.event->whisper != 0 ||
-                        interest_.MayMatch(item.event->topic) ||
-                        items_.size() >= kMaxQueuedUnwoken;
+                        interest_.MayMatch(item.event->topic) || items_.size() >= kMaxQueuedUnwoken;
     items_.push_back(std::move(item));
     if (urgent && !wake_pending_) wake = wake_pending_ = true;
   }

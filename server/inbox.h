@@ -73,7 +73,7 @@ class Inbox {
   UniqueFd wake_fd_;  // written by other threads to wake the loop
   EventPtr wake_;
   std::mutex mu_;
-  std::vector<Item> items_;   // guarded by mu_
+  std::vector<Item> items_;    // guarded by mu_
   bool wake_pending_ = false;  // guarded by mu_: wake_ is active
   InterestFilter interest_;    // read under mu_ by Push
 };

@@ -179,7 +179,7 @@ class Worker final : public ConnectionHost {
   EvhttpPtr http_;
   evhttp_bound_socket* bound_ = nullptr;
   std::unique_ptr<AcceptGuard> accept_guard_;  // destroyed before http_: drops only its own refs
-  EventPtr tick_;  // drives deadlines_ and the accept guard
+  EventPtr tick_;                              // drives deadlines_ and the accept guard
   std::thread thread_;
   std::atomic<std::thread::id> loop_thread_{};  // set when the loop starts
 

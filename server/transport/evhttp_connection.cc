@@ -209,9 +209,8 @@ void EvhttpConnection::End(CloseReason reason) {
     // read connid, secret and timeout from it (its alive example restarts
     // its /alive loop with them): the es-web frame carries the connection's
     // own, so such a client keeps valid values, not `undefined` (issue 10.2).
-    detail +=
-        ",\"connid\":" + std::to_string(id()) + ",\"secret\":" + JsonString(secret) +
-        ",\"timeout\":" + std::to_string(TransportTimeoutMs(host_->config(), transport()));
+    detail += ",\"connid\":" + std::to_string(id()) + ",\"secret\":" + JsonString(secret) +
+              ",\"timeout\":" + std::to_string(TransportTimeoutMs(host_->config(), transport()));
   }
   detail += "}";
   SendServerEvent(this, "disconnect", detail);

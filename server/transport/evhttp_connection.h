@@ -27,8 +27,7 @@ namespace herald {
 
 class EvhttpConnection : public Connection {
  public:
-  EvhttpConnection(uint64_t id, Transport transport, ConnectionHost* host,
-                   evhttp_request* req);
+  EvhttpConnection(uint64_t id, Transport transport, ConnectionHost* host, evhttp_request* req);
 
   // Sends status 200 with `headers`; from then on the body streams.
   void StartResponse(const std::vector<std::pair<const char*, std::string>>& headers);

@@ -66,7 +66,7 @@ class PollConnection : public Connection {
   void AnswerHeld(bool even_if_empty);
   static void OnTimer(evutil_socket_t, short, void* self);
 
-  ConnectionHost* const worker_;  // the owning worker
+  ConnectionHost* const worker_;                            // the owning worker
   std::vector<std::string> controls_;                       // control JSON, oldest first
   std::vector<std::pair<EventRef, std::string>> whispers_;  // with the matched filter
   size_t pending_bytes_ = 0;

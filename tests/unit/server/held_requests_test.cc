@@ -30,9 +30,9 @@ class HeldRequestsTest : public testing::Test {
     ASSERT_NE(bound, nullptr);
     sockaddr_in addr{};
     socklen_t len = sizeof(addr);
-    ASSERT_EQ(getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&addr),
-                          &len),
-              0);
+    ASSERT_EQ(
+        getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&addr), &len),
+        0);
     port_ = ntohs(addr.sin_port);
   }
 
