@@ -66,7 +66,7 @@ class Worker final : public ConnectionHost {
   void Join();
 
   // --- Any thread ---
-  void Post(std::function<void()> task);
+  void Post(std::function<void()> task) override;
   void PostEvent(EventRef ev);
   // Stops accepting, ends every connection with `shutdown`, lets the output
   // drain briefly, then leaves the loop.
@@ -89,7 +89,7 @@ class Worker final : public ConnectionHost {
   // Takes ownership, subscribes `filters` (validated, distinct) and starts the
   // connection's timeout and heartbeat clocks.
   Connection* Adopt(std::unique_ptr<Connection> conn, const std::vector<std::string>& filters);
-  Connection* Find(uint64_t connid);
+  Connection* Find(uint64_t connid) override;
   // (Re)schedules a space connection's auth deadline and token expiry
   // (Deadlines::WatchAuth): call after setting auth_pending or a token.
   void WatchAuth(Connection* conn) { deadlines_.WatchAuth(conn); }

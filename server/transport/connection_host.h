@@ -5,11 +5,12 @@
 // (the worker outlives every connection it owns).
 //
 // Threading: every call on the owning worker's loop thread, like every
-// Connection.
+// Connection, except Post (any thread).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "server/core/config.h"
 #include "server/core/session_kinds.h"
@@ -34,6 +35,12 @@ class ConnectionHost {
   // The node's shared context. Only the poll session uses it, to read history
   // through the hub (server/hub.h); streaming transports need none of it.
   virtual ServerContext& ctx() const = 0;
+  // Any thread: runs `task` on this loop (an asynchronous completion, e.g. a
+  // store read, comes back through it).
+  virtual void Post(std::function<void()> task) = 0;
+  // The live connection `connid` of this worker, or nullptr (a completion
+  // finds its connection again by id: it may have closed meanwhile).
+  virtual Connection* Find(uint64_t connid) = 0;
   // Calls conn->Flush() once at the end of this loop iteration's work.
   virtual void RequestFlush(Connection* conn) = 0;
   // The HTTP layer saw the client go; the transport has already let go of
