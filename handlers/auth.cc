@@ -73,12 +73,12 @@ void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder do
           worker->Close(c, CloseReason::kUnauthorized);
           return done(HttpResponse::FromStatus(UnauthorizedBecause("space not granted")));
         }
-        const bool was_watched = c->auth_pending || c->token_exp_s != 0;
         c->auth_pending = false;
         SetToken(c, claims.exp_s, worker->ctx().config.auth.jwt_leeway_s);
         c->expiring_sent = false;
         if (c->user.empty()) c->user = claims.sub;
-        if (!was_watched && c->token_exp_s != 0) worker->WatchAuth(c);
+        // Rescheduled: the new token may expire before the old one.
+        worker->WatchAuth(c);
         std::string detail =
             "{\"connid\":" + std::to_string(id) + ",\"exp\":" + std::to_string(claims.exp_s) + "}";
         SendServerEvent(c, "authorized", detail);

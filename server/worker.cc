@@ -1,8 +1,6 @@
 #include "server/worker.h"
 
-#include <event2/bufferevent.h>
 #include <event2/thread.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,56 +22,26 @@ namespace herald {
 namespace {
 constexpr int kTickMs = 50;  // resolution of timeouts and heartbeats
 constexpr timeval kShutdownDrain = {0, 300 * 1000};
-// Events queued for a worker without waking it (no filter there can match
-// them) before it drains anyway: bounds the memory they hold.
-constexpr size_t kMaxQueuedUnwoken = 256;
-// Connections flushed per loop iteration (see RunFlushes): ~1 ms of writev.
-constexpr size_t kFlushSlice = 256;
 constexpr int kIdleTimeoutS = 30;  // evhttp's keep-alive idle and request read timeout
 constexpr size_t kMaxHeldWhispers = 1000;
 }  // namespace
-
-int64_t TransportTimeoutMs(const Config& config, Transport t) {
-  switch (t) {
-    case Transport::kStream:
-      return config.stream.timeout_ms;
-    case Transport::kSse:
-      return config.sse.timeout_ms;
-    case Transport::kPoll:
-      return config.poll.session_ttl_ms;
-  }
-  return 0;
-}
-
-int64_t TransportHeartbeatMs(const Config& config, Transport t) {
-  switch (t) {
-    case Transport::kStream:
-      return config.stream.heartbeat_ms;
-    case Transport::kSse:
-      return config.sse.heartbeat_ms;
-    case Transport::kPoll:
-      return 0;  // a poll is answered, never kept open
-  }
-  return 0;
-}
 
 Worker::Worker(int index, ServerContext* ctx)
     : index_(index),
       ctx_(ctx),
       node_(ResolveNodeId(ctx->config.node_id)),
+      deadlines_(&ctx->config, [this](Connection* c, CloseReason r) { Close(c, r); }),
+      held_(kIdleTimeoutS),
       replayer_(std::make_unique<Replayer>(this)) {}
 
 Worker::~Worker() {
-  // Connections and held requests belong to http_: drop them first.
+  // Connections and held requests (held_, destroyed before http_) belong to
+  // http_: drop them first.
   for (auto& [id, conn] : conns_) conn->Abandon();
   conns_.clear();
-  for (auto& [token, entry] : held_) {
-    if (evhttp_connection* evcon = evhttp_request_get_connection(entry->req)) {
-      evhttp_connection_set_closecb(evcon, nullptr, nullptr);
-    }
-  }
-  held_.clear();
 }
+
+const Config& Worker::config() const { return ctx_->config; }
 
 Status Worker::Init(int listen_fd) {
   base_.reset(event_base_new());
@@ -106,32 +74,21 @@ Status Worker::Init(int listen_fd) {
     Status tls = accept_guard_->AcceptTls(ctx_->tls_listen_fd, &ctx_->tls);
     if (!tls.ok()) return tls;
   }
-  wake_fd_ = UniqueFd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (wake_fd_.get() < 0) return Status::Internal("eventfd failed");
-  wake_.reset(event_new(
-      base_.get(), wake_fd_.get(), EV_READ | EV_PERSIST,
-      [](evutil_socket_t fd, short what, void* self) {
-        if (what & EV_READ) {  // woken through the eventfd: reset it
-          eventfd_t ignored;
-          eventfd_read(fd, &ignored);
-        }
-        static_cast<Worker*>(self)->Drain();
-      },
-      this));
+  Status inbox = inbox_.Init(base_.get(), &loop_thread_, [this] { Drain(); });
+  if (!inbox.ok()) return inbox;
+  Status flusher = flusher_.Init(
+      base_.get(), [this](uint64_t id) { return Find(id); }, &stats_.publish_to_write);
+  if (!flusher.ok()) return flusher;
   tick_.reset(event_new(
       base_.get(), -1, EV_PERSIST,
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->OnTick(); }, this));
   replayer_->Init();
-  flush_.reset(event_new(
-      base_.get(), -1, 0,
-      [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->RunFlushes(); }, this));
   close_over_cap_.reset(event_new(
       base_.get(), -1, 0,
       [](evutil_socket_t, short, void* self) { static_cast<Worker*>(self)->CloseOverCap(); },
       this));
   timeval tick = {0, kTickMs * 1000};
-  if (!AddEvent(wake_.get(), nullptr, "worker", "wake-up") ||
-      !AddEvent(tick_.get(), &tick, "worker", "tick")) {
+  if (!AddEvent(tick_.get(), &tick, "worker", "tick")) {
     return Status::Internal("worker " + std::to_string(index_) + ": cannot arm its events");
   }
   return Status::Ok();
@@ -150,59 +107,20 @@ void Worker::Run() {
   event_base_dispatch(base_.get());
 }
 
-void Worker::Push(InboxItem item) {
-  bool wake = false;
-  {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
-    // An event no filter here can match is queued without a wake-up: every
-    // event still passes through every worker in seq order (resume relies on
-    // it), but a publish wakes only the workers it reaches. The queue is
-    // bounded: past kMaxQueuedUnwoken the worker drains anyway.
-    const bool urgent = !item.event || item.event->whisper != 0 ||
-                        interest_.MayMatch(item.event->topic) || inbox_.size() >= kMaxQueuedUnwoken;
-    inbox_.push_back(std::move(item));
-    // One wake-up per batch: a busy worker drains everything queued meanwhile.
-    if (urgent && !wake_pending_) wake = wake_pending_ = true;
-  }
-  if (wake) Wake();
-}
-
-void Worker::Wake() {
-  // From another thread, a write to the worker's own eventfd: event_active
-  // there would take the worker's event_base lock, which its loop holds
-  // much of the time (that contention was a futex wait and wake per publish).
-  if (InLoopThread()) {
-    event_active(wake_.get(), EV_TIMEOUT, 0);  // not EV_READ: nothing to reset
-  } else {
-    // Fails only if the fd is gone or the counter is full; the slower
-    // event_active still wakes the loop.
-    if (eventfd_write(wake_fd_.get(), 1) != 0) event_active(wake_.get(), EV_TIMEOUT, 0);
-  }
-}
-
-void Worker::DrainSoonIfQueued() {
-  bool wake = false;
-  {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
-    if (!inbox_.empty() && !wake_pending_) wake = wake_pending_ = true;
-  }
-  if (wake) Wake();
-}
-
 void Worker::AddFilter(Connection* conn, const std::string& filter) {
   conn->subscriptions.push_back(topics_.Add(filter, conn));
-  interest_.Add(filter);
+  inbox_.interest().Add(filter);
   ctx_->hub->Watch(filter);
 }
 
 void Worker::RemoveFilter(ConnectionIndex::Subscription* sub) {
-  interest_.Remove(ConnectionIndex::FilterOf(sub));
+  inbox_.interest().Remove(ConnectionIndex::FilterOf(sub));
   ctx_->hub->Unwatch(std::string(ConnectionIndex::FilterOf(sub)));
   topics_.Remove(sub);
 }
 
-void Worker::Post(std::function<void()> task) { Push(InboxItem{nullptr, std::move(task)}); }
-void Worker::PostEvent(EventRef ev) { Push(InboxItem{std::move(ev), nullptr}); }
+void Worker::Post(std::function<void()> task) { inbox_.Push(InboxItem{nullptr, std::move(task)}); }
+void Worker::PostEvent(EventRef ev) { inbox_.Push(InboxItem{std::move(ev), nullptr}); }
 
 void Worker::Shutdown() {
   Post([this] {
@@ -215,17 +133,13 @@ void Worker::Shutdown() {
     std::vector<Connection*> all;
     for (auto& [id, conn] : conns_) all.push_back(conn.get());
     for (Connection* c : all) Close(c, CloseReason::kShutdown);
-    EndHeld();
+    held_.EndAll();
     event_base_loopexit(base_.get(), &kShutdownDrain);
   });
 }
 
 void Worker::Drain() {
-  {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
-    draining_.swap(inbox_);
-    wake_pending_ = false;
-  }
+  inbox_.Take(&draining_);
   for (InboxItem& item : draining_) {
     if (item.event) {
       Add(stats_.events_in);
@@ -337,7 +251,7 @@ bool Worker::DeliverTo(Connection* conn, FrameCache& frames) {
   conn->Deliver(frames);
   Add(stats_.delivered);
   // Live deliveries only: a replayed event's iat says when it was published, long ago.
-  if (&frames == &frames_) pending_latency_.Note(frames.event().iat_ms);
+  if (&frames == &frames_) flusher_.NoteDelivery(frames.event().iat_ms);
   if (queued_before > static_cast<size_t>(ctx_->config.limits.max_output_buffer_bytes)) {
     conn->closing = true;
     slow_.push_back(conn);
@@ -382,50 +296,9 @@ void Worker::CloseOverCap() {
   }
 }
 
-void Worker::CheckAuth(int64_t now_ms) {
-  const int64_t now_s = now_ms / 1000;
-  const int64_t notice_s = ctx_->config.auth.expiring_notice_s;
-  size_t keep = 0;
-  for (size_t i = 0; i < auth_watch_.size(); ++i) {
-    Connection* c = Find(auth_watch_[i]);
-    if (!c || c->closing) continue;
-    if (c->auth_pending && now_ms >= c->auth_deadline_ms) {
-      Close(c, CloseReason::kUnauthorized);
-      continue;
-    }
-    if (TokenExpired(*c, now_ms)) {
-      Close(c, CloseReason::kUnauthorized);
-      continue;
-    }
-    if (c->token_exp_s != 0 && !c->expiring_sent && now_s >= c->token_exp_s - notice_s) {
-      c->expiring_sent = true;
-      SendServerEvent(c, "auth_expiring",
-                      "{\"connid\":" + std::to_string(c->id()) +
-                          ",\"exp\":" + std::to_string(c->token_exp_s) + "}");
-    }
-    auth_watch_[keep++] = auth_watch_[i];
-  }
-  auth_watch_.resize(keep);
-}
-
 void Worker::OnTick() {
   const int64_t now = NowMs();
-  for (auto& list : timeouts_) {
-    while (Connection* c = list.front()) {
-      if (c->deadline_ms > now) break;
-      Close(c, CloseReason::kTimeout);
-    }
-  }
-  for (int t = 0; t < kTransportCount; ++t) {
-    const int64_t heartbeat = TransportHeartbeatMs(ctx_->config, static_cast<Transport>(t));
-    while (Connection* c = heartbeats_[t].front()) {
-      if (c->next_heartbeat_ms > now) break;
-      c->SendHeartbeat();
-      c->next_heartbeat_ms = now + heartbeat;
-      heartbeats_[t].MoveToBack(c);
-    }
-  }
-  if (!auth_watch_.empty()) CheckAuth(now);
+  deadlines_.Run(now);
   accept_guard_->OnTick(now);
 }
 
@@ -435,12 +308,7 @@ Connection* Worker::Adopt(std::unique_ptr<Connection> conn,
                           const std::vector<std::string>& filters) {
   Connection* c = conn.get();
   const int64_t now = NowMs();
-  const int t = static_cast<int>(c->transport());
-  const int64_t timeout = TransportTimeoutMs(ctx_->config, c->transport());
-  const int64_t heartbeat = TransportHeartbeatMs(ctx_->config, c->transport());
   c->since_ms = now;
-  c->deadline_ms = now + timeout;
-  c->next_heartbeat_ms = now + heartbeat;
   // Live delivery starts after what was published before this moment: the
   // events of the inbox that woke nobody are older than the connection
   // (issue 10.1). Read before the filters go in, so nothing newer is missed.
@@ -451,14 +319,9 @@ Connection* Worker::Adopt(std::unique_ptr<Connection> conn,
     AddFilter(c, f);
     if (IsPresenceFilter(f)) ++watchers;
   }
-  DrainSoonIfQueued();
+  inbox_.DrainSoonIfQueued();
   if (watchers) ctx_->presence.ChangeWatchers(watchers);
-  if (timeout > 0) {
-    timeouts_[t].PushBack(c);
-  } else {
-    c->timeout_paused = true;
-  }
-  if (heartbeat > 0) heartbeats_[t].PushBack(c);
+  deadlines_.Track(c, now);
   conns_.emplace(c->id(), std::move(conn));
   Add(stats_.connections[static_cast<int>(c->transport())]);
   Add(stats_.connection_bytes, ConnectionBytes(*c));
@@ -471,24 +334,9 @@ Connection* Worker::Find(uint64_t connid) {
   return it == conns_.end() ? nullptr : it->second.get();
 }
 
-void Worker::RestartTimeout(Connection* conn) {
-  if (conn->timeout_paused) return;
-  const int64_t timeout = TransportTimeoutMs(ctx_->config, conn->transport());
-  if (timeout <= 0) return;
-  conn->deadline_ms = NowMs() + timeout;
-  timeouts_[static_cast<int>(conn->transport())].MoveToBack(conn);
-}
-
-void Worker::PauseTimeout(Connection* conn) {
-  timeouts_[static_cast<int>(conn->transport())].Remove(conn);
-  conn->timeout_paused = true;
-}
-
-void Worker::ResumeTimeout(Connection* conn) {
-  if (TransportTimeoutMs(ctx_->config, conn->transport()) <= 0) return;
-  conn->timeout_paused = false;
-  RestartTimeout(conn);
-}
+void Worker::RestartTimeout(Connection* conn) { deadlines_.RestartTimeout(conn, NowMs()); }
+void Worker::PauseTimeout(Connection* conn) { deadlines_.PauseTimeout(conn); }
+void Worker::ResumeTimeout(Connection* conn) { deadlines_.ResumeTimeout(conn, NowMs()); }
 
 void Worker::Close(Connection* conn, CloseReason reason) {
   conn->End(reason);
@@ -505,8 +353,7 @@ void Worker::Forget(Connection* conn, CloseReason reason) {
   }
   conn->subscriptions.clear();
   if (watchers) ctx_->presence.ChangeWatchers(-watchers);
-  timeouts_[static_cast<int>(conn->transport())].Remove(conn);
-  heartbeats_[static_cast<int>(conn->transport())].Remove(conn);
+  deadlines_.Forget(conn);
   Add(stats_.connections[static_cast<int>(conn->transport())], -1);
   Add(stats_.connection_bytes, -ConnectionBytes(*conn));
   Add(ctx_->stats.closed[static_cast<int>(reason)]);
@@ -537,11 +384,7 @@ int64_t Worker::ConnectionBytes(const Connection& c) {
 size_t Worker::PendingBytes() {
   size_t total = 0;
   for (auto& [id, conn] : conns_) total += conn->PendingBytes();
-  std::lock_guard<std::mutex> lock(inbox_mu_);
-  for (const auto& item : inbox_) {
-    if (item.event) total += item.event->head.size() + item.event->tail.size();
-  }
-  return total;
+  return total + inbox_.PendingBytes();
 }
 
 void Worker::SendReset(Connection* conn, ResetReason reason) { replayer_->SendReset(conn, reason); }
@@ -556,7 +399,7 @@ bool Worker::Subscribe(Connection* conn, const std::string& filter) {
   }
   Add(stats_.connection_bytes, -ConnectionBytes(*conn));
   AddFilter(conn, filter);
-  DrainSoonIfQueued();
+  inbox_.DrainSoonIfQueued();
   Add(stats_.connection_bytes, ConnectionBytes(*conn));
   if (IsPresenceFilter(filter)) ctx_->presence.ChangeWatchers(1);
   UpdateIndexStats();
@@ -576,95 +419,10 @@ bool Worker::Unsubscribe(Connection* conn, const std::string& filter) {
   return false;
 }
 
-void Worker::RequestFlush(Connection* conn) {
-  // Writes from handlers and timers are flushed too, still in this iteration.
-  if (flushes_.empty()) event_active(flush_.get(), 0, 0);
-  flushes_.push_back(conn->id());
-}
-
-void Worker::RunFlushes() {
-  // Runs only as the flush_ event, which RequestFlush activates: after the
-  // other callbacks of this loop iteration, so their frames share a writev.
-  // At most kFlushSlice connections per loop iteration. Between slices the
-  // loop takes new publishes (the private API runs on this loop too), so
-  // under load the frames of several events leave in one writev per
-  // connection instead of one writev each; a light load is one slice anyway.
-  size_t budget = kFlushSlice;
-  for (;;) {
-    if (flushing_next_ == flushing_.size()) {
-      flushing_.clear();  // keeps capacity
-      flushing_next_ = 0;
-      // Flush may queue more (it answers a poll, which may post).
-      if (flushes_.empty()) {
-        pending_latency_.Observe(NowMs(), stats_.publish_to_write);
-        return;
-      }
-      flushing_.swap(flushes_);
-    }
-    if (budget == 0) break;
-    --budget;
-    if (Connection* c = Find(flushing_[flushing_next_++])) c->Flush();
-  }
-  event_active(flush_.get(), 0, 0);  // the rest in the next iteration
-}
-
-uint64_t Worker::HoldRequest(evhttp_request* req, HeldEnd on_end) {
-  const uint64_t token = next_held_token_++;
-  auto entry = std::make_unique<HeldEntry>(HeldEntry{this, token, req, std::move(on_end)});
-  evhttp_connection* evcon = evhttp_request_get_connection(req);
-  // Held for longer than evhttp's idle timeout: no read/write timeout meanwhile.
-  bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), nullptr, nullptr);
-  evhttp_connection_set_closecb(evcon, &Worker::OnHeldClose, entry.get());
-  held_.emplace(token, std::move(entry));
-  return token;
-}
-
-void Worker::OnHeldClose(evhttp_connection*, void* arg) {
-  auto* entry = static_cast<HeldEntry*>(arg);
-  Worker* w = entry->worker;
-  auto it = w->held_.find(entry->token);
-  if (it == w->held_.end()) return;
-  std::unique_ptr<HeldEntry> owned = std::move(it->second);
-  w->held_.erase(it);
-  // evhttp detached the unanswered request from the dying connection;
-  // answering it now just frees it.
-  evhttp_send_reply_end(owned->req);
-  if (owned->on_end) owned->on_end(owned->token, nullptr);
-}
-
-evhttp_request* Worker::HeldRequest(uint64_t token) {
-  auto it = held_.find(token);
-  return it == held_.end() ? nullptr : it->second->req;
-}
-
-evhttp_request* Worker::ReleaseHeld(uint64_t token) {
-  auto it = held_.find(token);
-  if (it == held_.end()) return nullptr;
-  evhttp_request* req = it->second->req;
-  held_.erase(it);
-  if (evhttp_connection* evcon = evhttp_request_get_connection(req)) {
-    evhttp_connection_set_closecb(evcon, nullptr, nullptr);
-    evhttp_connection_set_timeout(evcon, kIdleTimeoutS);
-  }
-  return req;
-}
-
 void Worker::AnswerHeld(uint64_t token, HttpResponse resp) {
   Post([this, token, resp = std::move(resp)] {
     if (evhttp_request* req = ReleaseHeld(token)) SendEvhttpResponse(*this, req, resp);
   });
-}
-
-void Worker::EndHeld() {
-  std::vector<uint64_t> tokens;
-  for (auto& [token, entry] : held_) tokens.push_back(token);
-  for (uint64_t token : tokens) {
-    auto it = held_.find(token);
-    if (it == held_.end()) continue;
-    HeldEnd on_end = std::move(it->second->on_end);
-    evhttp_request* req = ReleaseHeld(token);
-    if (on_end) on_end(token, req);
-  }
 }
 
 }  // namespace herald

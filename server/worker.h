@@ -25,35 +25,39 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
-#include "server/core/interest_filter.h"
 #include "server/core/stats.h"
+#include "server/deadlines.h"
+#include "server/flusher.h"
+#include "server/held_requests.h"
+#include "server/inbox.h"
 #include "server/net/accept_guard.h"
 #include "server/net/http.h"
 #include "server/store/cursor.h"
 #include "server/transport/connection.h"
+#include "server/transport/connection_host.h"
 #include "server/util/c_handles.h"
 #include "server/util/status.h"
 
 namespace herald {
 
 struct ServerContext;
-struct Config;
-
-// How long a connection of transport `t` lives without /alive (0: forever),
-// and how often it gets a heartbeat (0: never).
-int64_t TransportTimeoutMs(const Config& config, Transport t);
-int64_t TransportHeartbeatMs(const Config& config, Transport t);
 
 class Replayer;
 
-class Worker {
+// The parts (each header says its contract): Inbox (cross-thread events and
+// tasks), Deadlines (timeouts, heartbeats, auth deadlines and token expiry),
+// HeldRequests (requests answered later), Flusher (one write per dirty
+// connection per loop iteration), Replayer (resumes). The worker owns the
+// loop, the connections and their index, and dispatch, and wires the parts
+// together; to its connections it is a ConnectionHost
+// (server/transport/connection_host.h).
+class Worker final : public ConnectionHost {
  public:
   Worker(int index, ServerContext* ctx);
   ~Worker();
@@ -66,7 +70,7 @@ class Worker {
   void Join();
 
   // --- Any thread ---
-  void Post(std::function<void()> task);
+  void Post(std::function<void()> task) override;
   void PostEvent(EventRef ev);
   // Stops accepting, ends every connection with `shutdown`, lets the output
   // drain briefly, then leaves the loop.
@@ -74,13 +78,14 @@ class Worker {
   int index() const { return index_; }
   int node() const { return node_; }
   const WorkerStats& stats() const { return stats_; }
-  ServerContext& ctx() const { return *ctx_; }
+  ServerContext& ctx() const override { return *ctx_; }
+  const Config& config() const override;
 
   // True on this worker's loop thread.
   bool InLoopThread() const { return std::this_thread::get_id() == loop_thread_.load(); }
 
   // --- Loop thread only ---
-  event_base* base() const { return base_.get(); }
+  event_base* base() const override { return base_.get(); }
   evhttp* http() const { return http_.get(); }
   AcceptGuard& accept_guard() { return *accept_guard_; }
   bool shutting_down() const { return shutting_down_; }
@@ -88,15 +93,16 @@ class Worker {
   // Takes ownership, subscribes `filters` (validated, distinct) and starts the
   // connection's timeout and heartbeat clocks.
   Connection* Adopt(std::unique_ptr<Connection> conn, const std::vector<std::string>& filters);
-  Connection* Find(uint64_t connid);
-  // Watches a space connection's auth deadline and token exp on every tick.
-  void WatchAuth(Connection* conn) { auth_watch_.push_back(conn->id()); }
+  Connection* Find(uint64_t connid) override;
+  // (Re)schedules a space connection's auth deadline and token expiry
+  // (Deadlines::WatchAuth): call after setting auth_pending or a token.
+  void WatchAuth(Connection* conn) { deadlines_.WatchAuth(conn); }
   // Restarts the connection's timeout (POST /alive), unless it is paused.
   void RestartTimeout(Connection* conn);
   // Takes the connection out of / back into its timeout list (a poll session
   // while one of its polls is held).
-  void PauseTimeout(Connection* conn);
-  void ResumeTimeout(Connection* conn);
+  void PauseTimeout(Connection* conn) override;
+  void ResumeTimeout(Connection* conn) override;
   // Replays history after `cursor` to `conn` (server/replayer.h), then lets
   // live delivery continue; or, if history does not cover the cursor, sends
   // `reset` and goes live. Call after `connected`.
@@ -112,30 +118,31 @@ class Worker {
   // the end of this loop iteration, like one that fell behind on events.
   // As for events, what counts is what was queued before the `written`
   // bytes of this write.
-  void CheckOutputCap(Connection* conn, size_t written);
+  void CheckOutputCap(Connection* conn, size_t written) override;
   // Calls conn->Flush() once at the end of this loop iteration's work.
-  void RequestFlush(Connection* conn);
+  void RequestFlush(Connection* conn) override { flusher_.Request(conn); }
   uint64_t last_dispatched_seq() const { return last_dispatched_seq_; }
 
-  // Held requests: a request answered later, possibly by another worker (a
-  // held poll), or streamed by a timer (/selftest). The worker keeps it
-  // until it is released; if the client leaves first, `on_end(token,
-  // nullptr)` runs (the request is already freed); at shutdown
-  // `on_end(token, req)` runs and must answer or end `req`.
-  using HeldEnd = std::function<void(uint64_t token, evhttp_request* req)>;
-  uint64_t HoldRequest(evhttp_request* req, HeldEnd on_end);
+  // Held requests (server/held_requests.h): a request answered later,
+  // possibly by another worker (a held poll), or streamed by a timer
+  // (/selftest). If the client leaves first, `on_end(token, nullptr)` runs;
+  // at shutdown `on_end(token, req)` runs and must answer or end `req`.
+  using HeldEnd = HeldRequests::End;
+  uint64_t HoldRequest(evhttp_request* req, HeldEnd on_end) {
+    return held_.Hold(req, std::move(on_end));
+  }
   // The held request, or nullptr once released or gone.
-  evhttp_request* HeldRequest(uint64_t token);
+  evhttp_request* HeldRequest(uint64_t token) { return held_.Get(token); }
   // Stops holding; returns the request for the caller to answer (nullptr
   // if it is gone). The connection's idle timeout is restored.
-  evhttp_request* ReleaseHeld(uint64_t token);
+  evhttp_request* ReleaseHeld(uint64_t token) { return held_.Release(token); }
   // Any thread: answers held request `token` with `resp` on this loop.
   void AnswerHeld(uint64_t token, HttpResponse resp);
   // Ends the connection with `reason` and forgets it.
   void Close(Connection* conn, CloseReason reason);
   // The HTTP layer saw the client go; the transport has already let go of
   // its request.
-  void OnClientGone(Connection* conn);
+  void OnClientGone(Connection* conn) override;
   template <class Fn>
   void ForEachConnection(Fn&& fn) {
     for (auto& [id, conn] : conns_) fn(*conn);
@@ -145,31 +152,19 @@ class Worker {
   size_t ApproxIndexBytes() const { return topics_.ApproxBytes(); }
 
  private:
-  struct InboxItem {
-    EventRef event;
-    std::function<void()> task;
-  };
-  void Push(InboxItem item);
-  // Makes the loop run Drain soon; any thread.
-  void Wake();
-  // After adding a filter: events queued without a wake-up may match it now.
-  void DrainSoonIfQueued();
+  using InboxItem = Inbox::Item;
   void AddFilter(Connection* conn, const std::string& filter);
   void RemoveFilter(ConnectionIndex::Subscription* sub);
   void Run();
   void Drain();
   void Dispatch(const EventRef& ev);
   void DispatchWhisper(const EventRef& ev);
-  void RunFlushes();
-  void EndHeld();
-  static void OnHeldClose(evhttp_connection* evcon, void* entry);
   // Delivers unless DecideDelivery refuses; false when skipped (another of
   // the connection's filters may still admit the event), true when handled
   // (delivered, or the connection is closing).
   bool DeliverTo(Connection* conn, FrameCache& frames);
   void CloseSlow();
   void CloseOverCap();
-  void CheckAuth(int64_t now_ms);
   void OnTick();
   void Forget(Connection* conn, CloseReason reason);
   void UpdateIndexStats();
@@ -179,35 +174,26 @@ class Worker {
   ServerContext* const ctx_;
   const int node_;  // this process's node id, minted into every connid
   WorkerStats stats_;
-  PendingLatency pending_latency_;  // deliveries not yet flushed (server/core/metrics.h)
   EventBasePtr base_;
   EvhttpPtr http_;
   evhttp_bound_socket* bound_ = nullptr;
   std::unique_ptr<AcceptGuard> accept_guard_;  // destroyed before http_: drops only its own refs
-  UniqueFd wake_fd_;                           // written by other threads to wake the loop
-  EventPtr wake_;
-  EventPtr tick_;
-  EventPtr flush_;  // runs RunFlushes after whatever callback requested one
+  EventPtr tick_;                              // drives deadlines_ and the accept guard
   std::thread thread_;
   std::atomic<std::thread::id> loop_thread_{};  // set when the loop starts
 
-  std::mutex inbox_mu_;
-  std::vector<InboxItem> inbox_;     // guarded by inbox_mu_
-  bool wake_pending_ = false;        // guarded by inbox_mu_: wake_ is active
-  InterestFilter interest_;          // what topics_ may match; read under inbox_mu_
+  Inbox inbox_;                      // its interest() is what topics_ may match
   std::vector<InboxItem> draining_;  // loop thread only
+  Deadlines deadlines_;
+  Flusher flusher_;
+  HeldRequests held_;
 
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   ConnectionIndex topics_;
-  // One list per transport: within a list every deadline has one duration,
-  // so appending keeps it sorted.
-  IntrusiveList<Connection, &Connection::timeout_links> timeouts_[kTransportCount];
-  IntrusiveList<Connection, &Connection::heartbeat_links> heartbeats_[kTransportCount];
   std::vector<Connection*> slow_;
   std::vector<uint64_t> over_cap_;         // connids found over the cap by CheckOutputCap
   EventPtr close_over_cap_;                // closes them after the current callback
   std::vector<Connection*> unauthorized_;  // token expired at delivery; closed with slow_
-  std::vector<uint64_t> auth_watch_;       // space connections with a deadline or a token exp
   FrameCache frames_;
   FrameCache chosen_frames_;  // a fanned-out event under the filter DeliveryFilter chose
   uint64_t last_dispatched_seq_ = 0;
@@ -215,18 +201,6 @@ class Worker {
   // Resumes (server/replayer.h); delivers through DeliverTo and CloseSlow.
   friend class Replayer;
   std::unique_ptr<Replayer> replayer_;
-  std::vector<uint64_t> flushes_;   // connids asking for a flush
-  std::vector<uint64_t> flushing_;  // connids being flushed, slice by slice
-  size_t flushing_next_ = 0;
-
-  struct HeldEntry {
-    Worker* worker;
-    uint64_t token;
-    evhttp_request* req;
-    HeldEnd on_end;
-  };
-  std::unordered_map<uint64_t, std::unique_ptr<HeldEntry>> held_;
-  uint64_t next_held_token_ = 1;
   uint64_t next_seq_ = 1;
   bool shutting_down_ = false;
 };

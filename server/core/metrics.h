@@ -3,7 +3,7 @@
 // other WorkerStats), and the per-worker list of deliveries not yet written.
 //
 // What is measured: from the event's `iat` (ms, set at publish) to the end of
-// the worker's flush pass that wrote the frames out (Worker::RunFlushes), one
+// the worker's flush pass that wrote the frames out (Flusher, server/flusher.h), one
 // observation per delivery. Cost: one comparison per delivery (deliveries of
 // one event in one tick share an entry) and one pass per flush over the
 // distinct events of that tick, never per subscriber. Resolution: 1 ms, the

@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/uio.h>
 
@@ -10,10 +11,8 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "server/context.h"
 #include "server/transport/wire.h"
 #include "server/util/json.h"
-#include "server/worker.h"
 
 namespace herald {
 namespace {
@@ -38,9 +37,9 @@ std::string HeadersJsonOf(evhttp_request* req) {
 
 }  // namespace
 
-EvhttpConnection::EvhttpConnection(uint64_t id, Transport transport, Worker* worker,
+EvhttpConnection::EvhttpConnection(uint64_t id, Transport transport, ConnectionHost* host,
                                    evhttp_request* req)
-    : Connection(id, transport), worker_(worker), req_(req) {}
+    : Connection(id, transport), host_(host), req_(req) {}
 
 void EvhttpConnection::StartResponse(
     const std::vector<std::pair<const char*, std::string>>& headers) {
@@ -73,7 +72,7 @@ void EvhttpConnection::StartResponse(
 void EvhttpConnection::MarkDirty() {
   if (dirty_) return;
   dirty_ = true;
-  worker_->RequestFlush(this);
+  host_->RequestFlush(this);
 }
 
 void EvhttpConnection::Flush() {
@@ -139,7 +138,7 @@ void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
   conn->bev_ = nullptr;
   conn->DropQueued();
   if (req) evhttp_send_reply_end(req);
-  conn->worker_->OnClientGone(conn);  // destroys conn
+  conn->host_->OnClientGone(conn);  // destroys conn
 }
 
 void EvhttpConnection::WriteBody(std::string_view payload) {
@@ -154,7 +153,7 @@ void EvhttpConnection::WriteBody(std::string_view payload) {
   } else {
     evbuffer_add(out_, payload.data(), payload.size());
   }
-  worker_->CheckOutputCap(this, payload.size());  // events are checked by Worker::DeliverTo
+  host_->CheckOutputCap(this, payload.size());  // events are checked by Worker::DeliverTo
 }
 
 void EvhttpConnection::WriteShared(const FrameView& frame) {
@@ -215,9 +214,8 @@ void EvhttpConnection::End(CloseReason reason) {
     // read connid, secret and timeout from it (its alive example restarts
     // its /alive loop with them): the es-web frame carries the connection's
     // own, so such a client keeps valid values, not `undefined` (issue 10.2).
-    detail +=
-        ",\"connid\":" + std::to_string(id()) + ",\"secret\":" + JsonString(secret) +
-        ",\"timeout\":" + std::to_string(TransportTimeoutMs(worker_->ctx().config, transport()));
+    detail += ",\"connid\":" + std::to_string(id()) + ",\"secret\":" + JsonString(secret) +
+              ",\"timeout\":" + std::to_string(TransportTimeoutMs(host_->config(), transport()));
   }
   detail += "}";
   SendServerEvent(this, "disconnect", detail);

@@ -23,14 +23,13 @@
 #include <vector>
 
 #include "server/transport/connection.h"
+#include "server/transport/connection_host.h"
 
 namespace herald {
 
-class Worker;
-
 class EvhttpConnection : public Connection {
  public:
-  EvhttpConnection(uint64_t id, Transport transport, Worker* worker, evhttp_request* req);
+  EvhttpConnection(uint64_t id, Transport transport, ConnectionHost* host, evhttp_request* req);
 
   // Sends status 200 with `headers`; from then on the body streams.
   void StartResponse(const std::vector<std::pair<const char*, std::string>>& headers);
@@ -73,7 +72,7 @@ class EvhttpConnection : public Connection {
   // Copies the queued frames to out_, keeping their order ahead of later bytes.
   void SpillQueued();
   void DropQueued();
-  Worker* const worker_;
+  ConnectionHost* const host_;
   evhttp_request* req_;
   evbuffer* out_ = nullptr;
   bufferevent* bev_ = nullptr;

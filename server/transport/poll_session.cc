@@ -9,7 +9,6 @@
 #include "server/util/event_add.h"
 #include "server/util/json.h"
 #include "server/util/log.h"
-#include "server/worker.h"
 
 namespace herald {
 namespace {
@@ -21,7 +20,7 @@ constexpr size_t kMaxWhispers = 1000;
 constexpr size_t kMinReadLimit = 1000;
 }  // namespace
 
-PollConnection::PollConnection(uint64_t id, Worker* worker)
+PollConnection::PollConnection(uint64_t id, ConnectionHost* worker)
     : Connection(id, Transport::kPoll), worker_(worker) {}
 
 void PollConnection::Deliver(FrameCache& frames) {
@@ -144,7 +143,7 @@ void PollConnection::StartRead() {
   req.after_seq = held_after_;
   req.epoch = read_epoch_;
   req.limit = ReadLimit();
-  Worker* w = worker_;
+  ConnectionHost* w = worker_;
   const uint64_t connid = id();
   const uint64_t generation = generation_;
   worker_->ctx().hub->store().Read(

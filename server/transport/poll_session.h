@@ -27,15 +27,14 @@
 #include "server/store/cursor.h"
 #include "server/store/store.h"
 #include "server/transport/connection.h"
+#include "server/transport/connection_host.h"
 #include "server/util/c_handles.h"
 
 namespace herald {
 
-class Worker;
-
 class PollConnection : public Connection {
  public:
-  PollConnection(uint64_t id, Worker* worker);
+  PollConnection(uint64_t id, ConnectionHost* worker);
 
   // Live delivery: a whisper or presence change (not history) is kept for
   // the next answer; any matching event
@@ -81,7 +80,7 @@ class PollConnection : public Connection {
   void AnswerHeld(bool even_if_empty);
   static void OnTimer(evutil_socket_t, short, void* self);
 
-  Worker* const worker_;
+  ConnectionHost* const worker_;                            // the owning worker
   std::vector<std::string> controls_;                       // control JSON, oldest first
   std::vector<std::pair<EventRef, std::string>> whispers_;  // with the matched filter
   size_t pending_bytes_ = 0;

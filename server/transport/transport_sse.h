@@ -18,8 +18,8 @@ namespace herald {
 
 class SseConnection : public EvhttpConnection {
  public:
-  SseConnection(uint64_t id, Worker* worker, evhttp_request* req)
-      : EvhttpConnection(id, Transport::kSse, worker, req) {}
+  SseConnection(uint64_t id, ConnectionHost* host, evhttp_request* req)
+      : EvhttpConnection(id, Transport::kSse, host, req) {}
 
   void Deliver(FrameCache& frames) override { WriteShared(frames.SseFrame(chunked())); }
   void SendControl(std::string_view type, std::string_view json) override;

@@ -8,8 +8,8 @@ namespace herald {
 
 class StreamConnection : public EvhttpConnection {
  public:
-  StreamConnection(uint64_t id, Worker* worker, evhttp_request* req)
-      : EvhttpConnection(id, Transport::kStream, worker, req) {}
+  StreamConnection(uint64_t id, ConnectionHost* host, evhttp_request* req)
+      : EvhttpConnection(id, Transport::kStream, host, req) {}
 
   void Deliver(FrameCache& frames) override { WriteShared(frames.StreamFrame(chunked())); }
   void SendControl(std::string_view type, std::string_view json) override;
