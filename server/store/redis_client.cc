@@ -1,0 +1,270 @@
+#include "server/store/redis_client.h"
+
+#include <hiredis/adapters/libevent.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "server/util/log.h"
+
+namespace herald {
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ReplyError(const redisReply* reply) {
+  if (!reply) return "no reply";
+  if (reply->type == REDIS_REPLY_ERROR) return std::string(reply->str, reply->len);
+  return {};
+}
+
+std::string_view Str(const redisReply* r) {
+  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+             ? std::string_view(r->str, r->len)
+             : std::string_view();
+}
+
+}  // namespace
+
+// One command in flight: hiredis hands it back to OnReply exactly once.
+struct RedisClient::Pending {
+  RedisClient* client;
+  uint64_t generation;
+  ReplyFn done;
+};
+
+const char* RedisStateName(RedisClient::State state) {
+  switch (state) {
+    case RedisClient::State::kConnecting:
+      return "connecting";
+    case RedisClient::State::kUp:
+      return "up";
+    case RedisClient::State::kDown:
+      return "down";
+  }
+  return "?";
+}
+
+RedisClient::RedisClient(event_base* base, RedisClientOptions options, StateFn on_state,
+                         MessageFn on_message)
+    : base_(base),
+      options_(std::move(options)),
+      on_state_(std::move(on_state)),
+      on_message_(std::move(on_message)),
+      rng_(std::random_device{}()) {}
+
+RedisClient::~RedisClient() {
+  on_state_ = nullptr;
+  if (ctx_) {
+    redisAsyncContext* c = ctx_;
+    ctx_ = nullptr;
+    c->data = nullptr;
+    redisAsyncFree(c);  // fails every pending command with a null reply
+  }
+}
+
+void RedisClient::Start() {
+  const int tick =
+      std::clamp(std::min(options_.connect_timeout_ms, options_.command_timeout_ms) / 4, 10, 250);
+  timer_.reset(event_new(base_, -1, EV_PERSIST, &RedisClient::OnTimer, this));
+  timeval tv{tick / 1000, (tick % 1000) * 1000};
+  if (event_add(timer_.get(), &tv) != 0) LogError("redis", 0, "event_add(watchdog) failed");
+  reconnect_timer_.reset(event_new(base_, -1, 0, &RedisClient::OnReconnectTimer, this));
+  Connect();
+}
+
+void RedisClient::SetState(State state, std::string detail) {
+  if (state == state_ && detail == detail_) return;
+  state_ = state;
+  detail_ = std::move(detail);
+  if (on_state_) on_state_(state_, detail_);
+}
+
+void RedisClient::Connect() {
+  const RedisEndpoint& ep = options_.endpoint;
+  ctx_ = redisAsyncConnect(ep.host.c_str(), ep.port);
+  connect_started_ms_ = SteadyMs();
+  ++generation_;
+  sent_ms_.clear();
+  if (!ctx_ || ctx_->err) {
+    std::string why = ctx_ ? ctx_->errstr : "out of memory";
+    if (ctx_) redisAsyncFree(ctx_);
+    ctx_ = nullptr;
+    SetState(State::kDown, "connect: " + why);
+    ScheduleReconnect();
+    return;
+  }
+  ctx_->data = this;
+  redisLibeventAttach(ctx_, base_);
+  redisAsyncSetConnectCallback(ctx_, &RedisClient::OnConnect);
+  redisAsyncSetDisconnectCallback(ctx_, &RedisClient::OnDisconnect);
+  SetState(State::kConnecting, detail_);
+  Handshake();
+}
+
+// AUTH and SELECT are queued before the socket connects; hiredis sends them
+// first. PING's answer says the connection is usable.
+void RedisClient::Handshake() {
+  const RedisEndpoint& ep = options_.endpoint;
+  auto check = [this](const char* what) {
+    return [this, what](const redisReply* reply) {
+      std::string err = ReplyError(reply);
+      if (!err.empty() && ctx_) Drop(std::string(what) + ": " + err);
+    };
+  };
+  if (!ep.password.empty()) Send({"AUTH", ep.password}, check("AUTH"));
+  if (ep.db != 0) Send({"SELECT", std::to_string(ep.db)}, check("SELECT"));
+  Send({"PING"}, [this](const redisReply* reply) {
+    if (!reply || reply->type == REDIS_REPLY_ERROR || !ctx_) return;  // Drop already ran
+    backoff_ms_ = 0;
+    SetState(State::kUp, "");
+    for (const auto& [key, kind] : subscriptions_) {
+      SendSubscription(kind, key.substr(kind.size() + 1));
+    }
+  });
+}
+
+void RedisClient::Drop(const std::string& why) {
+  if (!ctx_) return;
+  LogWarn("redis", 0, "%s:%d: %s", options_.endpoint.host.c_str(), options_.endpoint.port,
+          why.c_str());
+  redisAsyncContext* c = ctx_;
+  ctx_ = nullptr;
+  c->data = nullptr;  // OnDisconnect: ours, not a second reconnect
+  ++generation_;
+  sent_ms_.clear();
+  SetState(State::kDown, why);
+  redisAsyncFree(c);
+  ScheduleReconnect();
+}
+
+void RedisClient::ScheduleReconnect() {
+  backoff_ms_ = backoff_ms_ == 0 ? options_.backoff_min_ms
+                                 : std::min(backoff_ms_ * 2, options_.backoff_max_ms);
+  // Half fixed, half random: spread, but never sooner than half the backoff.
+  const int delay = backoff_ms_ / 2 + static_cast<int>(rng_() % (backoff_ms_ / 2 + 1));
+  timeval tv{delay / 1000, (delay % 1000) * 1000};
+  if (event_add(reconnect_timer_.get(), &tv) != 0) {
+    LogError("redis", 0, "event_add(reconnect) failed");
+  }
+}
+
+void RedisClient::OnReconnectTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<RedisClient*>(arg);
+  ++self->reconnects_;
+  self->Connect();
+}
+
+void RedisClient::OnTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<RedisClient*>(arg);
+  if (!self->ctx_) return;
+  const int64_t now = SteadyMs();
+  if (self->state_ != State::kUp) {
+    // The handshake's commands count against the connect timeout, not their own.
+    if (now - self->connect_started_ms_ > self->options_.connect_timeout_ms) {
+      self->Drop("connect timeout");
+    }
+  } else if (!self->sent_ms_.empty() &&
+             now - self->sent_ms_.front() > self->options_.command_timeout_ms) {
+    self->Drop("command timeout");
+  }
+}
+
+void RedisClient::OnConnect(const redisAsyncContext* ac, int status) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (!self || status == REDIS_OK) return;
+  // hiredis frees the context after this callback.
+  self->ctx_ = nullptr;
+  ++self->generation_;
+  self->sent_ms_.clear();
+  self->SetState(State::kDown, std::string("connect: ") + ac->errstr);
+  self->ScheduleReconnect();
+}
+
+void RedisClient::OnDisconnect(const redisAsyncContext* ac, int status) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (!self) return;  // Drop() or the destructor ended it
+  self->ctx_ = nullptr;
+  ++self->generation_;
+  self->sent_ms_.clear();
+  self->SetState(State::kDown,
+                 status == REDIS_OK ? "disconnected" : std::string("lost: ") + ac->errstr);
+  self->ScheduleReconnect();
+}
+
+bool RedisClient::Command(const std::vector<std::string>& argv, ReplyFn done) {
+  if (state_ != State::kUp || !ctx_) return false;
+  return Send(argv, std::move(done));
+}
+
+bool RedisClient::Send(const std::vector<std::string>& argv, ReplyFn done) {
+  std::vector<const char*> args;
+  std::vector<size_t> lens;
+  args.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const std::string& a : argv) {
+    args.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* pending = new Pending{this, generation_, std::move(done)};
+  if (redisAsyncCommandArgv(ctx_, &RedisClient::OnReply, pending, static_cast<int>(args.size()),
+                            args.data(), lens.data()) != REDIS_OK) {
+    delete pending;
+    return false;
+  }
+  sent_ms_.push_back(SteadyMs());
+  return true;
+}
+
+void RedisClient::OnReply(redisAsyncContext*, void* reply, void* privdata) {
+  // Owned here from the moment hiredis hands it back, whatever happens next.
+  std::unique_ptr<Pending> pending(static_cast<Pending*>(privdata));
+  RedisClient* self = pending->client;
+  if (pending->generation == self->generation_ && !self->sent_ms_.empty()) {
+    self->sent_ms_.pop_front();
+    if (reply) ++self->round_trips_;
+  }
+  if (pending->done) pending->done(static_cast<const redisReply*>(reply));
+}
+
+void RedisClient::Subscribe(const std::string& kind, const std::string& channel) {
+  if (!subscriptions_.emplace(kind + " " + channel, kind).second) return;
+  if (state_ == State::kUp && ctx_) SendSubscription(kind, channel);
+}
+
+void RedisClient::Unsubscribe(const std::string& kind, const std::string& channel) {
+  if (subscriptions_.erase(kind + " " + channel) == 0) return;
+  if (state_ != State::kUp || !ctx_) return;  // a reconnect will not send it again
+  const std::string un = kind == "PSUBSCRIBE" ? "PUNSUBSCRIBE" : "UNSUBSCRIBE";
+  const char* args[] = {un.c_str(), channel.c_str()};
+  const size_t lens[] = {un.size(), channel.size()};
+  redisAsyncCommandArgv(ctx_, &RedisClient::OnSubscriptionReply, this, 2, args, lens);
+}
+
+void RedisClient::SendSubscription(const std::string& kind, const std::string& channel) {
+  // hiredis keeps this callback for the channel and calls it per message.
+  const char* args[] = {kind.c_str(), channel.c_str()};
+  const size_t lens[] = {kind.size(), channel.size()};
+  redisAsyncCommandArgv(ctx_, &RedisClient::OnSubscriptionReply, this, 2, args, lens);
+}
+
+void RedisClient::OnSubscriptionReply(redisAsyncContext* ac, void* reply, void*) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self) self->OnMessageReply(static_cast<const redisReply*>(reply));
+}
+
+void RedisClient::OnMessageReply(const redisReply* reply) {
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) return;
+  std::string_view type = Str(reply->element[0]);
+  if (type == "message" && on_message_) {
+    on_message_(Str(reply->element[1]), {}, Str(reply->element[2]));
+  } else if (type == "pmessage" && reply->elements >= 4 && on_message_) {
+    on_message_(Str(reply->element[2]), Str(reply->element[1]), Str(reply->element[3]));
+  }
+}
+
+}  // namespace herald
