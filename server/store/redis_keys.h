@@ -1,0 +1,64 @@
+// How the Redis store lays herald out in Redis (docs/architecture.md, "The
+// Redis store"). Every key and channel starts with the configured prefix
+// (store.redis_key_prefix, default "herald:"), so several herald clusters can
+// share one Redis.
+//
+//   <p>seq          INCR counter: the one global id sequence
+//   <p>epoch        random value set when Redis had none: a change means Redis
+//                   lost its data and every cursor is void (`reset`)
+//   <p>topics       sorted set, topic -> last publish (ms): wildcard reads
+//                   find the streams to read here
+//   <p>s:<topic>    stream of the topic's history, entry id "<seq>-0"
+//   <p>t:<topic>    channel a publish to a plain topic goes to
+//   <p>w            channel a publish to a wildcard topic (house/#) goes to:
+//                   every node with subscribers listens (two-way matching)
+//   <p>n:<node>     channel of one node: whispers and kicks for its connids
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "server/util/status.h"
+
+namespace herald {
+
+class RedisKeys {
+ public:
+  explicit RedisKeys(std::string prefix) : p_(std::move(prefix)) {}
+  std::string seq() const { return p_ + "seq"; }
+  std::string epoch() const { return p_ + "epoch"; }
+  std::string topics() const { return p_ + "topics"; }
+  std::string stream(std::string_view topic) const { return p_ + "s:" + std::string(topic); }
+  std::string channel(std::string_view topic) const { return p_ + "t:" + std::string(topic); }
+  std::string wildcard_channel() const { return p_ + "w"; }
+  std::string node_channel(int node) const { return p_ + "n:" + std::to_string(node); }
+  // The PSUBSCRIBE pattern for a wildcard filter: a glob that matches the
+  // channel of every topic the filter matches, and possibly more (Redis's `*`
+  // crosses `/`); the node then filters exactly.
+  std::string pattern(std::string_view filter) const;
+  // Which topic a message's channel names; empty for the other channels.
+  std::string_view TopicOf(std::string_view channel) const;
+
+ private:
+  std::string p_;
+};
+
+// What travels through Redis for one event (the stream entry and the
+// published message): everything a node needs to rebuild the Event. The
+// `{"type","detail"}` JSON is carried byte for byte, never re-encoded.
+struct StoredEvent {
+  std::string topic;
+  int64_t iat_ms = 0;
+  uint64_t whisper = 0;
+  bool presence = false;
+  bool bound = false;  // a bound publish: the receiving node applies its ACL record
+  std::string e_json;
+};
+
+// "<topic length>:<topic><iat> <whisper> <flags> <e_json>": length-prefixed
+// so a topic may hold any byte, and the JSON is the rest of the string.
+std::string EncodeStoredEvent(const StoredEvent& ev);
+Result<StoredEvent> DecodeStoredEvent(std::string_view data);
+
+}  // namespace herald
