@@ -6,6 +6,7 @@
 #include "app/server.h"
 #include "handlers/handlers.h"
 #include "server/hub.h"
+#include "server/store/redis_url.h"
 #include "server/worker.h"
 
 namespace herald {
@@ -13,6 +14,10 @@ namespace herald {
 Status Server::CheckConfig(const Config& config) {
   ServerContext ctx;
   ctx.config = config;
+  if (config.store.kind == "redis") {
+    auto endpoint = ParseRedisUrl(config.store.redis_url);
+    if (!endpoint.ok()) return endpoint.status();
+  }
   Status s = LoadBindKeyAuth(ctx);
   if (!s.ok()) return s;
   if (config.tls.enabled()) {

@@ -82,7 +82,8 @@ Status Server::Reload(int argc, char** argv) {
     ctx_.config.tokens = std::move(scratch.config.tokens);
     ctx_.config.auth = std::move(scratch.config.auth);
     ctx_.bind_key_private_key = std::move(scratch.bind_key_private_key);
-    ctx_.acl = std::move(scratch.acl);
+    // Atomic: the Redis store's bridge thread reads it without being parked.
+    std::atomic_store(&ctx_.acl, std::shared_ptr<const Acl>(std::move(scratch.acl)));
     ctx_.jwt_keys = std::move(scratch.jwt_keys);
     ctx_.jwt_policy = std::move(scratch.jwt_policy);
     // New handshakes take it; open connections keep the context they began with.

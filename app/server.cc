@@ -15,12 +15,36 @@
 #include "handlers/sse.h"
 #include "handlers/stream.h"
 #include "handlers/subscribe_request.h"
+#include "server/core/connid.h"
 #include "server/hub.h"
 #include "server/net/net_address.h"
+#include "server/store/redis_store.h"
+#include "server/store/redis_url.h"
 #include "server/util/log.h"
 #include "server/worker.h"
 
 namespace herald {
+
+Result<std::unique_ptr<Store>> MakeStore(ServerContext& ctx) {
+  const Config& config = ctx.config;
+  if (config.store.kind == "memory") return std::unique_ptr<Store>();  // the Hub's default
+  auto endpoint = ParseRedisUrl(config.store.redis_url);
+  if (!endpoint.ok()) return endpoint.status();
+  RedisStoreOptions o;
+  o.client.endpoint = *endpoint;
+  if (!config.store.redis_password.empty())
+    o.client.endpoint.password = config.store.redis_password;
+  o.client.connect_timeout_ms = static_cast<int>(config.store.connect_timeout_ms);
+  o.client.command_timeout_ms = static_cast<int>(config.store.command_timeout_ms);
+  o.key_prefix = config.store.redis_key_prefix;
+  o.node_id = ResolveNodeId(config.node_id);
+  o.stream_maxlen = config.store.stream_maxlen;
+  o.bound_record = [&ctx](const std::string& topic) -> std::shared_ptr<const AclRecord> {
+    std::shared_ptr<const Acl> acl = std::atomic_load(&ctx.acl);
+    return acl ? acl->Find(topic) : nullptr;
+  };
+  return std::unique_ptr<Store>(std::make_unique<RedisStore>(std::move(o)));
+}
 
 Server::Server(Config config) : private_listener_(&ctx_) {
   ctx_.config = std::move(config);
@@ -40,7 +64,12 @@ Status Server::Start() {
   Status jwt = LoadJwtAuth(ctx_);
   if (!jwt.ok()) return jwt;
   RegisterAuthHandlers(ctx_);
-  ctx_.hub = std::make_unique<Hub>(&ctx_);
+  auto store = MakeStore(ctx_);
+  if (!store.ok()) return store.status();
+  RedisStore* redis = dynamic_cast<RedisStore*>(store->get());
+  ctx_.hub =
+      *store ? std::make_unique<Hub>(&ctx_, std::move(*store)) : std::make_unique<Hub>(&ctx_);
+  if (redis) redis->Start();  // after the Hub installed its feed
   ctx_.background = std::make_unique<BackgroundThread>();
   RegisterControlHandlers(ctx_);
   RegisterPublishHandlers(ctx_);

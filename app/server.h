@@ -10,6 +10,11 @@
 
 namespace herald {
 
+class Store;
+// The store the config names (store.kind): Redis (not started yet), or null
+// for the memory store (the Hub's default).
+Result<std::unique_ptr<Store>> MakeStore(ServerContext& ctx);
+
 class Server {
  public:
   explicit Server(Config config);

@@ -187,11 +187,19 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"tls.cert_file", String(&c->tls.cert_file, origin)},
       {"tls.key_file", String(&c->tls.key_file, origin)},
       {"tls.listen", Address(&c->tls.listen, origin)},
+      {"store", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"store.kind", String(&c->store.kind, origin)},
+      {"store.redis_url", String(&c->store.redis_url, origin)},
+      {"store.redis_password", String(&c->store.redis_password, origin)},
+      {"store.redis_key_prefix", String(&c->store.redis_key_prefix, origin)},
+      {"store.connect_timeout_ms", Int(&c->store.connect_timeout_ms, origin, 10, 600000)},
+      {"store.command_timeout_ms", Int(&c->store.command_timeout_ms, origin, 10, 600000)},
+      {"store.stream_maxlen", Int(&c->store.stream_maxlen, origin, 1, kBig)},
   };
   Status s = ReadObject(root.get(), "", origin, readers);
   // Nested objects: the top-level pass checked they are known keys.
   for (const char* section :
-       {"stream", "sse", "poll", "history", "limits", "compat", "auth", "log", "tls"}) {
+       {"stream", "sse", "poll", "history", "limits", "compat", "auth", "log", "tls", "store"}) {
     if (!s.ok()) break;
     if (const cJSON* obj = cJSON_GetObjectItemCaseSensitive(root.get(), section)) {
       s = ReadObject(obj, section, origin, readers);
@@ -202,6 +210,9 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
     if (alg != "HS256" && alg != "RS256" && alg != "ES256") {
       return KeyError(origin, "auth.jwt_algorithms", "expected HS256, RS256 or ES256");
     }
+  }
+  if (c->store.kind != "memory" && c->store.kind != "redis") {
+    return KeyError(origin, "store.kind", "expected \"memory\" or \"redis\"");
   }
   if (c->auth.jwt_spaces_claim.empty()) {
     return KeyError(origin, "auth.jwt_spaces_claim", "must not be empty");
@@ -254,7 +265,8 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
     static const char* kWithValue[] = {
         "--config",         "--listen",          "--private-listen",       "--workers",
         "--node-id",        "--token",           "--bind-key-private-key", "--jwt-hs256-secret",
-        "--jwt-public-key", "--auth-timeout-ms", "--check-config"};
+        "--jwt-public-key", "--auth-timeout-ms", "--check-config",         "--store",
+        "--redis"};
     bool known = false;
     for (const char* f : kWithValue) known |= arg == f;
     if (!known) return Status::Config("unknown flag " + arg + " (see --help)");
@@ -310,6 +322,13 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
         return Status::Config("--auth-timeout-ms: expected a number of ms, at least 100");
       }
       cl.config.auth.timeout_ms = std::stol(value);
+    } else if (flag == "--store") {
+      if (value != "memory" && value != "redis") {
+        return Status::BadRequest("--store: expected memory or redis");
+      }
+      cl.config.store.kind = value;
+    } else if (flag == "--redis") {
+      cl.config.store.redis_url = value;  // checked when the store starts (and by --check-config)
     } else if (flag == "--bind-key-private-key") {
       cl.config.auth.bind_key_private_key = value;
     } else if (flag == "--token") {
@@ -348,6 +367,9 @@ Usage: herald [--config FILE] [flags]
   --jwt-public-key FILE    accept RS256/ES256 JWTs verified with this PEM public key
                            (kid = file base name); repeat for several
   --auth-timeout-ms N      a space connection must authenticate within N ms (default 5000)
+  --store memory|redis     where ids and history live (default memory: one node);
+                           redis: nodes sharing one Redis (docs/scaling.md)
+  --redis URL              redis://[:password@]host[:port][/db] for --store redis
   --check-config FILE      validate FILE as start-up would (keys and ACL file
                            included) without binding any port; print OK and exit 0,
                            or the error naming the key and the file and exit 2

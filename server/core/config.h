@@ -32,6 +32,18 @@ struct HistoryConfig {
   int64_t max_age_s = 3600;
 };
 
+// Where ids and history live (docs/scaling.md): "memory" (one node) or
+// "redis" (nodes sharing one Redis).
+struct StoreConfig {
+  std::string kind = "memory";
+  std::string redis_url = "redis://127.0.0.1:6379/0";  // store/redis_url.h
+  std::string redis_password;                          // overrides a password in the URL
+  std::string redis_key_prefix = "herald:";
+  int64_t connect_timeout_ms = 2000;
+  int64_t command_timeout_ms = 2000;
+  int64_t stream_maxlen = 10000;  // history kept per topic (approximate)
+};
+
 struct SseConfig {
   int64_t retry_ms = 3000;       // the `retry:` sent first: browsers wait this long to reconnect
   int64_t heartbeat_ms = 15000;  // `:` comment lines
@@ -119,6 +131,7 @@ struct Config {
   SseConfig sse;
   PollConfig poll;
   HistoryConfig history;
+  StoreConfig store;
   Limits limits;
   CompatConfig compat;
   AuthConfig auth;
