@@ -324,7 +324,7 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
       cl.config.auth.timeout_ms = std::stol(value);
     } else if (flag == "--store") {
       if (value != "memory" && value != "redis") {
-        return Status::BadRequest("--store: expected memory or redis");
+        return Status::Config("--store: expected memory or redis");
       }
       cl.config.store.kind = value;
     } else if (flag == "--redis") {

@@ -71,14 +71,14 @@ Result<StoredEvent> DecodeStoredEvent(std::string_view s) {
   StoredEvent ev;
   size_t len = 0;
   if (!ReadNumber(&s, ':', &len) || len > s.size()) {
-    return Status::BadRequest("stored event: bad topic length");
+    return Status::Internal("stored event: bad topic length");
   }
   ev.topic = std::string(s.substr(0, len));
   s.remove_prefix(len);
   int flags = 0;
   if (!ReadNumber(&s, ' ', &ev.iat_ms) || !ReadNumber(&s, ' ', &ev.whisper) ||
       !ReadNumber(&s, ' ', &flags) || flags < 0 || flags > 3 || ev.iat_ms < 0) {
-    return Status::BadRequest("stored event: bad header");
+    return Status::Internal("stored event: bad header");
   }
   ev.presence = flags & 1;
   ev.bound = flags & 2;

@@ -14,8 +14,8 @@ namespace herald {
 namespace {
 
 Status Unavailable(const std::string& detail) {
-  return Status::Error(503,
-                       "Store unavailable (Redis: " + (detail.empty() ? "down" : detail) + ")");
+  return Status::Unavailable("Store unavailable (Redis: " + (detail.empty() ? "down" : detail) +
+                             ")");
 }
 
 // The {"type","detail"} JSON inside a rendered event: the tail is

@@ -18,7 +18,7 @@ bool ParseInt(std::string_view s, int min, int max, int* out) {
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
   if (url.substr(0, kScheme.size()) != kScheme) {
-    return Status::BadRequest("store.redis_url must start with redis://");
+    return Status::Config("store.redis_url must start with redis://");
   }
   std::string_view rest = url.substr(kScheme.size());
   RedisEndpoint ep;
@@ -35,15 +35,15 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
     db = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
   }
-  if (rest.empty()) return Status::BadRequest("store.redis_url: missing host");
+  if (rest.empty()) return Status::Config("store.redis_url: missing host");
   std::string_view port;
   if (rest.front() == '[') {  // [::1]:6379
     size_t close = rest.find(']');
-    if (close == std::string_view::npos) return Status::BadRequest("store.redis_url: unclosed [");
+    if (close == std::string_view::npos) return Status::Config("store.redis_url: unclosed [");
     ep.host = std::string(rest.substr(1, close - 1));
     rest = rest.substr(close + 1);
     if (!rest.empty() && rest.front() != ':') {
-      return Status::BadRequest("store.redis_url: junk after ]");
+      return Status::Config("store.redis_url: junk after ]");
     }
     if (!rest.empty()) port = rest.substr(1);
   } else if (size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
@@ -52,12 +52,12 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
   } else if (!rest.empty()) {
     ep.host = std::string(rest);
   }
-  if (ep.host.empty()) return Status::BadRequest("store.redis_url: missing host");
+  if (ep.host.empty()) return Status::Config("store.redis_url: missing host");
   if (!port.empty() && !ParseInt(port, 1, 65535, &ep.port)) {
-    return Status::BadRequest("store.redis_url: port must be 1..65535");
+    return Status::Config("store.redis_url: port must be 1..65535");
   }
   if (!db.empty() && !ParseInt(db, 0, 1 << 20, &ep.db)) {
-    return Status::BadRequest("store.redis_url: database must be a number");
+    return Status::Config("store.redis_url: database must be a number");
   }
   return ep;
 }

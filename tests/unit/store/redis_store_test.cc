@@ -255,9 +255,9 @@ TEST_F(RedisStoreTest, RedisDownAnswersUnavailableAndRestartedEmptyChangesTheEpo
   }
   EXPECT_NE(a.store().status().state, "up");
   auto [down, id] = a.Publish("x", R"({"type":"t"})");
-  EXPECT_EQ(down.http_status(), 503);
+  EXPECT_EQ(down.kind(), StatusKind::kUnavailable);
   EXPECT_EQ(id, 0u);
-  EXPECT_EQ(a.Read({"x"}, 0).status.http_status(), 503);
+  EXPECT_EQ(a.Read({"x"}, 0).status.kind(), StatusKind::kUnavailable);
   redis.Start();  // empty: no persistence
   ASSERT_TRUE(a.WaitUp());
   a.store().Watch("x");
