@@ -14,8 +14,7 @@ namespace herald {
 namespace {
 
 Status Unavailable(const std::string& detail) {
-  return Status::Unavailable("Store unavailable (Redis: " + (detail.empty() ? "down" : detail) +
-                             ")");
+  return Status::Unavailable("Redis " + (detail.empty() ? std::string("down") : detail));
 }
 
 // The {"type","detail"} JSON inside a rendered event: the tail is
