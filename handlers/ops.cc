@@ -90,7 +90,7 @@ std::string ConnectionDetails(Worker& w, const std::string& clid, bool herald_vi
     if (!herald_view) {
       out += "\"" + std::to_string(c.id()) +
              "\":{\"headers\":" + RedactedHeadersJson(c.HeadersJson()) +
-             ",\"body\":" + RedactedBodyJson(c.body) + "}";
+             ",\"body\":" + RedactedBodyJson(c.subscribe_request) + "}";
       return;
     }
     out += "{\"connid\":" + std::to_string(c.id()) + ",\"clid\":" + JsonString(c.clid) +
@@ -98,7 +98,7 @@ std::string ConnectionDetails(Worker& w, const std::string& clid, bool herald_vi
            "\",\"worker\":" + std::to_string(w.index()) +
            ",\"since\":" + std::to_string(c.since_ms) + ",\"remote\":" + JsonString(c.remote) +
            ",\"headers\":" + RedactedHeadersJson(c.HeadersJson()) +
-           ",\"body\":" + RedactedBodyJson(c.body);
+           ",\"body\":" + RedactedBodyJson(c.subscribe_request);
     out += ",\"filters\":[";
     for (size_t i = 0; i < c.subscriptions.size(); ++i) {
       if (i) out += ",";

@@ -63,7 +63,7 @@ void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& reques
   conn->space = params.space;
   // The session outlives this request by poll.session_ttl_ms: it keeps its
   // parsed filters, and of the body only what /connections?details shows.
-  if (request.method == "POST") conn->body = BodySummary(request.body);
+  if (request.method == "POST") conn->subscribe_request = BodySummary(request.body);
   conn->remote_ip = request.remote_ip;
   conn->remote = request.remote_ip;
   conn->headers_json = HeadersJson(request);

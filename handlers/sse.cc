@@ -39,7 +39,7 @@ void HandleSseSubscribe(Worker& worker, evhttp_request* req) {
   conn->space = parsed->space;
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
   const char* query = uri ? evhttp_uri_get_query(uri) : nullptr;
-  conn->body = query ? query : "";
+  conn->subscribe_request = query ? query : "";
   conn->remote = PeerAddress(req, &conn->remote_ip);
   AddCorsHeaders(worker, req);
   conn->StartResponse(SseResponseHeaders());

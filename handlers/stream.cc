@@ -72,8 +72,8 @@ void HandleStreamSubscribe(Worker& worker, evhttp_request* req) {
     conn->user = std::move(who.uid);
     conn->bound_filters = parsed->bound;
   }
-  conn->body = std::move(body);
-  conn->body.shrink_to_fit();
+  conn->subscribe_request = std::move(body);
+  conn->subscribe_request.shrink_to_fit();
   conn->remote = std::move(remote);
   conn->remote_ip = std::move(ip);
   AddCorsHeaders(worker, req);

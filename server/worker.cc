@@ -302,7 +302,7 @@ void Worker::OnTick() {
   accept_guard_->OnTick(now);
 }
 
-uint64_t Worker::NextConnId() { return MakeConnId(next_seq_++, node_, index_); }
+uint64_t Worker::NextConnId() { return MakeConnId(next_conn_seq_++, node_, index_); }
 
 Connection* Worker::Adopt(std::unique_ptr<Connection> conn,
                           const std::vector<std::string>& filters) {
@@ -377,8 +377,9 @@ void Worker::UpdateIndexStats() {
 
 int64_t Worker::ConnectionBytes(const Connection& c) {
   return static_cast<int64_t>(sizeof(Connection) + 64 /* transport part */ + c.secret.capacity() +
-                              c.clid.capacity() + c.body.capacity() + c.remote.capacity() +
-                              c.remote_ip.capacity() + c.subscriptions.capacity() * sizeof(void*));
+                              c.clid.capacity() + c.subscribe_request.capacity() +
+                              c.remote.capacity() + c.remote_ip.capacity() +
+                              c.subscriptions.capacity() * sizeof(void*));
 }
 
 size_t Worker::PendingBytes() {

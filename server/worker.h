@@ -201,7 +201,7 @@ class Worker final : public ConnectionHost {
   // Resumes (server/replayer.h); delivers through DeliverTo and CloseSlow.
   friend class Replayer;
   std::unique_ptr<Replayer> replayer_;
-  uint64_t next_seq_ = 1;
+  uint64_t next_conn_seq_ = 1;
   bool shutting_down_ = false;
 };
 

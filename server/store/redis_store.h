@@ -94,7 +94,6 @@ class RedisStore : public Store {
   std::thread thread_;
   std::mutex tasks_mu_;
   std::vector<std::function<void()>> tasks_;
-  bool stopping_ = false;  // guarded by tasks_mu_
 
   // Bridge thread only.
   std::unique_ptr<RedisClient> commands_;

@@ -113,7 +113,9 @@ class Connection {
   // publishes the topic's ACL lets `user` read (Worker::DeliverTo).
   bool bound = false;
   std::vector<std::string> bound_filters;
-  std::string body;       // the subscribe request body, for details
+  // The subscribe request as sent (a stream's body, an SSE query string),
+  // shown as `body` in /connections details.
+  std::string subscribe_request;
   std::string remote;     // "ip:port"
   std::string remote_ip;  // for the per-address limit
   int64_t since_ms = 0;
