@@ -148,9 +148,9 @@ void PrivateStreams::Free(void* cls) {
 
 void PrivateStreams::Stop() {
   stopping_ = true;
-  for (auto& [path, p] : paths_) {
-    if (p.timer) event_del(p.timer.get());
-  }
+  // Freed here, on the loop, while the event_base lives: the daemon (and
+  // these paths) may be destroyed after the worker freed its base.
+  for (auto& [path, p] : paths_) p.timer.reset();
   for (auto& [reader, owned] : readers_) {
     if (!reader->suspended) continue;
     reader->suspended = false;

@@ -339,7 +339,7 @@ void Worker::PauseTimeout(Connection* conn) { deadlines_.PauseTimeout(conn); }
 void Worker::ResumeTimeout(Connection* conn) { deadlines_.ResumeTimeout(conn, NowMs()); }
 
 void Worker::Close(Connection* conn, CloseReason reason) {
-  conn->End(reason);
+  conn->Close(reason);
   Forget(conn, reason);
 }
 

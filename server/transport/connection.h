@@ -86,7 +86,7 @@ class Connection {
   virtual void SendHeartbeat() = 0;
   // Says `disconnect` with `reason` (where the transport can) and finishes
   // the response. Afterwards the connection never touches its request again.
-  virtual void End(CloseReason reason) = 0;
+  virtual void Close(CloseReason reason) = 0;
   // The client is gone and its request already freed by the HTTP layer.
   virtual void Abandon() = 0;
   virtual size_t PendingBytes() const = 0;

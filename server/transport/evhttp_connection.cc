@@ -179,7 +179,7 @@ size_t EvhttpConnection::PendingBytes() const {
   return evbuffer_get_length(out_) + queued;
 }
 
-void EvhttpConnection::Finish() {
+void EvhttpConnection::CloseResponse() {
   if (!req_) return;
   SpillQueued();
   evhttp_connection* evcon = evhttp_request_get_connection(req_);
@@ -205,7 +205,7 @@ void EvhttpConnection::Finish() {
   evhttp_send_reply_end(req);  // switches libevent's writing back on
 }
 
-void EvhttpConnection::End(CloseReason reason) {
+void EvhttpConnection::Close(CloseReason reason) {
   if (!open()) return;
   std::string detail =
       "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text);
@@ -219,7 +219,7 @@ void EvhttpConnection::End(CloseReason reason) {
   }
   detail += "}";
   SendServerEvent(this, "disconnect", detail);
-  Finish();
+  CloseResponse();
 }
 
 void EvhttpConnection::Abandon() {

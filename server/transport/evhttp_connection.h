@@ -36,7 +36,7 @@ class EvhttpConnection : public Connection {
   size_t PendingBytes() const override;
   // Says `disconnect` (with the custom close text, if any) in the
   // transport's own framing, then finishes the response.
-  void End(CloseReason reason) override;
+  void Close(CloseReason reason) override;
   void Abandon() override;
   // Writes what is queued with one writev; leaves the rest to libevent.
   void Flush() override;
@@ -50,7 +50,7 @@ class EvhttpConnection : public Connection {
   // The same for a frame in a shared buffer: queued by reference when it can be.
   void WriteShared(const FrameView& frame);
   // Ends the response (chunked terminator); the request is no longer ours.
-  void Finish();
+  void CloseResponse();
 
  private:
   // A frame queued by reference; it goes before anything in out_.

@@ -248,7 +248,7 @@ void PollConnection::CancelPoll(uint64_t token) {
   worker_->ResumeTimeout(this);
 }
 
-void PollConnection::End(CloseReason reason) {
+void PollConnection::Close(CloseReason reason) {
   if (!held_) return;
   std::string detail =
       "{\"reason\":" + JsonString(close_text.empty() ? CloseReasonName(reason) : close_text) + "}";

@@ -43,7 +43,7 @@ class PollConnection : public Connection {
   void SendControl(std::string_view type, std::string_view json) override;
   void SendHeartbeat() override {}
   // Answers a held poll with a `disconnect` entry.
-  void End(CloseReason reason) override;
+  void Close(CloseReason reason) override;
   // Worker teardown: forgets a held poll without answering.
   void Abandon() override;
   size_t PendingBytes() const override { return pending_bytes_; }

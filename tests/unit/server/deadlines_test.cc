@@ -24,7 +24,7 @@ class RecordingConnection : public Connection {
     controls.emplace_back(type);
   }
   void SendHeartbeat() override { ++heartbeats; }
-  void End(CloseReason) override {}
+  void Close(CloseReason) override {}
   void Abandon() override {}
   size_t PendingBytes() const override { return 0; }
   std::string HeadersJson() const override { return "{}"; }

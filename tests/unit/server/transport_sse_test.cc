@@ -35,7 +35,7 @@ class FakeConnection : public Connection {
   void Deliver(FrameCache&) override {}
   void SendControl(std::string_view, std::string_view) override {}
   void SendHeartbeat() override {}
-  void End(CloseReason) override {}
+  void Close(CloseReason) override {}
   void Abandon() override {}
   size_t PendingBytes() const override { return 0; }
   std::string HeadersJson() const override { return "{}"; }
