@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(build-essential cmake pkg-config curl ca-certificates
   libevent-dev libmicrohttpd-dev libhiredis-dev libcjson-dev libssl-dev libjwt-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev redis-server chromium clang clang-format nginx systemd openssl)  # systemd: systemd-analyze verify; openssl: the TLS tests make their certificates
+  packages+=(libgtest-dev redis-server redis-sentinel chromium clang clang-format nginx systemd openssl)  # systemd: systemd-analyze verify; openssl: the TLS tests make their certificates
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -177,8 +177,13 @@ void RedisStore::LoadEpoch() {
   });
 }
 
+void RedisStore::Listen(const std::string& channel, ListenFn fn) {
+  listeners_[channel] = std::move(fn);
+  subscriber_->Subscribe("SUBSCRIBE", channel);
+}
+
 void RedisStore::OnMessage(std::string_view channel, std::string_view payload) {
-  (void)channel;
+  if (auto it = listeners_.find(channel); it != listeners_.end()) return it->second(payload);
   if (catching_up_) {
     held_.emplace_back(payload);
     return;

@@ -70,9 +70,21 @@ class RedisStore : public Store {
   StoreStatus status() const override;
   HistoryStats Stats() const override;
 
+  // The other cluster parts (node requests, tickets, presence counts, the
+  // ACL hash) share this store's two connections and bridge loop:
+  //  - RunOnBridge: any thread; `task` runs on the bridge loop.
+  //  - commands(): bridge thread only; null until the bridge has started.
+  //  - Listen: bridge thread only; hears `channel` with its own handler
+  //    (not the event feed), kept across reconnects.
+  void RunOnBridge(std::function<void()> task);
+  RedisClient* commands() { return commands_.get(); }
+  const RedisKeys& keys() const { return keys_; }
+  int node_id() const { return options_.node_id; }
+  using ListenFn = std::function<void(std::string_view payload)>;
+  void Listen(const std::string& channel, ListenFn fn);
+
  private:
   struct ReadJob;
-  void RunOnBridge(std::function<void()> task);
   static void OnWake(evutil_socket_t, short, void* arg);
   uint32_t ProposeEpoch();
   void LoadEpoch();
@@ -102,6 +114,7 @@ class RedisStore : public Store {
   bool was_up_ = false;                 // the subscriber has been up before
   bool catching_up_ = false;
   std::vector<std::string> held_;  // live messages that came during a catch-up
+  std::map<std::string, ListenFn, std::less<>> listeners_;  // channel -> handler (Listen)
 
   std::atomic<uint32_t> epoch_{0};
   std::atomic<uint64_t> last_fed_{0};
