@@ -15,6 +15,12 @@ namespace herald_bench {
 enum class Transport : uint8_t { kStream, kSse, kPoll };
 enum class ServerKind : uint8_t { kHerald, kNchan };
 
+// One server address and its Host header value.
+struct Endpoint {
+  sockaddr_in addr{};
+  std::string host;
+};
+
 struct BenchConfig {
   std::string scenario;
   ServerKind server = ServerKind::kHerald;
@@ -24,6 +30,11 @@ struct BenchConfig {
   sockaddr_in pub_addr{};
   std::string sub_host;  // Host header values
   std::string pub_host;
+  // Several servers sharing one store (--sub A,B,C --pub A,B,C): subscriber i
+  // connects to subs[i % n], publisher connection j to pubs[j % n].
+  // sub_addr/pub_addr are subs[0]/pubs[0].
+  std::vector<Endpoint> subs;
+  std::vector<Endpoint> pubs;
   std::string token;
   std::string sse_path;  // "{topic}" is replaced by the URL-encoded filter
   std::string pub_path;  // nchan: "/pub?id={topic}"

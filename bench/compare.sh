@@ -4,6 +4,7 @@
 # ratios. Usage: bench/compare.sh [options]   (see --help)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib_redis.sh"
 
 INVOCATION="bench/compare.sh$( (($#)) && printf ' %q' "$@" || true)"
 ROUNDS=3
@@ -22,7 +23,12 @@ usage: bench/compare.sh [--rounds N] [--scenarios "idle fanout ..."]
   herald-bench (and herald if build/herald is missing), then for each round and
   scenario starts a fresh herald and a fresh Nchan, runs herald-bench against
   each (order alternates per round) and stops them by PID. wildcard and resume
-  run against herald only. Results: DIR/results.jsonl, DIR/summary.md,
+  run against herald only. fanout-redis and channels-redis (opt-in: name them
+  in --scenarios) run fanout and channels against three herald nodes
+  (--store redis) and three nginx+Nchan servers (Nchan's Redis store), each
+  trio sharing a fresh redis-server whose CPU counts as server CPU;
+  DIR/redis_stats.txt gets Redis's CPU and INFO commandstats for each run.
+  Results: DIR/results.jsonl, DIR/summary.md,
   DIR/plot.png; --write-results also rewrites bench/RESULTS.md and
   bench/results.png.
 EOF
@@ -44,13 +50,15 @@ done
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 ulimit -n "$(ulimit -Hn)"
-ensure_packages nginx libnginx-mod-nchan gnuplot-nox curl
+ensure_packages nginx libnginx-mod-nchan gnuplot-nox curl redis-server
 build_bench
 WORK_DIR=$(mktemp -d /tmp/herald-compare.XXXXXX)
 snapshot_herald
 mkdir -p "$OUT_DIR"
 JSONL=$OUT_DIR/results.jsonl
 : >"$JSONL"
+REDIS_STATS=$OUT_DIR/redis_stats.txt
+: >"$REDIS_STATS"
 
 if [[ $TRANSPORT == auto ]]; then
   start_herald
@@ -61,6 +69,31 @@ log "herald transport: $TRANSPORT; rounds: $ROUNDS; scenarios: $SCENARIOS"
 CMDLINE="$INVOCATION (herald transport: $TRANSPORT)"
 
 herald_only() { [[ $1 == wildcard || $1 == resume ]]; }
+
+# run_redis_scenario herald|nchan SCENARIO TRANSPORT ROUND: three servers and
+# their Redis, fresh; six publisher connections, two per server.
+run_redis_scenario() {
+  local server=$1 scenario=$2 transport=$3 round=$4 label="$1 $2 round=$4"
+  if [[ $server == herald ]]; then
+    start_herald_cluster
+    redis_snapshot "$label before" "$REDIS_STATS"
+    run_bench herald "$scenario" "$transport" "round=$round" "$JSONL" --pub-conns 6 "${EXTRA[@]}" |
+      grep -v '^{' || log "herald-bench failed on $scenario/herald"
+    redis_snapshot "$label after" "$REDIS_STATS"
+    local p
+    for p in "${HERALD_NODE_PIDS[@]}"; do
+      kill -0 "$p" 2>/dev/null || log "WARNING: a herald node died during $scenario"
+    done
+    stop_herald_cluster
+  else
+    start_nchan_cluster
+    redis_snapshot "$label before" "$REDIS_STATS"
+    run_bench nchan "$scenario" sse "round=$round" "$JSONL" --pub-conns 6 "${EXTRA[@]}" |
+      grep -v '^{' || log "herald-bench failed on $scenario/nchan"
+    redis_snapshot "$label after" "$REDIS_STATS"
+    stop_nchan_cluster
+  fi
+}
 
 for round in $(seq "$ROUNDS"); do
   for scenario in $SCENARIOS; do
@@ -73,7 +106,9 @@ for round in $(seq "$ROUNDS"); do
       transport=$TRANSPORT
       # Resume needs history: SSE (Last-Event-ID) or poll (since).
       [[ $scenario == resume && $transport == stream ]] && transport=sse
-      if [[ $server == herald ]]; then
+      if is_redis_scenario "$scenario"; then
+        run_redis_scenario "$server" "$scenario" "$transport" "$round"
+      elif [[ $server == herald ]]; then
         start_herald
         run_bench herald "$scenario" "$transport" "round=$round" "$JSONL" "${EXTRA[@]}" |
           grep -v '^{' || log "herald-bench failed on $scenario/herald"

@@ -36,9 +36,12 @@ void Usage() {
           "       herald-bench summarize RESULTS.jsonl [PLOT.dat]\n"
           "  scenarios: %s\n"
           "  --server herald|nchan        kind of server (default herald)\n"
-          "  --sub HOST:PORT              subscriber address (default 127.0.0.1:8080)\n"
-          "  --pub HOST:PORT              publisher address (herald default 127.0.0.1:8081,\n"
-          "                               nchan default = --sub)\n"
+          "  --sub HOST:PORT[,HOST:PORT...]  subscriber address (default 127.0.0.1:8080);\n"
+          "                               several: servers sharing one store, subscriber i\n"
+          "                               connects to the (i mod n)th\n"
+          "  --pub HOST:PORT[,HOST:PORT...]  publisher address (herald default 127.0.0.1:8081,\n"
+          "                               nchan default = --sub); several: publisher\n"
+          "                               connection j goes to the (j mod n)th\n"
           "  --token T                    herald publisher bearer token\n"
           "  --transport stream|sse|poll  herald transport (nchan: always sse)\n"
           "  --sse-path PATH              SSE path, {topic} = filter (herald /sse?topic={topic},\n"
@@ -79,6 +82,17 @@ std::vector<std::string> Split(const std::string& s, char sep) {
     start = end + 1;
   }
   return out;
+}
+
+// "A:P,B:Q,..." -> at least one endpoint.
+bool ParseAddrs(const std::string& list, std::vector<Endpoint>* out) {
+  out->clear();
+  for (const auto& s : Split(list, ',')) {
+    Endpoint e;
+    if (!ParseAddr(s, &e.addr, &e.host)) return false;
+    out->push_back(std::move(e));
+  }
+  return !out->empty();
 }
 
 const char* TransportName(Transport t) {
@@ -686,11 +700,14 @@ int main(int argc, char** argv) {
   }
   bool nchan = cfg.server == ServerKind::kNchan;
   if (pub.empty()) pub = nchan ? sub : "127.0.0.1:8081";
-  if (!ParseAddr(sub, &cfg.sub_addr, &cfg.sub_host) ||
-      !ParseAddr(pub, &cfg.pub_addr, &cfg.pub_host)) {
-    fprintf(stderr, "bad --sub/--pub address (want IPv4:PORT)\n");
+  if (!ParseAddrs(sub, &cfg.subs) || !ParseAddrs(pub, &cfg.pubs)) {
+    fprintf(stderr, "bad --sub/--pub address (want IPv4:PORT[,IPv4:PORT...])\n");
     return 2;
   }
+  cfg.sub_addr = cfg.subs[0].addr;
+  cfg.sub_host = cfg.subs[0].host;
+  cfg.pub_addr = cfg.pubs[0].addr;
+  cfg.pub_host = cfg.pubs[0].host;
   Plan plan;
   std::string err;
   if (!BuildPlan(cfg.scenario, ov, &plan, &err)) {

@@ -13,6 +13,7 @@ bool Publisher::Open(uint32_t n) {
   while (conns_.size() < n) {
     auto c = std::make_unique<Conn>();
     c->pub = this;
+    c->dst = &cfg_.pubs[conns_.size() % cfg_.pubs.size()];
     c->body.reset(evbuffer_new());
     if (!Connect(c.get())) return false;
     conns_.push_back(std::move(c));
@@ -27,7 +28,7 @@ bool Publisher::Connect(Conn* c) {
   c->busy = false;
   bufferevent_setcb(c->bev.get(), OnRead, nullptr, OnEvent, c);
   bufferevent_enable(c->bev.get(), EV_READ | EV_WRITE);
-  sockaddr_in dst = cfg_.pub_addr;
+  sockaddr_in dst = c->dst->addr;
   return bufferevent_socket_connect(c->bev.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst) ==
          0;
 }
@@ -62,12 +63,12 @@ void Publisher::Send(Conn* c, const Pending& p) {
     evbuffer_add_printf(out,
                         "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                         "Content-Length: %zu\r\n\r\n",
-                        path.c_str(), cfg_.pub_host.c_str(), body.size());
+                        path.c_str(), c->dst->host.c_str(), body.size());
   } else {
     evbuffer_add_printf(out,
                         "POST /event HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
                         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                        cfg_.pub_host.c_str(), cfg_.token.c_str(), body.size());
+                        c->dst->host.c_str(), cfg_.token.c_str(), body.size());
   }
   evbuffer_add(out, body.data(), body.size());
   c->busy = true;

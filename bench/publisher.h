@@ -43,6 +43,7 @@ class Publisher {
     BufferEventPtr bev;
     EvbufferPtr body;
     HttpResponseParser http;
+    const Endpoint* dst = nullptr;  // publisher connection j goes to pubs[j % n]
     bool busy = false;
     bool connected = false;
   };

@@ -73,6 +73,8 @@ class Subscriber {
   void SendRequest();
   int OpenSocket();
   bufferevent* NewBufferevent(int fd);  // plain, or TLS with --tls
+  // Subscribers are spread over the --sub servers by their global index.
+  const Endpoint& server() const;
 
   WorkerCtx* ctx_;
   BufferEventPtr bev_;
@@ -121,6 +123,11 @@ struct WorkerCtx {
   }
 };
 
+const Endpoint& Subscriber::server() const {
+  const auto& subs = ctx_->cfg->subs;
+  return subs[global_ % subs.size()];
+}
+
 int Subscriber::OpenSocket() {
   const auto& srcs = ctx_->cfg->src_addrs;
   size_t tries = srcs.empty() ? 1 : srcs.size();
@@ -140,8 +147,8 @@ int Subscriber::OpenSocket() {
         return -1;
       }
     }
-    int rc = connect(fd, reinterpret_cast<const sockaddr*>(&ctx_->cfg->sub_addr),
-                     sizeof ctx_->cfg->sub_addr);
+    const sockaddr_in& dst = server().addr;
+    int rc = connect(fd, reinterpret_cast<const sockaddr*>(&dst), sizeof dst);
     if (rc == 0 || errno == EINPROGRESS) return fd;
     int err = errno;
     close(fd);
@@ -202,7 +209,7 @@ void Subscriber::SendRequest() {
     evbuffer_add_printf(out,
                         "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                         "Content-Length: %zu\r\n\r\n%s",
-                        cfg.sub_host.c_str(), body.size(), body.c_str());
+                        server().host.c_str(), body.size(), body.c_str());
     return;
   }
   if (cfg.transport == Transport::kSse) {
@@ -210,7 +217,7 @@ void Subscriber::SendRequest() {
     size_t at = path.find("{topic}");
     if (at != std::string::npos) path.replace(at, 7, UrlEncode(filter));
     evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n",
-                        path.c_str(), cfg.sub_host.c_str());
+                        path.c_str(), server().host.c_str());
     if (!cfg.resume_cursor.empty()) {
       evbuffer_add_printf(out, "Last-Event-ID: %s\r\n", cfg.resume_cursor.c_str());
     }
@@ -222,7 +229,7 @@ void Subscriber::SendRequest() {
   std::string path = "/poll?topic=" + UrlEncode(filter) + session_;
   if (!cursor_.empty()) path += "&since=" + UrlEncode(cursor_);
   evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path.c_str(),
-                      cfg.sub_host.c_str());
+                      server().host.c_str());
 }
 
 void Subscriber::OnRead(bufferevent*, void* arg) { static_cast<Subscriber*>(arg)->HandleRead(); }
