@@ -130,6 +130,11 @@ echo
 echo "herald ($TRANSPORT) vs Nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)," \
   "medians of $ROUNDS rounds:"
 cat "$OUT_DIR/summary.md"
+if [[ -s $REDIS_STATS ]]; then
+  echo
+  echo "Redis's side of the *-redis runs (bench/redis_stats.sh $REDIS_STATS):"
+  "$BENCH_DIR/redis_stats.sh" "$REDIS_STATS" | tee "$OUT_DIR/redis_summary.md"
+fi
 echo
 echo "raw runs: $JSONL   plot: $OUT_DIR/plot.png"
 

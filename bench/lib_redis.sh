@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Several servers sharing one Redis, for the *-redis scenarios of
 # bench/compare.sh (sourced after lib.sh, not run): a redis-server of the
 # bench's own and three herald nodes (--store redis), or three nginx+Nchan
