@@ -4,7 +4,8 @@
 // connids), publishes through nginx land on different nodes too, and every
 // subscriber gets every event with the same ids in the same order;
 // `cluster.sh stop` leaves nothing running. It refuses a busy port and a
-// missing binary before starting anything.
+// missing binary before starting anything, and a start that fails midway
+// stops what it had started.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -118,7 +119,7 @@ htest('cluster.sh: three nodes behind nginx; subscribers on every node get every
   fs.rmSync(dir, { recursive: true, force: true });
 }, { timeout: 60000 });
 
-htest('cluster.sh: refuses a busy port and a missing herald binary, starting nothing', async () => {
+htest('cluster.sh: refuses a busy port and a missing herald binary, starting nothing; a node that dies at start stops the rest', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-cluster-test-'));
   const busy = net.createServer();
   await new Promise((r) => busy.listen(0, '127.0.0.1', r));
@@ -134,6 +135,17 @@ htest('cluster.sh: refuses a busy port and a missing herald binary, starting not
     assert.notEqual(r2.code, 0);
     assert.match(r2.stderr, /herald binary .*no-such-herald.* is missing/);
     assert.equal(fs.existsSync(path.join(dir, 'pids')), false, 'nothing was started');
+
+    // A "herald" that exits at once: Redis was started first and must be gone.
+    const redisPort = await freePort();
+    const r3 = await runScript(['start', '--herald', '/bin/false', '--port', String(await freePort()),
+      '--dir', dir, '--private-port', String(await freePort()), '--redis-port', String(redisPort),
+      '--node-port', String(nodePort)]);
+    assert.notEqual(r3.code, 0);
+    assert.match(r3.stderr, /herald node 1 did not start/);
+    assert.match(r3.stderr, /stopping what was started/);
+    assert.equal(await portFree(redisPort), true, 'redis-server left running');
+    assert.equal(fs.existsSync(path.join(dir, 'pids')), false);
   } finally {
     busy.close();
     fs.rmSync(dir, { recursive: true, force: true });
