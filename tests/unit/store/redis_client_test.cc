@@ -80,6 +80,39 @@ TEST(RedisUrlTest, RefusesBadInputWithAReason) {
   }
 }
 
+TEST(RedisUrlTest, ParsesTheSentinelForm) {
+  auto a = ParseRedisUrl("redis+sentinel://:pw@10.0.0.1,10.0.0.2:26380,[::1]:5000/mymaster/3");
+  ASSERT_TRUE(a.ok()) << a.status().reason();
+  ASSERT_EQ(a->sentinels.size(), 3u);
+  EXPECT_EQ(a->sentinels[0].host, "10.0.0.1");
+  EXPECT_EQ(a->sentinels[0].port, 26379);  // Sentinel's default port
+  EXPECT_EQ(a->sentinels[1].host, "10.0.0.2");
+  EXPECT_EQ(a->sentinels[1].port, 26380);
+  EXPECT_EQ(a->sentinels[2].host, "::1");
+  EXPECT_EQ(a->sentinels[2].port, 5000);
+  EXPECT_EQ(a->sentinel_master, "mymaster");
+  EXPECT_EQ(a->db, 3);
+  EXPECT_EQ(a->password, "pw");
+  auto b = ParseRedisUrl("redis+sentinel://s1/m");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->sentinel_master, "m");
+  EXPECT_EQ(b->db, 0);
+  EXPECT_TRUE(ParseRedisUrl("redis://h").value().sentinels.empty());
+}
+
+TEST(RedisUrlTest, RefusesBadSentinelUrlsWithAReason) {
+  for (const char* bad :
+       {"redis+sentinel://s1", "redis+sentinel://s1/", "redis+sentinel://s1,/m",
+        "redis+sentinel://,s1/m", "redis+sentinel://s1:0/m", "redis+sentinel://s1:x/m",
+        "redis+sentinel://s1/m/x", "redis+sentinel:///m", "sentinel://s1/m"}) {
+    auto r = ParseRedisUrl(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().reason().find("store.redis_url"), std::string::npos) << bad;
+  }
+  EXPECT_NE(ParseRedisUrl("redis+sentinel://s1").status().reason().find("master's name"),
+            std::string::npos);
+}
+
 TEST(RedisClientTest, ConnectsAndPipelinesCommands) {
   RedisServer redis;
   Loop loop;
