@@ -12,7 +12,7 @@ import { htest, startHerald, publish, publishOk, request, waitFor, uid } from '.
 import { sseOpen } from './lib/sse_client.mjs';
 import { connect as eswebConnect } from './lib/esweb_client.mjs';
 import { poll, pollStart } from './lib/poll_client.mjs';
-import { startRedis, waitSubscribed } from './lib/redis.mjs';
+import { startRedis, waitSubscribed, waitPatternSubscribers } from './lib/redis.mjs';
 
 const HEARTBEAT_MS = 200;
 
@@ -45,7 +45,7 @@ async function subscribeEverywhere(nodes, redis, prefix) {
   }
   await waitSubscribed(redis, `herald:t:${prefix}/a`, nodes.length);
   await waitSubscribed(redis, `herald:t:${prefix}/b`, nodes.length);
-  await waitFor(() => Number(redis.cli('PUBSUB', 'NUMPAT')) >= nodes.length, { what: 'pattern subscriptions' });
+  await waitPatternSubscribers(redis, nodes.length);
   return subs;
 }
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { htest, startHerald, publish, request, waitFor, uid, runHerald, tmpFile } from './lib/herald.mjs';
 import { sseOpen } from './lib/sse_client.mjs';
 import { connect as eswebConnect } from './lib/esweb_client.mjs';
-import { startSentinelSet } from './lib/redis.mjs';
+import { startSentinelSet, waitPatternSubscribers } from './lib/redis.mjs';
 
 async function startNode(set, nodeId) {
   return startHerald({
@@ -46,7 +46,7 @@ htest('redis sentinel: a failover (master SIGKILLed, replica promoted) loses no 
     }
     const m = set.master;
     await waitFor(() => Number(m.cli('PUBSUB', 'NUMSUB', `herald:t:${prefix}/x`).split('\n')[1]) >= 3, { what: 'subscriptions' });
-    await waitFor(() => Number(m.cli('PUBSUB', 'NUMPAT')) >= 3, { what: 'pattern subscriptions' });
+    await waitPatternSubscribers(m, 3);
 
     const acked = [];
     let unavailable = 0;

@@ -25,7 +25,7 @@ function spawnTracked(cmd, args) {
 }
 
 function cliFor(port) {
-  return (...cmd) => execFileSync('redis-cli', ['-p', String(port), ...cmd]).toString().trim();
+  return (...cmd) => execFileSync('redis-cli', ['-p', String(port), ...cmd], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
 }
 
 async function waitPong(cli, port) {
@@ -125,4 +125,15 @@ export async function startSentinelSet({ replicas = 2, name = 'mymaster', downAf
     },
   };
   return set;
+}
+
+// Waits (bounded) until `n` connections hold a pattern subscription
+// (PUBSUB NUMPAT counts distinct patterns, not subscribers).
+export async function waitPatternSubscribers(r, n) {
+  for (let i = 0; i < 200; i++) {
+    const subs = r.cli('CLIENT', 'LIST').split('\n').filter((l) => /\bpsub=[1-9]/.test(l)).length;
+    if (subs >= n) return;
+    await delay(25);
+  }
+  throw new Error(`fewer than ${n} pattern subscribers`);
 }
