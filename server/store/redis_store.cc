@@ -337,11 +337,7 @@ void RedisStore::CatchUpFrom(uint64_t run) {
     if (!ParseNumber(ReplyText(r), &epoch)) return RetryCatchUp(run, "no epoch");
     if (run != catch_up_run_) return;
     NoteEpoch(epoch);
-    if (watched_.empty()) {
-      catching_up_ = false;
-      held_.clear();  // nothing watched: nothing to feed
-      return;
-    }
+    if (watched_.empty()) return EndCatchUp();  // nothing to read; whispers may be held
     auto job = std::make_shared<ReadJob>();
     for (const auto& [filter, count] : watched_) job->req.filters.push_back(filter);
     job->req.after_seq = last_fed_.load();
@@ -359,14 +355,18 @@ void RedisStore::CatchUpFrom(uint64_t run) {
       if (result.events.size() >= static_cast<size_t>(options_.stream_maxlen) * 4) {
         return CatchUpFrom(run);
       }
-      catching_up_ = false;
-      std::vector<std::string> held;
-      held.swap(held_);
-      for (const std::string& m : held) OnMessage({}, m);
+      EndCatchUp();
     };
     ReadOnBridge(job);
   });
   if (!sent) RetryCatchUp(run, "commands connection not up");
+}
+
+void RedisStore::EndCatchUp() {
+  catching_up_ = false;
+  std::vector<std::string> held;
+  held.swap(held_);
+  for (const std::string& m : held) OnMessage({}, m);
 }
 
 void RedisStore::Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) {

@@ -115,6 +115,8 @@ class RedisStore : public Store {
   void CatchUp();
   void CatchUpFrom(uint64_t run);
   void RetryCatchUp(uint64_t run, const std::string& why);
+  // Feeds the live messages held meanwhile (deduplicated by id) and goes live.
+  void EndCatchUp();
   void Acknowledge(uint64_t id, PostFn post, std::function<void(Status, uint64_t)> done);
   void SendWait();
   void ReadOnBridge(std::shared_ptr<ReadJob> job);
