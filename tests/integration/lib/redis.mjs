@@ -75,7 +75,8 @@ export async function waitSubscribed(r, channel, n = 1) {
 // Returns {master, replicas, sentinel: {port, cli, stop}, name, url} where url
 // is the redis+sentinel:// URL for herald; masterPort() asks the sentinel.
 export async function startSentinelSet({ replicas = 2, name = 'mymaster', downAfterMs = 500 } = {}) {
-  const master = await startRedis();
+  // Diskless sync at once (Redis 7 waits 5 s for more replicas by default).
+  const master = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
   const reps = [];
   for (let i = 0; i < replicas; i++) {
     reps.push(await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] }));
