@@ -152,7 +152,13 @@ void RedisClient::OnSentinelAnswer(const redisReply* r) {
     std::string err = ReplyError(r);
     return AskSentinel(sentinel_index_ + 1, err.empty() ? "does not know it" : err);
   }
-  ConnectTo(std::string(Str(r->element[0])), port);
+  std::string host(Str(r->element[0]));
+  if (host != host_ || port != port_) {
+    const RedisHostPort& s = options_.endpoint.sentinels[sentinel_index_];
+    LogInfo("redis", 0, "sentinel %s:%d: master %s is %s:%d", s.host.c_str(), s.port,
+            options_.endpoint.sentinel_master.c_str(), host.c_str(), port);
+  }
+  ConnectTo(host, port);
 }
 
 void RedisClient::EndSentinelQuery() {
