@@ -184,6 +184,10 @@ void RedisClient::ConnectTo(const std::string& host, int port) {
     return;
   }
   ctx_->data = this;
+  // An idle connection (the subscribe one) to a server that vanished without
+  // closing it (a partition, a dead host) is noticed by TCP keepalive: no
+  // command is pending there for the watchdog to time out.
+  redisEnableKeepAlive(&ctx_->c);
   redisLibeventAttach(ctx_, base_);
   redisAsyncSetConnectCallback(ctx_, &RedisClient::OnConnect);
   redisAsyncSetDisconnectCallback(ctx_, &RedisClient::OnDisconnect);
