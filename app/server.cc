@@ -39,6 +39,8 @@ Result<std::unique_ptr<Store>> MakeStore(ServerContext& ctx) {
   o.key_prefix = config.store.redis_key_prefix;
   o.node_id = ResolveNodeId(config.node_id);
   o.stream_maxlen = config.store.stream_maxlen;
+  o.min_replicas_ack = static_cast<int>(config.store.min_replicas_ack);
+  o.replica_ack_timeout_ms = static_cast<int>(config.store.replica_ack_timeout_ms);
   o.bound_record = [&ctx](const std::string& topic) -> std::shared_ptr<const AclRecord> {
     std::shared_ptr<const Acl> acl = std::atomic_load(&ctx.acl);
     return acl ? acl->Find(topic) : nullptr;

@@ -24,6 +24,15 @@ Hub::Hub(ServerContext* ctx)
 
 Hub::Hub(ServerContext* ctx, std::unique_ptr<Store> store) : ctx_(ctx), store_(std::move(store)) {
   store_->SetFeed([this](EventRef ev) { Feed(ev); });
+  store_->SetEpochListener([this](uint32_t) { OnEpochChanged(); });
+}
+
+void Hub::OnEpochChanged() {
+  // Through the inboxes, which keep order with the events fed after it.
+  for (auto& worker : ctx_->workers) {
+    Worker* w = worker.get();
+    w->Post([w] { w->OnStoreEpochChanged(); });
+  }
 }
 
 void Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisper,

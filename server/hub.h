@@ -62,6 +62,9 @@ class Hub {
 
  private:
   void Feed(const EventRef& ev);
+  // The store lost its data (a new epoch): every worker tells its
+  // connections (`reset`) before any event of the new epoch reaches them.
+  void OnEpochChanged();
 
   ServerContext* ctx_;
   // Its epoch is drawn at start-up: a restarted node never mistakes an old cursor.

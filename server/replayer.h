@@ -53,6 +53,9 @@ class Replayer {
   void Start(Connection* conn, std::string_view cursor);
   // Sends a `reset` control event saying why.
   void SendReset(Connection* conn, ResetReason reason);
+  // Ends `conn`'s replay now (the store's epoch changed): it goes live; a
+  // read still in flight for it is dropped.
+  void Abort(Connection* conn) { Finish(conn); }
 
   // Events per read: a long replay never stalls the worker's other connections.
   static constexpr size_t kSliceEvents = 200;

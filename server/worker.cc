@@ -390,6 +390,21 @@ size_t Worker::PendingBytes() {
 
 void Worker::SendReset(Connection* conn, ResetReason reason) { replayer_->SendReset(conn, reason); }
 
+void Worker::OnStoreEpochChanged() {
+  last_dispatched_seq_ = 0;
+  const std::string reset = ControlJson(NowMs(), kServerTopic, kServerTopic, "reset",
+                                        ResetDetailJson(ResetReason::kEpoch, ctx_->hub->store()));
+  LogWarn("worker", 0, "store epoch changed: `reset` to %zu connections", conns_.size());
+  for (auto& [id, conn] : conns_) {
+    Connection* c = conn.get();
+    if (c->closing) continue;
+    if (c->replaying) replayer_->Abort(c);
+    c->last_seq = 0;
+    c->OnEpochChanged(reset);
+  }
+  CloseSlow();
+}
+
 void Worker::StartReplay(Connection* conn, std::string_view cursor) {
   replayer_->Start(conn, cursor);
 }

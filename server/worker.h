@@ -109,6 +109,11 @@ class Worker final : public ConnectionHost {
   void StartReplay(Connection* conn, std::string_view cursor);
   // Sends a `reset` control event saying why.
   void SendReset(Connection* conn, ResetReason reason);
+  // The store lost its data (a new epoch; Hub::OnEpochChanged): ids start
+  // again, so every connection is told (`reset`, reason `epoch`; a poll
+  // session with its next answer), forgets the ids it has seen, and goes on
+  // live with the new ones. A replay in progress ends there.
+  void OnStoreEpochChanged();
   // Join/leave at runtime. False when `filter` already is / is not one of
   // the connection's filters. REQUIRES: filter validated.
   bool Subscribe(Connection* conn, const std::string& filter);

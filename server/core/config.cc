@@ -195,6 +195,8 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"store.connect_timeout_ms", Int(&c->store.connect_timeout_ms, origin, 10, 600000)},
       {"store.command_timeout_ms", Int(&c->store.command_timeout_ms, origin, 10, 600000)},
       {"store.stream_maxlen", Int(&c->store.stream_maxlen, origin, 1, kBig)},
+      {"store.min_replicas_ack", Int(&c->store.min_replicas_ack, origin, 0, 100)},
+      {"store.replica_ack_timeout_ms", Int(&c->store.replica_ack_timeout_ms, origin, 1, 600000)},
   };
   Status s = ReadObject(root.get(), "", origin, readers);
   // Nested objects: the top-level pass checked they are known keys.
@@ -213,6 +215,13 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   }
   if (c->store.kind != "memory" && c->store.kind != "redis") {
     return KeyError(origin, "store.kind", "expected \"memory\" or \"redis\"");
+  }
+  // WAIT blocks the command connection: past the command timeout the
+  // watchdog would take the replicas' slowness for a dead Redis.
+  if (c->store.min_replicas_ack > 0 &&
+      c->store.replica_ack_timeout_ms >= c->store.command_timeout_ms) {
+    return KeyError(origin, "store.replica_ack_timeout_ms",
+                    "must be below store.command_timeout_ms");
   }
   if (c->auth.jwt_spaces_claim.empty()) {
     return KeyError(origin, "auth.jwt_spaces_claim", "must not be empty");
@@ -369,7 +378,9 @@ Usage: herald [--config FILE] [flags]
   --auth-timeout-ms N      a space connection must authenticate within N ms (default 5000)
   --store memory|redis     where ids and history live (default memory: one node);
                            redis: nodes sharing one Redis (docs/scaling.md)
-  --redis URL              redis://[:password@]host[:port][/db] for --store redis
+  --redis URL              redis://[:password@]host[:port][/db] for --store redis, or
+                           redis+sentinel://[:password@]s1[:port],s2.../master[/db]
+                           (Sentinel: the master is looked up on every connect)
   --check-config FILE      validate FILE as start-up would (keys and ACL file
                            included) without binding any port; print OK and exit 0,
                            or the error naming the key and the file and exit 2

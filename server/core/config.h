@@ -42,6 +42,10 @@ struct StoreConfig {
   int64_t connect_timeout_ms = 2000;
   int64_t command_timeout_ms = 2000;
   int64_t stream_maxlen = 10000;  // history kept per topic (approximate)
+  // Acknowledge a publish once this many replicas have it (WAIT); with
+  // Sentinel, 1 makes a failover lose no acknowledged event.
+  int64_t min_replicas_ack = 0;
+  int64_t replica_ack_timeout_ms = 500;  // past it: 503, unacknowledged
 };
 
 struct SseConfig {

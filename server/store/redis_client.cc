@@ -3,6 +3,7 @@
 #include <hiredis/adapters/libevent.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 
 #include "server/util/log.h"
@@ -59,6 +60,7 @@ RedisClient::RedisClient(event_base* base, RedisClientOptions options, StateFn o
 
 RedisClient::~RedisClient() {
   on_state_ = nullptr;
+  EndSentinelQuery();
   if (ctx_) {
     redisAsyncContext* c = ctx_;
     ctx_ = nullptr;
@@ -86,7 +88,90 @@ void RedisClient::SetState(State state, std::string detail) {
 
 void RedisClient::Connect() {
   const RedisEndpoint& ep = options_.endpoint;
-  ctx_ = redisAsyncConnect(ep.host.c_str(), ep.port);
+  if (ep.sentinels.empty()) return ConnectTo(ep.host, ep.port);
+  sentinel_errors_.clear();
+  AskSentinel(0, "");
+}
+
+std::string RedisClient::address() const {
+  if (port_ == 0) return options_.endpoint.host + ":" + std::to_string(options_.endpoint.port);
+  return host_ + ":" + std::to_string(port_);
+}
+
+void RedisClient::AskSentinel(size_t index, std::string why) {
+  const std::vector<RedisHostPort>& sentinels = options_.endpoint.sentinels;
+  if (!why.empty()) {
+    const RedisHostPort& s = sentinels[sentinel_index_];
+    sentinel_errors_ +=
+        (sentinel_errors_.empty() ? "" : "; ") + s.host + ":" + std::to_string(s.port) + " " + why;
+  }
+  if (index >= sentinels.size()) {
+    SetState(State::kDown, "no sentinel named master " + options_.endpoint.sentinel_master + " (" +
+                               sentinel_errors_ + ")");
+    ScheduleReconnect();
+    return;
+  }
+  sentinel_index_ = index;
+  connect_started_ms_ = SteadyMs();
+  redisAsyncContext* c = redisAsyncConnect(sentinels[index].host.c_str(), sentinels[index].port);
+  if (!c || c->err) {
+    std::string err = c ? c->errstr : "out of memory";
+    if (c) redisAsyncFree(c);
+    return AskSentinel(index + 1, err);
+  }
+  sentinel_ctx_ = c;
+  redisLibeventAttach(c, base_);
+  const std::string& master = options_.endpoint.sentinel_master;
+  const char* args[] = {"SENTINEL", "get-master-addr-by-name", master.c_str()};
+  const size_t lens[] = {8, 23, master.size()};
+  // A failed connect also ends here, with a null reply.
+  if (redisAsyncCommandArgv(c, &RedisClient::OnSentinelReply, this, 3, args, lens) != REDIS_OK) {
+    EndSentinelQuery();
+    AskSentinel(index + 1, "cannot send");
+  }
+}
+
+void RedisClient::OnSentinelReply(redisAsyncContext* ac, void* reply, void* privdata) {
+  auto* self = static_cast<RedisClient*>(privdata);
+  if (ac != self->sentinel_ctx_) return;  // given up on (timeout, destructor)
+  self->sentinel_ctx_ = nullptr;          // hiredis frees it after this callback
+  const auto* r = static_cast<const redisReply*>(reply);
+  if (r) redisAsyncDisconnect(ac);
+  if (!r) return self->AskSentinel(self->sentinel_index_ + 1, ac->errstr[0] ? ac->errstr : "lost");
+  self->OnSentinelAnswer(r);
+}
+
+void RedisClient::OnSentinelAnswer(const redisReply* r) {
+  // ["host", "port"], or nil when this sentinel does not know the master.
+  int port = 0;
+  std::string_view port_text =
+      r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? Str(r->element[1]) : std::string_view();
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      Str(r->element[0]).empty()) {
+    std::string err = ReplyError(r);
+    return AskSentinel(sentinel_index_ + 1, err.empty() ? "does not know it" : err);
+  }
+  std::string host(Str(r->element[0]));
+  if (host != host_ || port != port_) {
+    const RedisHostPort& s = options_.endpoint.sentinels[sentinel_index_];
+    LogInfo("redis", 0, "sentinel %s:%d: master %s is %s:%d", s.host.c_str(), s.port,
+            options_.endpoint.sentinel_master.c_str(), host.c_str(), port);
+  }
+  ConnectTo(host, port);
+}
+
+void RedisClient::EndSentinelQuery() {
+  if (!sentinel_ctx_) return;
+  redisAsyncContext* c = sentinel_ctx_;
+  sentinel_ctx_ = nullptr;  // OnSentinelReply: no longer ours
+  redisAsyncFree(c);
+}
+
+void RedisClient::ConnectTo(const std::string& host, int port) {
+  host_ = host;
+  port_ = port;
+  ctx_ = redisAsyncConnect(host.c_str(), port);
   connect_started_ms_ = SteadyMs();
   ++generation_;
   sent_ms_.clear();
@@ -99,6 +184,10 @@ void RedisClient::Connect() {
     return;
   }
   ctx_->data = this;
+  // An idle connection (the subscribe one) to a server that vanished without
+  // closing it (a partition, a dead host) is noticed by TCP keepalive: no
+  // command is pending there for the watchdog to time out.
+  redisEnableKeepAlive(&ctx_->c);
   redisLibeventAttach(ctx_, base_);
   redisAsyncSetConnectCallback(ctx_, &RedisClient::OnConnect);
   redisAsyncSetDisconnectCallback(ctx_, &RedisClient::OnDisconnect);
@@ -118,6 +207,17 @@ void RedisClient::Handshake() {
   };
   if (!ep.password.empty()) Send({"AUTH", ep.password}, check("AUTH"));
   if (ep.db != 0) Send({"SELECT", std::to_string(ep.db)}, check("SELECT"));
+  if (!ep.sentinels.empty()) {
+    // The sentinels may still name a master that was just demoted.
+    Send({"ROLE"}, [this](const redisReply* reply) {
+      if (!reply || !ctx_) return;
+      std::string_view role = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+                                  ? Str(reply->element[0])
+                                  : std::string_view();
+      if (role != "master")
+        Drop("ROLE is " + std::string(role.empty() ? "?" : role) + ", not master");
+    });
+  }
   Send({"PING"}, [this](const redisReply* reply) {
     if (!reply || reply->type == REDIS_REPLY_ERROR || !ctx_) return;  // Drop already ran
     backoff_ms_ = 0;
@@ -130,8 +230,7 @@ void RedisClient::Handshake() {
 
 void RedisClient::Drop(const std::string& why) {
   if (!ctx_) return;
-  LogWarn("redis", 0, "%s:%d: %s", options_.endpoint.host.c_str(), options_.endpoint.port,
-          why.c_str());
+  LogWarn("redis", 0, "%s: %s", address().c_str(), why.c_str());
   redisAsyncContext* c = ctx_;
   ctx_ = nullptr;
   c->data = nullptr;  // OnDisconnect: ours, not a second reconnect
@@ -161,8 +260,12 @@ void RedisClient::OnReconnectTimer(evutil_socket_t, short, void* arg) {
 
 void RedisClient::OnTimer(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<RedisClient*>(arg);
-  if (!self->ctx_) return;
   const int64_t now = SteadyMs();
+  if (self->sentinel_ctx_ && now - self->connect_started_ms_ > self->options_.connect_timeout_ms) {
+    self->EndSentinelQuery();
+    return self->AskSentinel(self->sentinel_index_ + 1, "timeout");
+  }
+  if (!self->ctx_) return;
   if (self->state_ != State::kUp) {
     // The handshake's commands count against the connect timeout, not their own.
     if (now - self->connect_started_ms_ > self->options_.connect_timeout_ms) {
@@ -228,7 +331,13 @@ void RedisClient::OnReply(redisAsyncContext*, void* reply, void* privdata) {
     self->sent_ms_.pop_front();
     if (reply) ++self->round_trips_;
   }
-  if (pending->done) pending->done(static_cast<const redisReply*>(reply));
+  const auto* r = static_cast<const redisReply*>(reply);
+  if (pending->done) pending->done(r);
+  // A replica (a demoted master) refuses writes: find the master again.
+  if (r && r->type == REDIS_REPLY_ERROR && pending->generation == self->generation_ &&
+      std::string_view(r->str, r->len).substr(0, 8) == "READONLY") {
+    self->Drop(std::string(r->str, r->len));
+  }
 }
 
 void RedisClient::Subscribe(const std::string& kind, const std::string& channel) {

@@ -11,6 +11,14 @@
 // order, so the oldest one is enough). Dropping fails every pending command
 // (its callback gets a null reply) and schedules a reconnect.
 //
+// With Sentinel (endpoint.sentinels non-empty) every connect first asks the
+// sentinels, in turn, for the master's address (SENTINEL
+// get-master-addr-by-name, asynchronously, each within the connect timeout),
+// connects there and checks with ROLE that it is a master: a demoted master
+// (or a replica the sentinels have not yet re-pointed) takes no writes. A
+// READONLY error on any command also drops the connection, so the next
+// connect asks the sentinels again.
+//
 // Subscriptions (SUBSCRIBE, PSUBSCRIBE) are remembered and sent again after
 // each reconnect; messages arrive on the `on_message` callback. Use one
 // client for commands and another for subscriptions: a connection in
@@ -68,6 +76,9 @@ class RedisClient {
   const std::string& detail() const { return detail_; }
   int64_t round_trips() const { return round_trips_; }
   int64_t reconnects() const { return reconnects_; }
+  // Where the client connects (or last connected): "host:port"; with
+  // Sentinel, the master the sentinels named.
+  std::string address() const;
 
   // Sends a command when the client is up; returns false (and never calls
   // `done`) when it is not. Pipelined: many commands may be in flight.
@@ -80,6 +91,11 @@ class RedisClient {
  private:
   struct Pending;
   void Connect();
+  void ConnectTo(const std::string& host, int port);
+  // Sentinel: asks sentinel `index` for the master; on failure the next one.
+  void AskSentinel(size_t index, std::string why);
+  void OnSentinelAnswer(const redisReply* reply);
+  void EndSentinelQuery();
   void Drop(const std::string& why);
   void ScheduleReconnect();
   void SetState(State state, std::string detail);
@@ -91,6 +107,8 @@ class RedisClient {
   static void OnDisconnect(const redisAsyncContext* ac, int status);
   static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnSubscriptionReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnSentinelReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnSentinelConnect(const redisAsyncContext* ac, int status);
   static void OnTimer(evutil_socket_t, short, void* arg);
   static void OnReconnectTimer(evutil_socket_t, short, void* arg);
 
@@ -101,6 +119,13 @@ class RedisClient {
   // Not a unique_ptr: hiredis frees the context itself after a failed
   // connect or a disconnect; Drop() frees it when we end it.
   redisAsyncContext* ctx_ = nullptr;
+  // The sentinel being asked, if any (hiredis frees it after its reply or
+  // a failed connect; EndSentinelQuery frees it when we give up on it).
+  redisAsyncContext* sentinel_ctx_ = nullptr;
+  size_t sentinel_index_ = 0;
+  std::string sentinel_errors_;  // why each sentinel asked so far failed
+  std::string host_;             // the server connected to (the master, with Sentinel)
+  int port_ = 0;
   State state_ = State::kConnecting;
   std::string detail_;
   int64_t connect_started_ms_ = 0;

@@ -38,6 +38,11 @@ if not epoch then
   epoch = ARGV[5]
   redis.call('SET', KEYS[4], epoch)
 end
+local floor = tonumber(ARGV[6] or '0')
+if epoch == ARGV[7] and id <= floor then
+  id = floor + 1
+  redis.call('SET', KEYS[1], id)
+end
 if KEYS[2] ~= '' then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'e', ARGV[2])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])

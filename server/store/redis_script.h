@@ -33,7 +33,11 @@ class RedisScript {
 //   KEYS: 1 sequence counter, 2 topic stream ("" for a live-only event),
 //         3 last-activity sorted set, 4 epoch, 5 channel to PUBLISH to
 //   ARGV: 1 topic, 2 event body, 3 stream MAXLEN (approximate), 4 now (ms),
-//         5 a fresh epoch, used when Redis has none (it lost its data)
+//         5 a fresh epoch, used when Redis has none (it lost its data),
+//         6 (optional) a floor: the newest id the caller has seen, and 7 the
+//         epoch it saw it in; in that epoch the id is never at or below the
+//         floor (a promoted replica may lack the newest, unacknowledged ids
+//         that subscribers already got: reusing them would be a duplicate)
 //   Reply: {id, epoch}; the message published is "<id> <epoch> <body>".
 const RedisScript& PublishScript();
 

@@ -85,6 +85,15 @@ void RedisStore::Start() {
         [this](std::string_view channel, std::string_view, std::string_view payload) {
           OnMessage(channel, payload);
         });
+    catch_up_timer_.reset(event_new(
+        base_.get(), -1, 0,
+        [](evutil_socket_t, short, void* arg) {
+          auto* self = static_cast<RedisStore*>(arg);
+          if (self->catching_up_ && self->subscriber_->state() == RedisClient::State::kUp) {
+            self->CatchUpFrom(self->catch_up_run_);
+          }
+        },
+        this));
     // Always heard: publishes to wildcard topics (two-way matching) and this
     // node's own channel (whispers to its connids).
     subscriber_->Subscribe("SUBSCRIBE", keys_.wildcard_channel());
@@ -95,6 +104,7 @@ void RedisStore::Start() {
     // Clients go on their own thread; pending commands fail (null replies).
     subscriber_.reset();
     commands_.reset();
+    catch_up_timer_.reset();
   });
 }
 
@@ -134,7 +144,10 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
                                            keys_.topics(), keys_.epoch(), channel};
     const std::vector<std::string> args = {
         ev->topic, EncodeStoredEvent(stored), std::to_string(options_.stream_maxlen),
-        std::to_string(ev->iat_ms), std::to_string(ProposeEpoch())};
+        std::to_string(ev->iat_ms), std::to_string(ProposeEpoch()),
+        // Never an id this node has already seen: after a failover the new
+        // master may lack the newest (unacknowledged) ones.
+        std::to_string(last_fed_.load(std::memory_order_relaxed)), std::to_string(epoch_.load())};
     const bool sent =
         PublishScript().Run(*commands_, keys, args, [this, post, done](const redisReply* r) {
           uint64_t id = 0;
@@ -148,10 +161,48 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
           }
           id = static_cast<uint64_t>(r->element[0]->integer);
           round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
-          post([done, id] { done(Status::Ok(), id); });
+          Acknowledge(id, post, done);
         });
     if (!sent) fail(Unavailable(commands_->detail()));
   });
+}
+
+void RedisStore::Acknowledge(uint64_t id, PostFn post, std::function<void(Status, uint64_t)> done) {
+  if (options_.min_replicas_ack <= 0) return post([done, id] { done(Status::Ok(), id); });
+  unreplicated_.push_back({id, std::move(post), std::move(done)});
+  if (!wait_in_flight_) SendWait();
+}
+
+// WAIT waits for every write this connection sent before it, so one WAIT
+// answers for every publish the script answered before it went out: under
+// load it costs one command per batch, not per publish.
+void RedisStore::SendWait() {
+  auto batch = std::make_shared<std::vector<Unreplicated>>();
+  batch->swap(unreplicated_);
+  const int want = options_.min_replicas_ack;
+  auto answer = [this, batch, want](const redisReply* r) {
+    wait_in_flight_ = false;
+    const bool ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= want;
+    const Status s =
+        ok ? Status::Ok()
+           : Unavailable("not acknowledged: " +
+                         (r && r->type == REDIS_REPLY_INTEGER
+                              ? std::to_string(r->integer) + " of " + std::to_string(want) +
+                                    " replicas within " +
+                                    std::to_string(options_.replica_ack_timeout_ms) + " ms"
+                              : commands_->detail()));
+    for (Unreplicated& u : *batch) {
+      const uint64_t id = u.id;
+      u.post([done = std::move(u.done), s, id] { done(s, s.ok() ? id : 0); });
+    }
+    if (!unreplicated_.empty()) SendWait();
+  };
+  wait_in_flight_ = true;
+  if (!commands_->Command(
+          {"WAIT", std::to_string(want), std::to_string(options_.replica_ack_timeout_ms)},
+          answer)) {
+    answer(nullptr);
+  }
 }
 
 // The cluster's epoch (set by the first node to find none) and, at start,
@@ -168,9 +219,12 @@ void RedisStore::LoadEpoch() {
   commands_->Command({"SET", keys_.epoch(), std::to_string(ProposeEpoch()), "NX"}, nullptr);
   commands_->Command({"GET", keys_.epoch()}, [this](const redisReply* r) {
     uint32_t epoch = 0;
-    if (ParseNumber(ReplyText(r), &epoch)) epoch_.store(epoch, std::memory_order_release);
+    if (ParseNumber(ReplyText(r), &epoch)) NoteEpoch(epoch);
   });
+  if (seq_loaded_) return;
   commands_->Command({"GET", keys_.seq()}, [this](const redisReply* r) {
+    if (!r || seq_loaded_) return;
+    seq_loaded_ = true;
     uint64_t seq = 0;
     ParseNumber(ReplyText(r), &seq);
     if (last_fed_.load() == 0) last_fed_.store(seq, std::memory_order_release);
@@ -203,13 +257,7 @@ void RedisStore::OnMessage(std::string_view channel, std::string_view payload) {
 }
 
 void RedisStore::Feed(uint64_t id, uint32_t epoch, std::string_view body) {
-  const uint32_t known = epoch_.load(std::memory_order_relaxed);
-  if (known != 0 && epoch != known) {
-    // Redis lost its data: ids restarted. Cursors of the old epoch are void.
-    LogWarn("redis", 0, "store epoch changed (%u -> %u): Redis lost its data", known, epoch);
-    last_fed_.store(0, std::memory_order_release);
-  }
-  epoch_.store(epoch, std::memory_order_release);
+  NoteEpoch(epoch);
   if (id <= last_fed_.load(std::memory_order_relaxed)) return;  // heard twice
   auto stored = DecodeStoredEvent(body);
   if (!stored.ok()) {
@@ -225,6 +273,18 @@ void RedisStore::Feed(uint64_t id, uint32_t epoch, std::string_view body) {
   if (feed_) feed_(std::move(ev));
 }
 
+bool RedisStore::NoteEpoch(uint32_t epoch) {
+  const uint32_t known = epoch_.load(std::memory_order_relaxed);
+  if (epoch == 0 || epoch == known) return false;
+  epoch_.store(epoch, std::memory_order_release);
+  if (known == 0) return false;  // the first one this node learns
+  // Redis lost its data: ids restarted. Cursors of the old epoch are void.
+  LogWarn("redis", 0, "store epoch changed (%08x -> %08x): Redis lost its data", known, epoch);
+  last_fed_.store(0, std::memory_order_release);
+  if (on_epoch_) on_epoch_(epoch);
+  return true;
+}
+
 void RedisStore::OnSubscriberState(RedisClient::State state) {
   UpdateStatus();
   if (state != RedisClient::State::kUp) return;
@@ -235,26 +295,78 @@ void RedisStore::OnSubscriberState(RedisClient::State state) {
 // After a reconnect: what the node missed while it was away is in the
 // streams of the filters it watches. Live messages wait until it is fed.
 void RedisStore::CatchUp() {
-  if (watched_.empty() || last_fed_.load() == 0) return;
   catching_up_ = true;
-  auto job = std::make_shared<ReadJob>();
-  for (const auto& [filter, count] : watched_) job->req.filters.push_back(filter);
-  job->req.after_seq = last_fed_.load();
-  job->req.limit = static_cast<size_t>(options_.stream_maxlen) * 4;
-  job->post = [](std::function<void()> f) { f(); };  // already on the bridge
-  job->done = [this](ReadResult result) {
-    if (!result.status.ok()) LogWarn("redis", 0, "catch-up: %s", result.status.reason().c_str());
-    for (const EventRef& ev : result.events) {
-      if (ev->seq <= last_fed_.load()) continue;
-      last_fed_.store(ev->seq);
-      if (feed_) feed_(ev);
-    }
-    catching_up_ = false;
-    std::vector<std::string> held;
-    held.swap(held_);
-    for (const std::string& m : held) OnMessage({}, m);
-  };
-  ReadOnBridge(job);
+  CatchUpFrom(++catch_up_run_);
+}
+
+void RedisStore::RetryCatchUp(uint64_t run, const std::string& why) {
+  if (run != catch_up_run_) return;
+  LogWarn("redis", 0, "catch-up: %s; retrying", why.c_str());
+  timeval tv{0, 100 * 1000};
+  event_add(catch_up_timer_.get(), &tv);
+}
+
+void RedisStore::CatchUpFrom(uint64_t run) {
+  if (run != catch_up_run_) return;
+  if (!commands_ || commands_->state() != RedisClient::State::kUp) {
+    return RetryCatchUp(run, "commands connection not up");
+  }
+  // The epoch first: Redis may have come back empty (then the first node to
+  // look sets a new one, as the publish script would). The sequence too: a
+  // promoted replica may lack the newest ids this node has seen.
+  commands_->Command({"SET", keys_.epoch(), std::to_string(ProposeEpoch()), "NX"}, nullptr);
+  commands_->Command({"EVAL",
+                      "local s = tonumber(redis.call('GET', KEYS[1]) or '0') "
+                      "if redis.call('GET', KEYS[2]) == ARGV[2] and s < tonumber(ARGV[1]) then "
+                      "redis.call('SET', KEYS[1], ARGV[1]) end "
+                      "return s",
+                      "2", keys_.seq(), keys_.epoch(), std::to_string(last_fed_.load()),
+                      std::to_string(epoch_.load())},
+                     [this](const redisReply* r) {
+                       if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0 &&
+                           static_cast<uint64_t>(r->integer) < last_fed_.load()) {
+                         LogWarn("redis", 0,
+                                 "Redis's sequence (%lld) is behind the ids this node saw (%llu): "
+                                 "unacknowledged events were lost; ids go on after %llu",
+                                 r->integer, static_cast<unsigned long long>(last_fed_.load()),
+                                 static_cast<unsigned long long>(last_fed_.load()));
+                       }
+                     });
+  const bool sent = commands_->Command({"GET", keys_.epoch()}, [this, run](const redisReply* r) {
+    uint32_t epoch = 0;
+    if (!ParseNumber(ReplyText(r), &epoch)) return RetryCatchUp(run, "no epoch");
+    if (run != catch_up_run_) return;
+    NoteEpoch(epoch);
+    if (watched_.empty()) return EndCatchUp();  // nothing to read; whispers may be held
+    auto job = std::make_shared<ReadJob>();
+    for (const auto& [filter, count] : watched_) job->req.filters.push_back(filter);
+    job->req.after_seq = last_fed_.load();
+    job->req.limit = static_cast<size_t>(options_.stream_maxlen) * 4;
+    job->post = [](std::function<void()> f) { f(); };  // already on the bridge
+    job->done = [this, run](ReadResult result) {
+      if (run != catch_up_run_) return;
+      if (!result.status.ok()) return RetryCatchUp(run, result.status.reason());
+      for (const EventRef& ev : result.events) {
+        if (ev->seq <= last_fed_.load()) continue;
+        last_fed_.store(ev->seq);
+        if (feed_) feed_(ev);
+      }
+      // A full read may have left more: read on from where it stopped.
+      if (result.events.size() >= static_cast<size_t>(options_.stream_maxlen) * 4) {
+        return CatchUpFrom(run);
+      }
+      EndCatchUp();
+    };
+    ReadOnBridge(job);
+  });
+  if (!sent) RetryCatchUp(run, "commands connection not up");
+}
+
+void RedisStore::EndCatchUp() {
+  catching_up_ = false;
+  std::vector<std::string> held;
+  held.swap(held_);
+  for (const std::string& m : held) OnMessage({}, m);
 }
 
 void RedisStore::Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) {

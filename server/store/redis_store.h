@@ -12,6 +12,10 @@
 //    into Events. After a reconnect the node catches up from the streams of
 //    every watched filter, from the last id it fed, before feeding live
 //    messages again (buffered meanwhile): nothing acknowledged is missed.
+//    The catch-up first reads the epoch: Redis that came back empty has a
+//    new one (set then if none), and the epoch listener hears it before
+//    anything of the new epoch is fed, even if nothing is ever published.
+//    A catch-up Redis cannot answer is retried; live messages stay held.
 //  - Read merges the matching topics' streams (wildcard filters find their
 //    topics in <p>topics) in id order.
 //  - Watch/Unwatch hold SUBSCRIBE (plain filters) or PSUBSCRIBE (wildcards,
@@ -47,6 +51,12 @@ struct RedisStoreOptions {
   std::string key_prefix = "herald:";
   int node_id = 0;
   int64_t stream_maxlen = 10000;  // per topic, approximate (XADD MAXLEN ~)
+  // A publish is acknowledged only once this many replicas have it (WAIT
+  // after the publish script; one WAIT covers every publish answered before
+  // it was sent); 0: when the master has it. With Sentinel, 1 makes a
+  // failover lose no acknowledged event.
+  int min_replicas_ack = 0;
+  int replica_ack_timeout_ms = 500;  // WAIT's timeout; past it: 503, unacknowledged
   // The ACL record of a bound topic, looked up by the receiving node (the
   // ACL lives in each node's config, not in the message).
   std::function<std::shared_ptr<const AclRecord>(const std::string& topic)> bound_record;
@@ -61,6 +71,7 @@ class RedisStore : public Store {
   void Start();
 
   void SetFeed(FeedFn feed) override;
+  void SetEpochListener(EpochFn fn) override { on_epoch_ = std::move(fn); }
   void Append(EventRef ev, PostFn post, std::function<void(Status, uint64_t)> done) override;
   void Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) override;
   void Watch(const std::string& filter) override;
@@ -85,13 +96,29 @@ class RedisStore : public Store {
 
  private:
   struct ReadJob;
+  // A publish the script has answered (min_replicas_ack > 0): its publisher
+  // hears about it once a WAIT says enough replicas have it.
+  struct Unreplicated {
+    uint64_t id;
+    PostFn post;
+    std::function<void(Status, uint64_t)> done;
+  };
   static void OnWake(evutil_socket_t, short, void* arg);
   uint32_t ProposeEpoch();
   void LoadEpoch();
   void OnMessage(std::string_view channel, std::string_view payload);
   void Feed(uint64_t id, uint32_t epoch, std::string_view body);
   void OnSubscriberState(RedisClient::State state);
+  // Bridge thread: records the epoch Redis has; true (and the listener
+  // told, last_fed_ reset) when it is not the one known.
+  bool NoteEpoch(uint32_t epoch);
   void CatchUp();
+  void CatchUpFrom(uint64_t run);
+  void RetryCatchUp(uint64_t run, const std::string& why);
+  // Feeds the live messages held meanwhile (deduplicated by id) and goes live.
+  void EndCatchUp();
+  void Acknowledge(uint64_t id, PostFn post, std::function<void(Status, uint64_t)> done);
+  void SendWait();
   void ReadOnBridge(std::shared_ptr<ReadJob> job);
   void ReadStreams(std::shared_ptr<ReadJob> job, std::vector<std::string> topics);
   void UpdateStatus();
@@ -100,6 +127,7 @@ class RedisStore : public Store {
   const RedisKeys keys_;
   std::mt19937 rng_;  // epochs this node proposes; bridge thread only
   FeedFn feed_;
+  EpochFn on_epoch_;
 
   EventBasePtr base_;
   EventPtr wake_;
@@ -113,6 +141,12 @@ class RedisStore : public Store {
   std::map<std::string, int> watched_;  // filter -> local subscribers
   bool was_up_ = false;                 // the subscriber has been up before
   bool catching_up_ = false;
+  uint64_t catch_up_run_ = 0;  // a completion of an older catch-up is ignored
+  EventPtr catch_up_timer_;    // retries a catch-up Redis could not answer
+  bool seq_loaded_ = false;    // the start-up GET seq has answered
+  // Publishes the script answered, waiting for the next WAIT (min_replicas_ack).
+  std::vector<Unreplicated> unreplicated_;
+  bool wait_in_flight_ = false;
   std::vector<std::string> held_;  // live messages that came during a catch-up
   std::map<std::string, ListenFn, std::less<>> listeners_;  // channel -> handler (Listen)
 

@@ -65,10 +65,19 @@ struct ReadResult {
 // events to the workers' inboxes.
 using FeedFn = std::function<void(EventRef)>;
 
+// Called on the store's thread when the store finds it lost its data (a new
+// epoch: Redis restarted empty): ids start again, so every cursor and every
+// id a connection has seen is void. Called before any event of the new epoch
+// is fed, whether or not one comes.
+using EpochFn = std::function<void(uint32_t epoch)>;
+
 class Store {
  public:
   virtual ~Store() = default;
   virtual void SetFeed(FeedFn feed) = 0;  // once, before the first Append
+  // Once, before the store starts. The memory store's epoch never changes
+  // while the process runs: it never calls it.
+  virtual void SetEpochListener(EpochFn fn) { (void)fn; }
   // Assigns the next id (ev->seq; the caller leaves it 0, see AssignEventSeq),
   // persists the event (history if Event::InHistory), feeds it, then calls
   // done(status, seq) via post. Not ok (e.g. Redis unreachable): nothing was

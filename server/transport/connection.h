@@ -94,6 +94,10 @@ class Connection {
   // asked for it: a streaming transport writes what it queued, a poll session
   // answers its held poll (once per batch either way).
   virtual void Flush() {}
+  // The store lost its data (a new epoch): `reset_json` is the `reset`
+  // control event (a whole ControlJson) telling the client. A streaming
+  // transport sends it now; a poll session answers it with its next poll.
+  virtual void OnEpochChanged(std::string_view reset_json) { SendControl("reset", reset_json); }
   // Request headers as a JSON object, for /connections?details=true.
   virtual std::string HeadersJson() const = 0;
 

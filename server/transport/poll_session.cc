@@ -52,6 +52,21 @@ void PollConnection::SendControl(std::string_view, std::string_view json) {
   }
 }
 
+void PollConnection::OnEpochChanged(std::string_view reset_json) {
+  if (held_) {
+    // The held poll's cursor is of the old epoch: from the new ids' start.
+    held_after_ = 0;
+    read_epoch_ = 0;
+    prefix_ = std::string(reset_json);
+    if (!flush_requested_) {
+      flush_requested_ = true;
+      worker_->RequestFlush(this);
+    }
+    return;
+  }
+  epoch_reset_ = std::string(reset_json);
+}
+
 void PollConnection::Flush() {
   flush_requested_ = false;
   if (held_) AnswerHeld(false);
@@ -210,7 +225,9 @@ void PollConnection::Poll(std::string_view since, int64_t timeout_ms, uint64_t t
   const Store& store = worker_->ctx().hub->store();
   held_after_ = store.LastSeq();
   read_epoch_ = 0;
-  prefix_.clear();
+  // Told once: by this, or by a cursor of the old epoch below.
+  prefix_ = std::move(epoch_reset_);
+  epoch_reset_.clear();
   if (!since.empty()) {
     ResumePoint p = ResolveCursor(since, store);
     if (p.reset != ResetReason::kNone) {

@@ -42,6 +42,7 @@ class PollConnection : public Connection {
   void Deliver(FrameCache& frames) override;
   void SendControl(std::string_view type, std::string_view json) override;
   void SendHeartbeat() override {}
+  void OnEpochChanged(std::string_view reset_json) override;
   // Answers a held poll with a `disconnect` entry.
   void Close(CloseReason reason) override;
   // Worker teardown: forgets a held poll without answering.
@@ -91,6 +92,7 @@ class PollConnection : public Connection {
   uint64_t held_token_ = 0;
   uint32_t read_epoch_ = 0;  // the `since` cursor's epoch until the first read
   std::string prefix_;       // a `reset` to answer before the events
+  std::string epoch_reset_;  // the store's epoch changed: the `reset` for the next poll
   bool answer_now_ = false;  // answer at the next read's completion, even empty
   bool reading_ = false;     // a Store::Read in flight
   bool reread_ = false;      // something arrived meanwhile: read again if empty

@@ -144,5 +144,24 @@ TEST(CommandLine, RejectsUnknownAndIncompleteFlags) {
   EXPECT_NE(r.status().reason().find("/nonexistent/herald.json"), std::string::npos);
 }
 
+TEST(Config, ReplicaAcknowledgementKeys) {
+  Config c;
+  ASSERT_TRUE(Parse(R"({"store":{"min_replicas_ack":1,"replica_ack_timeout_ms":200,
+                        "command_timeout_ms":1000}})",
+                    &c)
+                  .ok());
+  EXPECT_EQ(c.store.min_replicas_ack, 1);
+  EXPECT_EQ(c.store.replica_ack_timeout_ms, 200);
+  Config d;
+  EXPECT_EQ(d.store.min_replicas_ack, 0);
+  // WAIT must answer before the command watchdog gives the connection up.
+  Status s = Parse(R"({"store":{"min_replicas_ack":1,"replica_ack_timeout_ms":2000}})", &d);
+  EXPECT_NE(s.reason().find("store.replica_ack_timeout_ms: must be below store.command_timeout_ms"),
+            std::string::npos)
+      << s.reason();
+  s = Parse(R"({"store":{"min_replicas_ack":-1}})", &d);
+  EXPECT_NE(s.reason().find("store.min_replicas_ack"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace herald

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 
 #include "server/store/redis_script.h"
@@ -78,6 +79,39 @@ TEST(RedisUrlTest, RefusesBadInputWithAReason) {
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.status().reason().find("store.redis_url"), std::string::npos) << bad;
   }
+}
+
+TEST(RedisUrlTest, ParsesTheSentinelForm) {
+  auto a = ParseRedisUrl("redis+sentinel://:pw@10.0.0.1,10.0.0.2:26380,[::1]:5000/mymaster/3");
+  ASSERT_TRUE(a.ok()) << a.status().reason();
+  ASSERT_EQ(a->sentinels.size(), 3u);
+  EXPECT_EQ(a->sentinels[0].host, "10.0.0.1");
+  EXPECT_EQ(a->sentinels[0].port, 26379);  // Sentinel's default port
+  EXPECT_EQ(a->sentinels[1].host, "10.0.0.2");
+  EXPECT_EQ(a->sentinels[1].port, 26380);
+  EXPECT_EQ(a->sentinels[2].host, "::1");
+  EXPECT_EQ(a->sentinels[2].port, 5000);
+  EXPECT_EQ(a->sentinel_master, "mymaster");
+  EXPECT_EQ(a->db, 3);
+  EXPECT_EQ(a->password, "pw");
+  auto b = ParseRedisUrl("redis+sentinel://s1/m");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->sentinel_master, "m");
+  EXPECT_EQ(b->db, 0);
+  EXPECT_TRUE(ParseRedisUrl("redis://h").value().sentinels.empty());
+}
+
+TEST(RedisUrlTest, RefusesBadSentinelUrlsWithAReason) {
+  for (const char* bad :
+       {"redis+sentinel://s1", "redis+sentinel://s1/", "redis+sentinel://s1,/m",
+        "redis+sentinel://,s1/m", "redis+sentinel://s1:0/m", "redis+sentinel://s1:x/m",
+        "redis+sentinel://s1/m/x", "redis+sentinel:///m", "sentinel://s1/m"}) {
+    auto r = ParseRedisUrl(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().reason().find("store.redis_url"), std::string::npos) << bad;
+  }
+  EXPECT_NE(ParseRedisUrl("redis+sentinel://s1").status().reason().find("master's name"),
+            std::string::npos);
 }
 
 TEST(RedisClientTest, ConnectsAndPipelinesCommands) {
@@ -214,6 +248,105 @@ TEST(RedisClientTest, AServerThatNeverAnswersTimesOutTheConnect) {
   ASSERT_TRUE(loop.RunUntil([&] { return client.detail() == "connect timeout"; }));
   EXPECT_NE(client.state(), RedisClient::State::kUp);
   close(fd);
+}
+
+// A redis-sentinel on a free port that monitors 127.0.0.1:`port` as
+// `name` (quorum 1). It names that server as the master from the start,
+// whatever the server's role.
+class Sentinel {
+ public:
+  Sentinel(const std::string& name, int port) {
+    char dir[] = "/tmp/herald-sentinel-XXXXXX";
+    dir_ = mkdtemp(dir);
+    port_ = FreeLoopbackPort();
+    const std::string conf = dir_ + "/sentinel.conf";
+    FILE* f = fopen(conf.c_str(), "w");
+    fprintf(f, "port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %d 1\n", port_,
+            dir_.c_str(), name.c_str(), port);
+    fclose(f);
+    pid_ = fork();
+    if (pid_ == 0) {
+      execlp("redis-sentinel", "redis-sentinel", conf.c_str(), "--loglevel", "warning", nullptr);
+      _exit(127);
+    }
+  }
+  ~Sentinel() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    std::remove((dir_ + "/sentinel.conf").c_str());
+    rmdir(dir_.c_str());
+  }
+  int port() const { return port_; }
+
+  static int FreeLoopbackPort() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+  }
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+RedisClientOptions SentinelOptions(std::vector<int> sentinel_ports, const std::string& master) {
+  RedisClientOptions o = Options(0);
+  for (int port : sentinel_ports) o.endpoint.sentinels.push_back({"127.0.0.1", port});
+  o.endpoint.sentinel_master = master;
+  return o;
+}
+
+TEST(RedisClientTest, AsksTheSentinelsInTurnForTheMaster) {
+  RedisServer master;
+  Sentinel sentinel("m1", master.port());
+  Loop loop;
+  // The first sentinel is not there: the second one answers.
+  RedisClient client(
+      loop.base(), SentinelOptions({Sentinel::FreeLoopbackPort(), sentinel.port()}, "m1"), nullptr);
+  client.Start();
+  ASSERT_TRUE(loop.RunUntil([&] { return client.state() == RedisClient::State::kUp; }))
+      << client.detail();
+  EXPECT_EQ(client.address(), "127.0.0.1:" + std::to_string(master.port()));
+  std::string pong;
+  ASSERT_TRUE(client.Command({"PING"}, [&](const redisReply* r) { pong = ReplyString(r); }));
+  ASSERT_TRUE(loop.RunUntil([&] { return !pong.empty(); }));
+  EXPECT_EQ(pong, "PONG");
+}
+
+TEST(RedisClientTest, RefusesAServerTheSentinelsNameThatIsNotAMaster) {
+  RedisServer master;
+  RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  // A sentinel that (wrongly, as right after a failover) names the replica.
+  Sentinel sentinel("m2", replica.port());
+  Loop loop;
+  std::vector<std::string> details;
+  RedisClient client(loop.base(), SentinelOptions({sentinel.port()}, "m2"),
+                     [&](RedisClient::State, const std::string& d) { details.push_back(d); });
+  client.Start();
+  ASSERT_TRUE(loop.RunUntil([&] {
+    for (const std::string& d : details) {
+      if (d.find("ROLE is slave, not master") != std::string::npos) return true;
+    }
+    return false;
+  }));
+  EXPECT_NE(client.state(), RedisClient::State::kUp);
+}
+
+TEST(RedisClientTest, NoSentinelAnsweringKeepsItDownAndSaysWhy) {
+  Loop loop;
+  RedisClient client(loop.base(), SentinelOptions({Sentinel::FreeLoopbackPort()}, "m3"), nullptr);
+  client.Start();
+  ASSERT_TRUE(loop.RunUntil([&] {
+    return client.detail().find("no sentinel named master m3") != std::string::npos;
+  })) << client.detail();
+  EXPECT_EQ(client.state(), RedisClient::State::kDown);
 }
 
 TEST(RedisScriptTest, PublishAssignsIdsInOrderAndSurvivesAScriptFlush) {

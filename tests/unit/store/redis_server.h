@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,17 +23,29 @@ class RedisServer {
  public:
   explicit RedisServer(std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
     port_ = FreePort();
+    // Its own directory: a replica writes the master's RDB there, and a
+    // dump.rdb in a shared directory would fill the next "empty" Redis.
+    char dir[] = "/tmp/herald-redis-XXXXXX";
+    if (mkdtemp(dir)) {
+      dir_ = dir;
+    } else {
+      ADD_FAILURE() << "mkdtemp failed";
+    }
     Start();
   }
-  ~RedisServer() { Kill(); }
+  ~RedisServer() {
+    Kill();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
   int port() const { return port_; }
 
   void Start() {
     pid_ = fork();
     if (pid_ == 0) {
       std::vector<std::string> args = {
-          "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-          "--appendonly", "no",     "--loglevel",          "warning"};
+          "redis-server", "--port", std::to_string(port_),    "--bind", "127.0.0.1",
+          "--save",       "",       "--appendonly",           "no",     "--loglevel",
+          "warning",      "--dir",  dir_.empty() ? "." : dir_};
       args.insert(args.end(), extra_.begin(), extra_.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -76,6 +89,7 @@ class RedisServer {
     ADD_FAILURE() << "redis-server did not listen on " << port_;
   }
   std::vector<std::string> extra_;
+  std::string dir_;  // created by the constructor, removed by the destructor
   int port_ = 0;
   pid_t pid_ = -1;
 };

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "server/core/event.h"
@@ -25,7 +26,7 @@ const PostFn kInline = [](std::function<void()> f) { f(); };
 // A node under test: a store and what its feed heard.
 class Node {
  public:
-  Node(int port, int node_id) {
+  Node(int port, int node_id, std::function<void(RedisStoreOptions*)> tweak = nullptr) {
     RedisStoreOptions o;
     o.client.endpoint.host = "127.0.0.1";
     o.client.endpoint.port = port;
@@ -35,7 +36,13 @@ class Node {
     o.client.backoff_max_ms = 100;
     o.key_prefix = "t:";
     o.node_id = node_id;
+    if (tweak) tweak(&o);
     store_ = std::make_unique<RedisStore>(o);
+    store_->SetEpochListener([this](uint32_t) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++epoch_changes_;
+      cv_.notify_all();
+    });
     store_->SetFeed([this](EventRef ev) {
       std::lock_guard<std::mutex> lock(mu_);
       heard_.push_back(ev);
@@ -72,6 +79,12 @@ class Node {
     store_->Read(req, kInline, [&p](ReadResult r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
+  // Waits (bounded) until the epoch listener heard `n` changes.
+  int WaitEpochChanges(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return epoch_changes_ >= n; });
+    return epoch_changes_;
+  }
   // Waits (bounded) until the feed heard `n` events; returns what it heard.
   std::vector<EventRef> WaitHeard(size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -83,6 +96,7 @@ class Node {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<EventRef> heard_;
+  int epoch_changes_ = 0;
   std::unique_ptr<RedisStore> store_;
 };
 
@@ -270,6 +284,72 @@ TEST_F(RedisStoreTest, RedisDownAnswersUnavailableAndRestartedEmptyChangesTheEpo
   ASSERT_EQ(heard.size(), 1u);
   EXPECT_NE(a.store().epoch(), epoch);
   EXPECT_NE(heard[0]->id.find('-'), std::string::npos);
+}
+
+TEST_F(RedisStoreTest, RestartedEmptyTellsTheEpochListenerWithoutAPublishThenFeedsTheNewIds) {
+  RedisServer redis;
+  Node a(redis.port(), 1), b(redis.port(), 2);
+  ASSERT_TRUE(a.WaitUp() && b.WaitUp());
+  a.store().Watch("x");
+  Admin admin(redis.port());
+  ASSERT_TRUE(admin.WaitSubscribed("t:t:x"));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(b.Publish("x", R"({"type":"t"})").first.ok());
+  ASSERT_EQ(a.WaitHeard(5).size(), 5u);
+  const uint32_t old_epoch = a.store().epoch();
+  redis.Kill();
+  redis.Start();  // empty: no persistence
+  // Told on reconnect, with nothing published.
+  EXPECT_EQ(a.WaitEpochChanges(1), 1);
+  EXPECT_NE(a.store().epoch(), old_epoch);
+  EXPECT_EQ(a.store().LastSeq(), 0u);
+  Admin admin2(redis.port());
+  ASSERT_TRUE(admin2.WaitSubscribed("t:t:x"));
+  ASSERT_TRUE(b.WaitUp());
+  // The new ids start again below the old ones; they are fed, not taken for
+  // duplicates.
+  auto [s1, id1] = b.Publish("x", R"({"type":"t"})");
+  ASSERT_TRUE(s1.ok());
+  EXPECT_EQ(id1, 1u);
+  auto heard = a.WaitHeard(6);
+  ASSERT_EQ(heard.size(), 6u);
+  EXPECT_EQ(heard[5]->seq, 1u);
+  EXPECT_EQ(heard[5]->id, FormatEventId(a.store().epoch(), 1));
+}
+
+TEST_F(RedisStoreTest, MinReplicasAckAcknowledgesOnlyWhatAReplicaHas) {
+  // Diskless sync at once (Redis 7 waits 5 s for more replicas by default).
+  RedisServer master({"--repl-diskless-sync-delay", "0"});
+  auto wait_one = [](RedisStoreOptions* o) {
+    o->min_replicas_ack = 1;
+    o->replica_ack_timeout_ms = 100;
+  };
+  Node a(master.port(), 1, wait_one);
+  ASSERT_TRUE(a.WaitUp());
+  // No replica: refused, with the reason.
+  auto [alone, none] = a.Publish("x", R"({"type":"t"})");
+  EXPECT_EQ(alone.kind(), StatusKind::kUnavailable);
+  EXPECT_NE(alone.reason().find("not acknowledged: 0 of 1 replicas"), std::string::npos)
+      << alone.reason();
+  EXPECT_EQ(none, 0u);
+  RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  Admin admin(master.port());
+  bool synced = false;
+  for (int i = 0; i < 500 && !synced; ++i) {
+    synced = admin.Integer({"WAIT", "1", "10"}) >= 1;
+  }
+  ASSERT_TRUE(synced);
+  // Many at once: one WAIT answers for a batch, every publish gets its id.
+  std::vector<std::future<std::pair<Status, uint64_t>>> all;
+  for (int i = 0; i < 50; ++i) {
+    all.push_back(std::async(std::launch::async, [&a] { return a.Publish("x", R"({"t":1})"); }));
+  }
+  std::set<uint64_t> ids;
+  for (auto& f : all) {
+    auto [s, id] = f.get();
+    EXPECT_TRUE(s.ok()) << s.reason();
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 50u);
 }
 
 }  // namespace
