@@ -167,16 +167,27 @@ RedisCluster::RedisCluster(RedisStore* store, const Presence* presence, RedisClu
 
 RedisCluster::~RedisCluster() {
   if (!started_) return;
-  std::promise<void> dropped;
-  store_->RunOnBridge([this, &dropped] {
+  auto left = std::make_shared<std::promise<void>>();
+  store_->RunOnBridge([this, left] {
     *alive_ = false;
     beat_timer_.reset();
     retry_timer_.reset();
     // Not answered: at shutdown the workers their answers go to are gone.
     pending_.clear();
-    dropped.set_value();
+    // A clean stop leaves at once: the others stop asking this node (and
+    // waiting for it) now rather than after its TTL. Its connections, closed
+    // before, already took their counts out.
+    const RedisKeys& k = store_->keys();
+    if (!Up() ||
+        !store_->commands()->Command({"ZREM", k.nodes(), std::to_string(node_id())}, nullptr)) {
+      return left->set_value();
+    }
+    const bool sent = store_->commands()->Command({"DEL", k.presence_counts(node_id())},
+                                                  [left](const redisReply*) { left->set_value(); });
+    if (!sent) left->set_value();
   });
-  dropped.get_future().wait();
+  // Bounded by the command timeout: a dropped connection fails the command.
+  left->get_future().wait();
 }
 
 void RedisCluster::OnRequest(const std::string& kind, RequestFn fn) {

@@ -46,7 +46,8 @@ class RedisCluster {
  public:
   // `store` and `presence` outlive this object; `store` is started.
   RedisCluster(RedisStore* store, const Presence* presence, RedisClusterOptions options);
-  // Waits for the bridge to drop this object's timers and handlers.
+  // Leaves the cluster (removed from <p>nodes, its counts deleted) and waits
+  // for the bridge to drop this object's timers and handlers.
   ~RedisCluster();
   RedisCluster(const RedisCluster&) = delete;
   RedisCluster& operator=(const RedisCluster&) = delete;

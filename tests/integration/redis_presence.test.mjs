@@ -117,3 +117,19 @@ htest('redis: a SIGKILLed node\'s counts vanish within its TTL, with a disconnec
     await redis.stop();
   }
 });
+
+htest('redis: a node stopped cleanly leaves the cluster at once, not after its TTL', async () => {
+  const redis = await startRedis();
+  try {
+    const a = await startNode(redis, 1);
+    const c = await startNode(redis, 3, 600000);  // a TTL no test waits for
+    await waitLive([a, c], 2);
+    assert.equal(await c.stop('SIGTERM'), 0);
+    await waitFor(async () => (await a.state()).cluster.live_nodes.length === 1, { timeout: 5000, what: 'C gone from A\'s live nodes' });
+    assert.equal(redis.cli('ZSCORE', 'herald:nodes', '3'), '');
+    const r = await a.privGet('/connections?view=herald');
+    assert.deepEqual(r.json, { '@TOTAL@': 0 }, 'nobody waited for C');
+  } finally {
+    await redis.stop();
+  }
+});

@@ -116,7 +116,8 @@ htest('redis: /disconnect on A closes connections on B and C by clid, space, use
 
     const user = uid('user');
     const token = mint('HS256', SECRET, claims({ spaces: ['shop'], sub: user }));
-    const asUser = [await sseOpen(c, { space: 'shop', channel: 'o', token }), await sseOpen(b, { space: 'shop', channel: 'o', token })];
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+    const asUser = [await sseOpen(c, { space: 'shop', channel: 'o' }, auth), await sseOpen(b, { space: 'shop', channel: 'o' }, auth)];
     await kickOk(a, { user }, 2);
     for (const s of asUser) await s.next({ event: 'disconnect' }, 5000);
 
