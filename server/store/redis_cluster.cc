@@ -1,7 +1,6 @@
 #include "server/store/redis_cluster.h"
 
 #include <algorithm>
-#include <charconv>
 #include <future>
 
 #include "server/core/presence.h"
@@ -126,12 +125,6 @@ for _, n in ipairs(live) do out[#out + 1] = tonumber(n) end
 return out
 )lua");
   return script;
-}
-
-template <class T>
-bool ParseNumber(std::string_view s, T* out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 // Splits "<a> <rest>" at the first space.
@@ -418,8 +411,8 @@ void RedisCluster::OnRequestMessage(std::string_view m) {
   std::string_view from_s, id_s, kind;
   int from = 0;
   uint64_t id = 0;
-  if (!Cut(&m, &from_s) || !Cut(&m, &id_s) || !Cut(&m, &kind) || !ParseNumber(from_s, &from) ||
-      !ParseNumber(id_s, &id)) {
+  if (!Cut(&m, &from_s) || !Cut(&m, &id_s) || !Cut(&m, &kind) || !ParseDecimal(from_s, &from) ||
+      !ParseDecimal(id_s, &id)) {
     LogWarn("cluster", 0, "malformed request");
     return;
   }
@@ -445,8 +438,8 @@ void RedisCluster::OnReplyMessage(std::string_view m) {
   std::string_view id_s, node_s;
   uint64_t id = 0;
   int node = 0;
-  if (!Cut(&m, &id_s) || !Cut(&m, &node_s) || !ParseNumber(id_s, &id) ||
-      !ParseNumber(node_s, &node)) {
+  if (!Cut(&m, &id_s) || !Cut(&m, &node_s) || !ParseDecimal(id_s, &id) ||
+      !ParseDecimal(node_s, &node)) {
     LogWarn("cluster", 0, "malformed answer");
     return;
   }

@@ -23,6 +23,7 @@
 //   <p>r:<node>     channel of the answers to a node's requests
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -69,6 +70,14 @@ struct StoredEvent {
   bool bound = false;  // a bound publish: the receiving node applies its ACL record
   std::string e_json;
 };
+
+// A whole decimal number (a reply's or a message's field); false on any
+// other character.
+template <class T>
+bool ParseDecimal(std::string_view s, T* out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
 
 // "<topic length>:<topic><iat> <whisper> <flags> <e_json>": length-prefixed
 // so a topic may hold any byte, and the JSON is the rest of the string.
