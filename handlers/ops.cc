@@ -124,95 +124,99 @@ std::string JoinNonEmpty(const std::vector<std::string>& parts) {
 }
 
 // GET /connections with Redis: every live node's part (RedisCluster::Ask),
-// merged. A node's part is "<counts JSON>\n<entries>": the counts of one
+// merged. The request names what is asked, "<details 0|1><view h|o>
+// <-|+clid>"; a node's part is "<counts JSON>\n<entries>": the counts of one
 // clid or of all, and, for a clid with details, its connections in the
 // requested view, each saying its node, comma-separated.
-std::string ConnectionsRequest(const std::string* clid, bool details, bool herald_view) {
-  return std::string(details ? "1" : "0") + (herald_view ? "h" : "o") + " " +
-         (clid ? "+" + *clid : "-");
-}
+struct ConnectionsQuery {
+  bool one = false;  // one clid
+  std::string clid;
+  bool details = false;
+  bool herald_view = false;
 
-void NodeConnections(ServerContext& ctx, std::string_view request,
+  std::string Encode() const {
+    return std::string(details ? "1" : "0") + (herald_view ? "h" : "o") + " " +
+           (one ? "+" + clid : "-");
+  }
+  static ConnectionsQuery Decode(std::string_view request) {
+    ConnectionsQuery q;
+    q.details = request.substr(0, 1) == "1";
+    q.herald_view = request.substr(1, 1) == "h";
+    q.one = request.substr(3, 1) == "+";
+    if (q.one) q.clid = std::string(request.substr(4));
+    return q;
+  }
+};
+
+void NodeConnections(ServerContext& ctx, const ConnectionsQuery& q,
                      std::function<void(std::string)> done) {
-  const bool details = request.substr(0, 1) == "1";
-  const bool herald_view = request.substr(1, 1) == "h";
-  const bool one = request.substr(3, 1) == "+";
-  const std::string clid(one ? request.substr(4) : std::string_view());
   std::string counts = "{";
-  if (one) {
-    counts += JsonString(clid) + ":" + std::to_string(ctx.presence.Count(clid));
+  if (q.one) {
+    counts += JsonString(q.clid) + ":" + std::to_string(ctx.presence.Count(q.clid));
   } else {
     for (const auto& [name, n] : ctx.presence.Snapshot()) {
       counts += (counts.size() > 1 ? "," : "") + JsonString(name) + ":" + std::to_string(n);
     }
   }
   counts += "}\n";
-  if (!one || !details) return done(counts);
-  const int node = ctx.cluster->node_id();
+  if (!q.one || !q.details) return done(counts);
   GatherFromWorkers(
       ctx,
-      [clid, herald_view, node](Worker& w) {
-        return ConnectionDetails(w, clid, herald_view, node);
+      [q, node = ctx.cluster->node_id()](Worker& w) {
+        return ConnectionDetails(w, q.clid, q.herald_view, node);
       },
       [counts, done](std::vector<std::string> parts) { done(counts + JoinNonEmpty(parts)); });
 }
 
-void ConnectionsAcrossNodes(ServerContext& ctx, const std::string* clid, bool details,
-                            bool herald_view, Responder done) {
-  const std::string request = ConnectionsRequest(clid, details, herald_view);
-  auto post = ctx.hub->CallerPost();
-  NodeConnections(
-      ctx, request,
-      [&ctx, request, post, done, clid_name = clid ? *clid : "", one = clid != nullptr, details,
-       herald_view](std::string mine) {
-        ctx.cluster->Ask(
-            "connections", request, RedisCluster::kEveryNode, post,
-            [mine, done, clid_name, one, details, herald_view](RedisCluster::Answers a) {
-              std::vector<std::string> parts = {mine};
-              for (auto& [node, part] : a.replies) parts.push_back(part);
-              std::map<std::string, int64_t> counts;
-              std::vector<std::string> entries;
-              for (const std::string& part : parts) {
-                const size_t nl = part.find('\n');
-                CJsonPtr c = ParseJson(part.substr(0, nl));
-                for (const cJSON* item = c ? c->child : nullptr; item; item = item->next) {
-                  if (item->string && cJSON_IsNumber(item)) {
-                    counts[item->string] += static_cast<int64_t>(item->valuedouble);
-                  }
-                }
-                if (nl != std::string::npos && nl + 1 < part.size())
-                  entries.push_back(part.substr(nl + 1));
-              }
-              const std::string unanswered = a.UnansweredMember();
-              int64_t total = 0;
-              std::string out = "{";
-              for (const auto& [name, n] : counts) {
-                if (n <= 0) continue;
-                out += JsonString(name) + ":" + std::to_string(n) + ",";
-                total += n;
-              }
-              if (!one) {
-                if (total == 0 && !herald_view && unanswered.empty())
-                  return done(HttpResponse::Json("{}"));
-                return done(HttpResponse::Json(out + "\"@TOTAL@\":" + std::to_string(total) +
-                                               unanswered + "}"));
-              }
-              const std::string number = std::to_string(counts[clid_name]);
-              const std::string count = JsonString(clid_name) + ":" + number;
-              const std::string list = JoinNonEmpty(entries);
-              if (!details) {
-                return done(
-                    HttpResponse::Json(herald_view ? "{" + count + unanswered + "}" : number));
-              }
-              if (herald_view) {
-                return done(HttpResponse::Json("{" + count + ",\"connections\":[" + list + "]" +
-                                               unanswered + "}"));
-              }
-              const std::string body =
-                  list.empty() && !unanswered.empty() ? unanswered.substr(1) : list + unanswered;
-              done(HttpResponse::Json("{" + body + "}"));
-            });
-      });
+// The nodes' parts merged into the answer one node would give, plus the
+// nodes that did not answer (docs/protocol.md, "GET /connections").
+HttpResponse MergedConnections(const ConnectionsQuery& q, const std::vector<std::string>& parts,
+                               const std::string& unanswered) {
+  std::map<std::string, int64_t> counts;
+  std::vector<std::string> entries;
+  for (const std::string& part : parts) {
+    const size_t nl = part.find('\n');
+    CJsonPtr c = ParseJson(part.substr(0, nl));
+    for (const cJSON* item = c ? c->child : nullptr; item; item = item->next) {
+      if (item->string && cJSON_IsNumber(item)) {
+        counts[item->string] += static_cast<int64_t>(item->valuedouble);
+      }
+    }
+    if (nl != std::string::npos && nl + 1 < part.size()) entries.push_back(part.substr(nl + 1));
+  }
+  if (!q.one) {
+    int64_t total = 0;
+    std::string out = "{";
+    for (const auto& [name, n] : counts) {
+      if (n <= 0) continue;
+      out += JsonString(name) + ":" + std::to_string(n) + ",";
+      total += n;
+    }
+    if (total == 0 && !q.herald_view && unanswered.empty()) return HttpResponse::Json("{}");
+    return HttpResponse::Json(out + "\"@TOTAL@\":" + std::to_string(total) + unanswered + "}");
+  }
+  const std::string number = std::to_string(counts[q.clid]);
+  const std::string count = JsonString(q.clid) + ":" + number;
+  if (!q.details)
+    return HttpResponse::Json(q.herald_view ? "{" + count + unanswered + "}" : number);
+  const std::string list = JoinNonEmpty(entries);
+  if (q.herald_view) {
+    return HttpResponse::Json("{" + count + ",\"connections\":[" + list + "]" + unanswered + "}");
+  }
+  if (list.empty())
+    return HttpResponse::Json("{" + unanswered.substr(unanswered.empty() ? 0 : 1) + "}");
+  return HttpResponse::Json("{" + list + unanswered + "}");
+}
+
+void ConnectionsAcrossNodes(ServerContext& ctx, const ConnectionsQuery& q, Responder done) {
+  NodeConnections(ctx, q, [&ctx, q, post = ctx.hub->CallerPost(), done](std::string mine) {
+    ctx.cluster->Ask("connections", q.Encode(), RedisCluster::kEveryNode, post,
+                     [q, mine, done](RedisCluster::Answers a) {
+                       std::vector<std::string> parts = {mine};
+                       for (auto& [node, part] : a.replies) parts.push_back(std::move(part));
+                       done(MergedConnections(q, parts, a.UnansweredMember()));
+                     });
+  });
 }
 
 // The original's answers by default (issue 10.5): counts per clid with
@@ -226,7 +230,12 @@ void HandleConnections(ServerContext& ctx, const HttpRequest& req, Responder don
   const std::string* local = req.Query("local");
   if (ctx.cluster && !(local && *local == "true")) {
     const std::string* details = req.Query("details");
-    return ConnectionsAcrossNodes(ctx, clid, details && *details == "true", herald_view, done);
+    ConnectionsQuery q;
+    q.one = clid != nullptr;
+    q.clid = clid ? *clid : "";
+    q.details = details && *details == "true";
+    q.herald_view = herald_view;
+    return ConnectionsAcrossNodes(ctx, q, done);
   }
   if (!clid) {
     std::string out = "{";
@@ -417,7 +426,7 @@ void RegisterOpsHandlers(ServerContext& ctx) {
     // Another node's GET /connections: this node's part.
     ctx.cluster->OnRequest("connections",
                            [&ctx](std::string_view request, RedisCluster::Reply reply) {
-                             NodeConnections(ctx, request, reply);
+                             NodeConnections(ctx, ConnectionsQuery::Decode(request), reply);
                            });
   }
 }
