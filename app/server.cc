@@ -71,7 +71,13 @@ Status Server::Start() {
   RedisStore* redis = dynamic_cast<RedisStore*>(store->get());
   ctx_.hub =
       *store ? std::make_unique<Hub>(&ctx_, std::move(*store)) : std::make_unique<Hub>(&ctx_);
-  if (redis) redis->Start();  // after the Hub installed its feed
+  if (redis) {
+    redis->Start();  // after the Hub installed its feed
+    ctx_.cluster =
+        std::make_unique<RedisCluster>(redis, &ctx_.presence,
+                                       RedisClusterOptions{ctx_.config.cluster.node_ttl_ms,
+                                                           ctx_.config.cluster.request_timeout_ms});
+  }
   ctx_.background = std::make_unique<BackgroundThread>();
   RegisterControlHandlers(ctx_);
   RegisterPublishHandlers(ctx_);
@@ -79,6 +85,7 @@ Status Server::Start() {
   RegisterMetricsHandler(ctx_);
   RegisterDashboardHandlers(ctx_);
   RegisterAdminHandlers(ctx_);
+  if (ctx_.cluster) ctx_.cluster->Start();  // after the handlers said what they answer
   ctx_.streaming_routes = {{"/", HandleStreamSubscribe},
                            {"/sse", HandleSseSubscribe},
                            {"/poll", HandlePoll},

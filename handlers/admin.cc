@@ -1,12 +1,15 @@
 // POST /disconnect (private): ends every connection matching one selector
 // (connid, user, clid or space) on every worker, saying `disconnect` with the
-// given reason. Answers {"closed": n}.
+// given reason. Answers {"closed": n}. With Redis, on every live node (a
+// connid: on its own node).
 #include <string>
 #include <vector>
 
 #include "auth/bound_topics.h"
 #include "handlers/handlers.h"
 #include "server/context.h"
+#include "server/core/connid.h"
+#include "server/hub.h"
 #include "server/util/json.h"
 #include "server/util/log.h"
 #include "server/worker.h"
@@ -98,6 +101,38 @@ std::string CloseMatching(Worker& w, const Selector& sel) {
   return std::to_string(victims.size());
 }
 
+// Closes this node's matching connections; `done(n)` on some worker's thread.
+void CloseLocal(ServerContext& ctx, const Selector& sel, std::function<void(int64_t)> done) {
+  GatherFromWorkers(
+      ctx, [sel](Worker& w) { return CloseMatching(w, sel); },
+      [done](std::vector<std::string> parts) {
+        int64_t n = 0;
+        for (const std::string& p : parts) n += std::stoll(p);
+        done(n);
+      });
+}
+
+// With Redis: this node closes its own, then asks the other live nodes (a
+// connid only its own node) and answers the total, naming the nodes that
+// did not answer in time (docs/protocol.md, "POST /disconnect").
+void DisconnectAcrossNodes(ServerContext& ctx, const Selector& sel, const std::string& body,
+                           Responder done) {
+  const bool by_connid = sel.kind == Selector::kConnId;
+  const int owner = by_connid ? ConnIdNode(sel.connid) : RedisCluster::kEveryNode;
+  auto ask = [&ctx, body, owner, done, post = ctx.hub->CallerPost()](int64_t local) {
+    ctx.cluster->Ask("disconnect", body, owner, post, [local, done](RedisCluster::Answers a) {
+      int64_t n = local;
+      for (const auto& [node, closed] : a.replies) n += std::strtoll(closed.c_str(), nullptr, 10);
+      done(HttpResponse::Json("{\"closed\":" + std::to_string(n) + a.UnansweredMember() + "}"));
+    });
+  };
+  if (by_connid && owner != ctx.cluster->node_id()) return ask(0);
+  CloseLocal(ctx, sel, [ask, by_connid, done](int64_t n) {
+    if (by_connid) return done(HttpResponse::Json("{\"closed\":" + std::to_string(n) + "}"));
+    ask(n);
+  });
+}
+
 void HandleDisconnect(ServerContext& ctx, const HttpRequest& req, Responder done) {
   if (req.method != "POST")
     return done(HttpResponse::FromStatus(Status::BadRequest("Method is not POST")));
@@ -106,13 +141,10 @@ void HandleDisconnect(ServerContext& ctx, const HttpRequest& req, Responder done
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::FromStatus(sel.status()));
   }
-  GatherFromWorkers(
-      ctx, [sel = *sel](Worker& w) { return CloseMatching(w, sel); },
-      [done](std::vector<std::string> parts) {
-        int64_t n = 0;
-        for (const std::string& p : parts) n += std::stoll(p);
-        done(HttpResponse::Json("{\"closed\":" + std::to_string(n) + "}"));
-      });
+  if (ctx.cluster) return DisconnectAcrossNodes(ctx, *sel, req.body, done);
+  CloseLocal(ctx, *sel, [done](int64_t n) {
+    done(HttpResponse::Json("{\"closed\":" + std::to_string(n) + "}"));
+  });
 }
 
 }  // namespace
@@ -121,6 +153,13 @@ void RegisterAdminHandlers(ServerContext& ctx) {
   ctx.private_routes.Add(
       "/disconnect",
       [&ctx](const HttpRequest& req, Responder done) { HandleDisconnect(ctx, req, done); }, true);
+  if (!ctx.cluster) return;
+  // Another node's /disconnect: close ours, answer how many.
+  ctx.cluster->OnRequest("disconnect", [&ctx](std::string_view body, RedisCluster::Reply reply) {
+    Result<Selector> sel = ParseSelector(std::string(body));
+    if (!sel.ok()) return reply("0");
+    CloseLocal(ctx, *sel, [reply](int64_t n) { reply(std::to_string(n)); });
+  });
 }
 
 }  // namespace herald

@@ -1,6 +1,7 @@
 #include "handlers/admission.h"
 
 #include "server/context.h"
+#include "server/core/connid.h"
 #include "server/core/space.h"
 #include "server/hub.h"
 #include "server/public_listener.h"
@@ -65,22 +66,47 @@ void SendConnected(const ServerContext& ctx, Connection* conn) {
   SendServerEvent(conn, "connected", ConnectedDetail(ctx, *conn));
 }
 
+namespace {
+
+void SendAvailableCount(Connection* conn, std::string_view filter, int64_t count) {
+  std::string detail = "{\"clid_instances\":\"" + std::to_string(count) + "\"}";
+  conn->SendControl("available", ControlJson(NowMs(), filter, filter, "available", detail));
+}
+
+// With Redis the count is every live node's (docs/scaling.md, "Across
+// nodes"): read asynchronously, then sent from the connection's own loop if
+// it is still open. Redis down: this node's own count.
+void SendClusterAvailable(const ServerContext& ctx, Connection* conn, const std::string& watched,
+                          std::string_view filter) {
+  Worker* w = ctx.workers[static_cast<size_t>(ConnIdWorker(conn->id()))].get();
+  ctx.cluster->PresenceCount(
+      watched, [w](std::function<void()> f) { w->Post(std::move(f)); },
+      [&ctx, w, id = conn->id(), watched, filter = std::string(filter)](int64_t n) {
+        Connection* c = w->Find(id);
+        if (!c || c->closing) return;
+        SendAvailableCount(c, filter, n >= 0 ? n : ctx.presence.CountKey(watched));
+      });
+}
+
+}  // namespace
+
 void SendAvailable(const ServerContext& ctx, Connection* conn, std::string_view filter) {
   // As the original: one level after the prefix gets an `available`, even
   // `#` or `+` (a clid of that name: "0"), with requested = emitted = filter.
   // A space's presence filter counts inside the space (server/core/space.h).
   const std::string watched(PresenceKeyWatched(filter));
   if (watched.empty() || conn->auth_pending) return;  // no presence before the token
-  std::string detail =
-      "{\"clid_instances\":\"" + std::to_string(ctx.presence.CountKey(watched)) + "\"}";
-  conn->SendControl("available", ControlJson(NowMs(), filter, filter, "available", detail));
+  if (ctx.cluster) return SendClusterAvailable(ctx, conn, watched, filter);
+  SendAvailableCount(conn, filter, ctx.presence.CountKey(watched));
 }
 
 void AnnouncePresence(ServerContext& ctx, Connection* conn) {
   const std::string key = PresenceKey(conn->clid, conn->space);
   const int64_t count = ctx.presence.ChangeKeyed(conn->clid, key, +1);
-  for (auto* sub : conn->subscriptions) SendAvailable(ctx, conn, ConnectionIndex::FilterOf(sub));
+  // The change first: with Redis, the `available` read that follows it on
+  // the one command connection then counts this connection too.
   PublishPresence(&ctx, key, "connect", count);
+  for (auto* sub : conn->subscriptions) SendAvailable(ctx, conn, ConnectionIndex::FilterOf(sub));
 }
 
 }  // namespace herald

@@ -11,6 +11,7 @@
 
 #include "handlers/handlers.h"
 #include "server/context.h"
+#include "server/core/connid.h"
 #include "server/hub.h"
 #include "server/util/json.h"
 #include "server/worker.h"
@@ -82,7 +83,10 @@ std::string RedactedBodyJson(const std::string& body) {
 
 // `?view=herald`: a list entry per connection, with transport, worker,
 // filters. Otherwise the original's shape: "<connid>": {headers, body}.
-std::string ConnectionDetails(Worker& w, const std::string& clid, bool herald_view) {
+// `node` >= 0: each entry says its node (always in herald's view; in the
+// original's only across nodes, so one node answers as the original did).
+std::string ConnectionDetails(Worker& w, const std::string& clid, bool herald_view, int node) {
+  const std::string node_member = node >= 0 ? ",\"node\":" + std::to_string(node) : "";
   std::string out;
   w.ForEachConnection([&](Connection& c) {
     if (c.clid != clid || c.closing) return;
@@ -90,13 +94,13 @@ std::string ConnectionDetails(Worker& w, const std::string& clid, bool herald_vi
     if (!herald_view) {
       out += "\"" + std::to_string(c.id()) +
              "\":{\"headers\":" + RedactedHeadersJson(c.HeadersJson()) +
-             ",\"body\":" + RedactedBodyJson(c.subscribe_request) + "}";
+             ",\"body\":" + RedactedBodyJson(c.subscribe_request) + node_member + "}";
       return;
     }
     out += "{\"connid\":" + std::to_string(c.id()) + ",\"clid\":" + JsonString(c.clid) +
-           ",\"transport\":\"" + TransportName(c.transport()) +
-           "\",\"worker\":" + std::to_string(w.index()) +
-           ",\"since\":" + std::to_string(c.since_ms) + ",\"remote\":" + JsonString(c.remote) +
+           ",\"transport\":\"" + TransportName(c.transport()) + "\"" + node_member +
+           ",\"worker\":" + std::to_string(w.index()) + ",\"since\":" + std::to_string(c.since_ms) +
+           ",\"remote\":" + JsonString(c.remote) +
            ",\"headers\":" + RedactedHeadersJson(c.HeadersJson()) +
            ",\"body\":" + RedactedBodyJson(c.subscribe_request);
     out += ",\"filters\":[";
@@ -119,6 +123,102 @@ std::string JoinNonEmpty(const std::vector<std::string>& parts) {
   return list;
 }
 
+// GET /connections with Redis: every live node's part (RedisCluster::Ask),
+// merged. The request names what is asked, "<details 0|1><view h|o>
+// <-|+clid>"; a node's part is "<counts JSON>\n<entries>": the counts of one
+// clid or of all, and, for a clid with details, its connections in the
+// requested view, each saying its node, comma-separated.
+struct ConnectionsQuery {
+  bool one = false;  // one clid
+  std::string clid;
+  bool details = false;
+  bool herald_view = false;
+
+  std::string Encode() const {
+    return std::string(details ? "1" : "0") + (herald_view ? "h" : "o") + " " +
+           (one ? "+" + clid : "-");
+  }
+  static ConnectionsQuery Decode(std::string_view request) {
+    ConnectionsQuery q;
+    q.details = request.substr(0, 1) == "1";
+    q.herald_view = request.substr(1, 1) == "h";
+    q.one = request.substr(3, 1) == "+";
+    if (q.one) q.clid = std::string(request.substr(4));
+    return q;
+  }
+};
+
+void NodeConnections(ServerContext& ctx, const ConnectionsQuery& q,
+                     std::function<void(std::string)> done) {
+  std::string counts = "{";
+  if (q.one) {
+    counts += JsonString(q.clid) + ":" + std::to_string(ctx.presence.Count(q.clid));
+  } else {
+    for (const auto& [name, n] : ctx.presence.Snapshot()) {
+      counts += (counts.size() > 1 ? "," : "") + JsonString(name) + ":" + std::to_string(n);
+    }
+  }
+  counts += "}\n";
+  if (!q.one || !q.details) return done(counts);
+  GatherFromWorkers(
+      ctx,
+      [q, node = ctx.cluster->node_id()](Worker& w) {
+        return ConnectionDetails(w, q.clid, q.herald_view, node);
+      },
+      [counts, done](std::vector<std::string> parts) { done(counts + JoinNonEmpty(parts)); });
+}
+
+// The nodes' parts merged into the answer one node would give, plus the
+// nodes that did not answer (docs/protocol.md, "GET /connections").
+HttpResponse MergedConnections(const ConnectionsQuery& q, const std::vector<std::string>& parts,
+                               const std::string& unanswered) {
+  std::map<std::string, int64_t> counts;
+  std::vector<std::string> entries;
+  for (const std::string& part : parts) {
+    const size_t nl = part.find('\n');
+    CJsonPtr c = ParseJson(part.substr(0, nl));
+    for (const cJSON* item = c ? c->child : nullptr; item; item = item->next) {
+      if (item->string && cJSON_IsNumber(item)) {
+        counts[item->string] += static_cast<int64_t>(item->valuedouble);
+      }
+    }
+    if (nl != std::string::npos && nl + 1 < part.size()) entries.push_back(part.substr(nl + 1));
+  }
+  if (!q.one) {
+    int64_t total = 0;
+    std::string out = "{";
+    for (const auto& [name, n] : counts) {
+      if (n <= 0) continue;
+      out += JsonString(name) + ":" + std::to_string(n) + ",";
+      total += n;
+    }
+    if (total == 0 && !q.herald_view && unanswered.empty()) return HttpResponse::Json("{}");
+    return HttpResponse::Json(out + "\"@TOTAL@\":" + std::to_string(total) + unanswered + "}");
+  }
+  const std::string number = std::to_string(counts[q.clid]);
+  const std::string count = JsonString(q.clid) + ":" + number;
+  if (!q.details)
+    return HttpResponse::Json(q.herald_view ? "{" + count + unanswered + "}" : number);
+  const std::string list = JoinNonEmpty(entries);
+  if (q.herald_view) {
+    return HttpResponse::Json("{" + count + ",\"connections\":[" + list + "]" + unanswered + "}");
+  }
+  if (list.empty())
+    return HttpResponse::Json("{" + unanswered.substr(unanswered.empty() ? 0 : 1) + "}");
+  return HttpResponse::Json("{" + list + unanswered + "}");
+}
+
+void ConnectionsAcrossNodes(ServerContext& ctx, const ConnectionsQuery& q, Responder done) {
+  NodeConnections(ctx, q, [&ctx, q, post = ctx.hub->CallerPost(), done](std::string mine) {
+    ctx.cluster->Ask("connections", q.Encode(), RedisCluster::kEveryNode, post,
+                     [q, mine, done](RedisCluster::Answers a) {
+                       std::vector<std::string> parts = {mine};
+                       for (auto& [node, part] : a.replies) parts.push_back(std::move(part));
+                       done(MergedConnections(q, parts, a.UnansweredMember()));
+                     });
+  });
+}
+
 // The original's answers by default (issue 10.5): counts per clid with
 // @TOTAL@ ({} when nobody is connected), `?clid=x` the bare count,
 // `&details=true` {"<connid>": {"headers", "body"}}. `view=herald` keeps
@@ -127,6 +227,16 @@ void HandleConnections(ServerContext& ctx, const HttpRequest& req, Responder don
   const std::string* view = req.Query("view");
   const bool herald_view = view && *view == "herald";
   const std::string* clid = req.Query("clid");
+  const std::string* local = req.Query("local");
+  if (ctx.cluster && !(local && *local == "true")) {
+    const std::string* details = req.Query("details");
+    ConnectionsQuery q;
+    q.one = clid != nullptr;
+    q.clid = clid ? *clid : "";
+    q.details = details && *details == "true";
+    q.herald_view = herald_view;
+    return ConnectionsAcrossNodes(ctx, q, done);
+  }
   if (!clid) {
     std::string out = "{";
     int64_t total = 0;
@@ -146,7 +256,9 @@ void HandleConnections(ServerContext& ctx, const HttpRequest& req, Responder don
   }
   GatherFromWorkers(
       ctx,
-      [name = *clid, herald_view](Worker& w) { return ConnectionDetails(w, name, herald_view); },
+      [name = *clid, herald_view, node = ResolveNodeId(ctx.config.node_id)](Worker& w) {
+        return ConnectionDetails(w, name, herald_view, herald_view ? node : -1);
+      },
       [count, herald_view, done](std::vector<std::string> parts) {
         const std::string list = JoinNonEmpty(parts);
         done(HttpResponse::Json(herald_view ? "{" + count + ",\"connections\":[" + list + "]}"
@@ -224,6 +336,7 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
          ",\"bad_request\":" + std::to_string(Read(s.rejected_bad)) +
          ",\"slow_request\":" + std::to_string(Read(s.slow_requests)) + "}";
   out += ",\"store\":" + StoreStatusJson(ctx.hub->store().status());
+  if (ctx.cluster) out += ",\"cluster\":" + ctx.cluster->StateJson();
   out += "," + ctx.reload.JsonMembers();
   const HistoryStats h = ctx.hub->store().Stats();
   const uint32_t epoch = ctx.hub->epoch();
@@ -309,6 +422,13 @@ void RegisterOpsHandlers(ServerContext& ctx) {
       true);
   ctx.private_routes.Add(
       "/memory", [&ctx](const HttpRequest&, Responder done) { HandleMemory(ctx, done); }, true);
+  if (ctx.cluster) {
+    // Another node's GET /connections: this node's part.
+    ctx.cluster->OnRequest("connections",
+                           [&ctx](std::string_view request, RedisCluster::Reply reply) {
+                             NodeConnections(ctx, ConnectionsQuery::Decode(request), reply);
+                           });
+  }
 }
 
 }  // namespace herald

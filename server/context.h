@@ -22,6 +22,7 @@
 #include "server/net/http.h"
 #include "server/net/tls_context.h"
 #include "server/reload_status.h"
+#include "server/store/redis_cluster.h"
 #include "server/util/background_thread.h"
 
 struct evhttp_request;
@@ -54,6 +55,10 @@ struct ServerContext {
   int64_t start_ms = 0;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<Hub> hub;
+  // The other nodes (store.kind redis): heartbeat, requests, presence counts
+  // (docs/scaling.md, "Across nodes"). Null with the memory store. Declared
+  // after the hub, so it goes first, while the hub's store still runs.
+  std::unique_ptr<RedisCluster> cluster;
   // Slow request work (see background_thread.h); stopped before the workers.
   std::unique_ptr<BackgroundThread> background;
   Router public_routes;   // served by every worker on the public listener

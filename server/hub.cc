@@ -89,6 +89,12 @@ PostFn Hub::CallerPost() const {
 
 void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_view type,
                      int64_t count) {
+  if (ctx->cluster) {
+    // Every node's connections count: the cluster publishes the sum (and
+    // must hear of every change, watched here or not).
+    ctx->cluster->PresenceChanged(clid, type);
+    return;
+  }
   if (!ctx->presence.HasWatchers()) return;
   // A number here, as the original sends it; only `available` carries a string.
   std::string e = "{\"type\":" + JsonString(type) +

@@ -75,7 +75,8 @@ class Hub {
 
 // Publishes a presence event (connect/disconnect) for `clid`, a presence key
 // (server/core/space.h: a space connection's presence stays inside its space), if
-// anyone listens.
+// anyone listens. With store.kind redis the event carries the cluster-wide
+// count instead of `count` (RedisCluster::PresenceChanged).
 void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_view type,
                      int64_t count);
 

@@ -197,11 +197,14 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"store.stream_maxlen", Int(&c->store.stream_maxlen, origin, 1, kBig)},
       {"store.min_replicas_ack", Int(&c->store.min_replicas_ack, origin, 0, 100)},
       {"store.replica_ack_timeout_ms", Int(&c->store.replica_ack_timeout_ms, origin, 1, 600000)},
+      {"cluster", [](const cJSON*, const std::string&) { return Status::Ok(); }},
+      {"cluster.node_ttl_ms", Int(&c->cluster.node_ttl_ms, origin, 300, 3600000)},
+      {"cluster.request_timeout_ms", Int(&c->cluster.request_timeout_ms, origin, 10, 600000)},
   };
   Status s = ReadObject(root.get(), "", origin, readers);
   // Nested objects: the top-level pass checked they are known keys.
-  for (const char* section :
-       {"stream", "sse", "poll", "history", "limits", "compat", "auth", "log", "tls", "store"}) {
+  for (const char* section : {"stream", "sse", "poll", "history", "limits", "compat", "auth", "log",
+                              "tls", "store", "cluster"}) {
     if (!s.ok()) break;
     if (const cJSON* obj = cJSON_GetObjectItemCaseSensitive(root.get(), section)) {
       s = ReadObject(obj, section, origin, readers);

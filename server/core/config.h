@@ -48,6 +48,15 @@ struct StoreConfig {
   int64_t replica_ack_timeout_ms = 500;  // past it: 503, unacknowledged
 };
 
+// The nodes of a Redis cluster (store.kind redis; docs/scaling.md, "Across
+// nodes"): each node beats every node_ttl_ms / 3; a node silent for
+// node_ttl_ms is dead (its presence counts leave the sums). A request to the
+// other nodes (/disconnect, /connections) waits request_timeout_ms at most.
+struct ClusterConfig {
+  int64_t node_ttl_ms = 10000;
+  int64_t request_timeout_ms = 1000;
+};
+
 struct SseConfig {
   int64_t retry_ms = 3000;       // the `retry:` sent first: browsers wait this long to reconnect
   int64_t heartbeat_ms = 15000;  // `:` comment lines
@@ -136,6 +145,7 @@ struct Config {
   PollConfig poll;
   HistoryConfig history;
   StoreConfig store;
+  ClusterConfig cluster;
   Limits limits;
   CompatConfig compat;
   AuthConfig auth;

@@ -45,6 +45,11 @@ std::map<std::string, int64_t> Presence::Snapshot() const {
   return std::map<std::string, int64_t>(clids_.begin(), clids_.end());
 }
 
+std::map<std::string, int64_t> Presence::KeySnapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::map<std::string, int64_t>(keys_.begin(), keys_.end());
+}
+
 bool Presence::TryAcquireIp(const std::string& ip, int64_t limit) {
   std::lock_guard<std::mutex> lock(mu_);
   int64_t& n = ips_[ip];

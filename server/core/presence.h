@@ -24,6 +24,9 @@ class Presence {
   int64_t ChangeKeyed(const std::string& clid, const std::string& key, int64_t delta);
   int64_t CountKey(const std::string& key) const;
   std::map<std::string, int64_t> Snapshot() const;
+  // Every presence key's count (what a node writes to Redis whole after a
+  // reconnect, docs/scaling.md).
+  std::map<std::string, int64_t> KeySnapshot() const;
 
   // Per-address counts. TryAcquire fails when `limit` (> 0) is reached.
   bool TryAcquireIp(const std::string& ip, int64_t limit);

@@ -13,8 +13,17 @@
 //   <p>w            channel a publish to a wildcard topic (house/#) goes to:
 //                   every node with subscribers listens (two-way matching)
 //   <p>n:<node>     channel of one node: whispers and kicks for its connids
+//   <p>nodes        sorted set, node id -> the ms (Redis's clock) its
+//                   heartbeat expires at: the live nodes score above now
+//   <p>pc:<node>    hash, presence topic -> that node's connections counted
+//                   for it (@CONNECTION@ events, `available`); expires with
+//                   the node's heartbeat (3 TTLs, so a dead node is reaped)
+//   <p>q            channel of requests to every node (/disconnect, /connections)
+//   <p>q:<node>     channel of requests to one node (a connid's)
+//   <p>r:<node>     channel of the answers to a node's requests
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -33,6 +42,12 @@ class RedisKeys {
   std::string channel(std::string_view topic) const { return p_ + "t:" + std::string(topic); }
   std::string wildcard_channel() const { return p_ + "w"; }
   std::string node_channel(int node) const { return p_ + "n:" + std::to_string(node); }
+  const std::string& prefix() const { return p_; }
+  std::string nodes() const { return p_ + "nodes"; }
+  std::string presence_counts(int node) const { return p_ + "pc:" + std::to_string(node); }
+  std::string requests() const { return p_ + "q"; }
+  std::string requests(int node) const { return p_ + "q:" + std::to_string(node); }
+  std::string replies(int node) const { return p_ + "r:" + std::to_string(node); }
   // The PSUBSCRIBE pattern for a wildcard filter: a glob that matches the
   // channel of every topic the filter matches, and possibly more (Redis's `*`
   // crosses `/`); the node then filters exactly.
@@ -55,6 +70,14 @@ struct StoredEvent {
   bool bound = false;  // a bound publish: the receiving node applies its ACL record
   std::string e_json;
 };
+
+// A whole decimal number (a reply's or a message's field); false on any
+// other character.
+template <class T>
+bool ParseDecimal(std::string_view s, T* out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
 
 // "<topic length>:<topic><iat> <whisper> <flags> <e_json>": length-prefixed
 // so a topic may hold any byte, and the JSON is the rest of the string.

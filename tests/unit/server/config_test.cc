@@ -37,6 +37,19 @@ TEST(Config, ReadsNestedKeys) {
   EXPECT_EQ(c.tokens.size(), 2u);
 }
 
+TEST(Config, ClusterKeys) {
+  Config c;
+  EXPECT_EQ(c.cluster.node_ttl_ms, 10000);
+  EXPECT_EQ(c.cluster.request_timeout_ms, 1000);
+  ASSERT_TRUE(Parse(R"({"cluster":{"node_ttl_ms":900,"request_timeout_ms":250}})", &c).ok());
+  EXPECT_EQ(c.cluster.node_ttl_ms, 900);
+  EXPECT_EQ(c.cluster.request_timeout_ms, 250);
+  Status s = Parse(R"({"cluster":{"node_ttl_ms":10}})", &c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.reason().find("cluster.node_ttl_ms"), std::string::npos) << s.reason();
+  EXPECT_FALSE(Parse(R"({"cluster":{"nodes":3}})", &c).ok());
+}
+
 TEST(Config, ErrorsNameTheKeyAndTheFile) {
   Config c;
   Status s = Parse(R"({"stream":{"timeout_ms":"soon"}})", &c);
