@@ -48,4 +48,29 @@ return {id, epoch}
   return script;
 }
 
+const RedisScript& PublishBatchScript() {
+  // string.format('%d'): Lua 5.1 prints a number past 1e14 as 1e+14 with `..`.
+  static const RedisScript script(R"lua(
+local n = (#KEYS - 3) / 2
+local first = redis.call('INCRBY', KEYS[1], n) - n + 1
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[3], epoch)
+end
+for i = 0, n - 1 do
+  local id = string.format('%d', first + i)
+  local stream = KEYS[4 + 2 * i]
+  local body = ARGV[5 + 2 * i]
+  if stream ~= '' then
+    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], id .. '-0', 'e', body)
+    redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4 + 2 * i])
+  end
+  redis.call('PUBLISH', KEYS[5 + 2 * i], id .. ' ' .. epoch .. ' ' .. body)
+end
+return {first, epoch}
+)lua");
+  return script;
+}
+
 }  // namespace herald
