@@ -2,8 +2,8 @@
 // its private API, and how many of them reach a subscriber end to end
 // (on another node when the nodes share a Redis store).
 //
-//   herald-bench publish-rate --pub 127.0.0.1:8081 --sub 127.0.0.1:8080 \
-//       --token T --pub-conns 8 --batch 100 --events 200000 \
+//   herald-bench publish-rate --pub 127.0.0.1:8081 --sub 127.0.0.1:8080
+//       --token T --pub-conns 8 --batch 100 --events 200000
 //       [--server-pid P,P] [--redis-pid P] [--duration 30] [--topics 8]
 //
 // Keep-alive publishers each keep one request in flight: the single form
