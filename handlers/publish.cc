@@ -321,14 +321,23 @@ Result<std::vector<ParsedPublish>> ParseBatch(ServerContext& ctx, const HttpRequ
 // targets have the ids first_seq + (targets before it) onwards.
 HttpResponse BatchReply(const std::vector<size_t>& targets_per_item, uint32_t epoch,
                         uint64_t first_seq) {
+  // Appended in place: a batch of thousands answers thousands of ids.
+  auto append_id = [epoch](std::string* out, uint64_t seq) {
+    out->push_back('"');
+    AppendEventId(out, epoch, seq);  // hex and digits: nothing to escape
+    out->push_back('"');
+  };
   std::string out = "{\"events\":[";
+  out.reserve(16 + targets_per_item.size() * 60);
   uint64_t seq = first_seq;
   for (size_t k = 0; k < targets_per_item.size(); ++k) {
-    if (k > 0) out += ",";
-    out += "{\"id\":" + JsonString(FormatEventId(epoch, seq)) + ",\"ids\":[";
+    if (k > 0) out += ',';
+    out += "{\"id\":";
+    append_id(&out, seq);
+    out += ",\"ids\":[";
     for (size_t t = 0; t < targets_per_item[k]; ++t, ++seq) {
-      if (t > 0) out += ",";
-      out += JsonString(FormatEventId(epoch, seq));
+      if (t > 0) out += ',';
+      append_id(&out, seq);
     }
     out += "]}";
   }
