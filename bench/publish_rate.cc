@@ -22,6 +22,7 @@ namespace {
 struct Options {
   sockaddr_in pub{};
   sockaddr_in sub{};
+  bool with_sub = true;  // --sub none: the publish path alone
   std::string token;
   unsigned conns = 8;
   unsigned batch = 1;
@@ -79,10 +80,12 @@ class Run {
   explicit Run(Options o) : o_(std::move(o)), base_(event_base_new()) {}
 
   int Go() {
-    if (!OpenSubscriber()) return Fail("cannot connect the subscriber");
-    // Publishing starts once the subscriber's stream is open.
-    Loop([&] { return sub_ready_ || sub_failed_; }, 10);
-    if (!sub_ready_) return Fail("the subscriber got no connected event");
+    if (o_.with_sub) {
+      if (!OpenSubscriber()) return Fail("cannot connect the subscriber");
+      // Publishing starts once the subscriber's stream is open.
+      Loop([&] { return sub_ready_ || sub_failed_; }, 10);
+      if (!sub_ready_) return Fail("the subscriber got no connected event");
+    }
     const int64_t rt0 = StoreRoundTrips(o_);
     const ProcSample s0 = SampleProcs(o_.server_pids), r0 = SampleProcs(o_.redis_pids);
     t0_ = MonotonicUs();
@@ -93,7 +96,7 @@ class Run {
     uint64_t last = delivered_, last_change = MonotonicUs();
     Loop(
         [&] {
-          if (delivered_ >= acked_) return true;
+          if (!o_.with_sub || delivered_ >= acked_) return true;
           if (delivered_ != last) last = delivered_, last_change = MonotonicUs();
           return double(MonotonicUs() - last_change) / 1e6 > o_.drain_s;
         },
@@ -101,7 +104,7 @@ class Run {
     const ProcSample s1 = SampleProcs(o_.server_pids), r1 = SampleProcs(o_.redis_pids);
     const int64_t rt1 = StoreRoundTrips(o_);
     Report(s1.cpu_us - s0.cpu_us, r1.cpu_us - r0.cpu_us, rt0 >= 0 && rt1 >= 0 ? rt1 - rt0 : -1);
-    return failed_ == 0 && delivered_ == acked_ ? 0 : 1;
+    return failed_ == 0 && (!o_.with_sub || delivered_ == acked_) ? 0 : 1;
   }
 
  private:
@@ -273,7 +276,7 @@ class Run {
 
 void Usage() {
   fprintf(stderr,
-          "usage: herald-bench publish-rate [--pub HOST:PORT] [--sub HOST:PORT] --token T\n"
+          "usage: herald-bench publish-rate [--pub HOST:PORT] [--sub HOST:PORT|none] --token T\n"
           "  [--pub-conns N] [--batch K] [--events N] [--duration S] [--topics N]\n"
           "  [--server-pid P,P] [--redis-pid P] [--label TEXT]\n");
 }
@@ -291,7 +294,8 @@ int RunPublishRate(int argc, char** argv) {
     if (a == "--pub") {
       if (!ParseAddress(v, &o.pub)) return Usage(), 2;
     } else if (a == "--sub") {
-      if (!ParseAddress(v, &o.sub)) return Usage(), 2;
+      o.with_sub = strcmp(v, "none") != 0;
+      if (o.with_sub && !ParseAddress(v, &o.sub)) return Usage(), 2;
     } else if (a == "--token") {
       o.token = v;
     } else if (a == "--pub-conns") {

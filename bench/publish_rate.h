@@ -8,7 +8,8 @@
 //
 // Keep-alive publishers each keep one request in flight: the single form
 // (`--batch 1`, one event per POST /event) or a batch (a JSON array of
-// `--batch` items). One SSE subscriber to `pr/#` counts what is delivered.
+// `--batch` items). One SSE subscriber to `pr/#` counts what is delivered
+// (`--sub none`: no subscriber, the cost of the publish path alone).
 // Prints events/s acknowledged and delivered, server and Redis CPU per event
 // (from /proc), and the publishing node's Redis round trips per request and
 // per event (/state store.round_trips). Bounded by --events and --duration.

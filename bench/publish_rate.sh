@@ -37,7 +37,8 @@ start_node() {
 stop_all() { cleanup; PIDS=""; }
 
 run() {  # label pub sub pids redis_pid batch conns
-  "$BENCH" publish-rate --label "$1" --pub 127.0.0.1:$2 --sub 127.0.0.1:$3 --token $TOKEN \
+  sub=127.0.0.1:$3; [ "$3" = none ] && sub=none
+  "$BENCH" publish-rate --label "$1" --pub 127.0.0.1:$2 --sub $sub --token $TOKEN \
     --server-pid "$4" ${5:+--redis-pid $5} --batch $6 --pub-conns $7 --events $EVENTS --duration 30 |
     head -1
 }
@@ -52,6 +53,7 @@ echo "== memory store, one node"
 start_node A
 run "memory single" $A_PRIV $A_PUB $A_PID "" 1 8
 run "memory batch 100" $A_PRIV $A_PUB $A_PID "" 100 4
+run "memory batch 100, no subscriber" $A_PRIV none $A_PID "" 100 4
 stop_all
 
 REDIS_PORT=$(free_port)
