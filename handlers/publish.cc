@@ -279,40 +279,49 @@ Status ItemError(size_t index, const Status& s) {
   return s.WithContext("Batch item " + std::to_string(index) + ": ");
 }
 
-Result<std::vector<ParsedPublish>> ParseBatch(ServerContext& ctx, const HttpRequest& req,
-                                              const cJSON* root) {
-  const Limits& limits = ctx.config.limits;
+// One item of a batch, from its text. Only `ep` goes through cJSON (and the
+// whole item when it names a bind key): the `detail` tree a full parse would
+// build is never used, and building and freeing it was a fifth of a batch's
+// CPU. REQUIRES: IsStrictJson(text).
+Result<ParsedPublish> ParseBatchItem(ServerContext& ctx, std::string_view text,
+                                     const PublishGrant& grant) {
+  if (text.front() != '{') return Status::BadRequest("Batch items should be objects");
+  const auto ep_text = JsonMemberText(text, "ep");
+  CJsonPtr ep = ep_text ? ParseJson(std::string(*ep_text)) : nullptr;
+  auto targets = ParseTargets(ep.get(), ctx.config.limits);
+  if (!targets.ok()) return targets.status();
+  Status s = CheckPublishGrant(grant, *targets);
+  if (!s.ok()) return s;
+  if (JsonMemberText(text, "bind_key")) {
+    CJsonPtr item = ParseJson(std::string(text));
+    s = AuthorizeBoundPublish(ctx, item.get(), &*targets);
+    if (!s.ok()) return s;
+  }
+  auto e_json = EventJsonOf(text, ctx.config.limits);
+  if (!e_json.ok()) return e_json.status();
+  return ParsedPublish{std::move(*targets), std::move(*e_json)};
+}
+
+Result<std::vector<ParsedPublish>> ParseBatch(ServerContext& ctx, const HttpRequest& req) {
   if (!IsStrictJson(req.body)) return Status::BadRequest("Invalid JSON in body");
   auto texts = JsonArrayItemTexts(req.body);
-  if (!texts || texts->size() != static_cast<size_t>(cJSON_GetArraySize(root))) {
-    return Status::BadRequest("Invalid JSON in body");
-  }
+  if (!texts) return Status::BadRequest("Invalid JSON in body");
   if (texts->empty()) return Status::BadRequest("Batch should not be empty");
   auto grant = PublisherGrant(ctx, req);
   if (!grant.ok()) return grant.status();
+  const int64_t max_events = ctx.config.limits.max_batch_events;
   std::vector<ParsedPublish> items;
   items.reserve(texts->size());
   int64_t events = 0;
-  const cJSON* item;
-  cJSON_ArrayForEach(item, root) {
-    const size_t i = items.size();
-    if (!cJSON_IsObject(item)) {
-      return ItemError(i, Status::BadRequest("Batch items should be objects"));
-    }
-    auto targets = ParseTargets(cJSON_GetObjectItemCaseSensitive(item, "ep"), limits);
-    if (!targets.ok()) return ItemError(i, targets.status());
-    events += static_cast<int64_t>(targets->size());
-    if (events > limits.max_batch_events) {
-      return Status::TooLarge("Batch too large: more than " +
-                              std::to_string(limits.max_batch_events) +
+  for (size_t i = 0; i < texts->size(); ++i) {
+    auto item = ParseBatchItem(ctx, (*texts)[i], *grant);
+    if (!item.ok()) return ItemError(i, item.status());
+    events += static_cast<int64_t>(item->targets.size());
+    if (events > max_events) {
+      return Status::TooLarge("Batch too large: more than " + std::to_string(max_events) +
                               " events, limits.max_batch_events");
     }
-    Status s = CheckPublishGrant(*grant, *targets);
-    if (s.ok()) s = AuthorizeBoundPublish(ctx, item, &*targets);
-    if (!s.ok()) return ItemError(i, s);
-    auto e_json = EventJsonOf((*texts)[i], limits);
-    if (!e_json.ok()) return ItemError(i, e_json.status());
-    items.push_back(ParsedPublish{std::move(*targets), std::move(*e_json)});
+    items.push_back(std::move(*item));
   }
   return items;
 }
@@ -345,8 +354,8 @@ HttpResponse BatchReply(const std::vector<size_t>& targets_per_item, uint32_t ep
   return HttpResponse::Json(std::move(out));
 }
 
-void PublishBatch(ServerContext& ctx, const HttpRequest& req, const cJSON* root, Responder done) {
-  auto items = ParseBatch(ctx, req, root);
+void PublishBatch(ServerContext& ctx, const HttpRequest& req, Responder done) {
+  auto items = ParseBatch(ctx, req);
   if (!items.ok()) return done(HttpResponse::FromStatus(items.status()));
   std::vector<Hub::BatchItem> events;
   std::vector<size_t> targets_per_item;
@@ -390,16 +399,13 @@ void PublishAndAnswer(ServerContext& ctx, const HttpRequest& req, const Responde
     done(std::move(resp));
   };
   if (!IsBatch(req)) return Publish(ctx, req, std::move(answer));
-  if (req.method != "POST")
+  if (req.method != "POST") {
     return answer(HttpResponse::FromStatus(Status::BadRequest("Method is not POST")));
+  }
   if (!IsValidUtf8(req.body)) {
     return answer(HttpResponse::FromStatus(Status::BadRequest("Body is not valid UTF-8")));
   }
-  CJsonPtr root = ParseJson(req.body);
-  if (!root || !cJSON_IsArray(root.get())) {
-    return answer(HttpResponse::FromStatus(Status::BadRequest("Invalid JSON in body")));
-  }
-  PublishBatch(ctx, req, root.get(), std::move(answer));
+  PublishBatch(ctx, req, std::move(answer));
 }
 
 }  // namespace
