@@ -31,6 +31,9 @@ start_node() {
     "$@" >/dev/null 2>&1 &
   pid=$!; PIDS="$PIDS $pid"
   wait_port $pub; wait_port $priv
+  # A port taken between free_port and the bind would leave another
+  # process answering there: make sure ours is the one that runs.
+  kill -0 $pid 2>/dev/null || { echo "herald $name exited at start" >&2; exit 1; }
   eval "${name}_PUB=$pub ${name}_PRIV=$priv ${name}_PID=$pid"
 }
 

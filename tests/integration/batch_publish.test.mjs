@@ -136,3 +136,23 @@ htest('batch: bound items need their own bind key and the ACL, item by item', as
   assert.deepEqual(carol.all((f) => ['b1', 'plain', 'b2'].includes(f.e.type)).map((f) => f.e.type), ['b1', 'plain', 'b2']);
   assert.equal(carol.all('no').length, 0);
 });
+
+htest('batch: a whisper item reaches only its connection, in the batch\'s order', async () => {
+  const h = await startHerald();
+  const t = uid('w');
+  const a = await connect(h, { ep: [t] });
+  const b = await connect(h, { ep: [t] });
+  const r = await publish(h, [
+    item([t], 'shout1'),
+    item([{ topic: t, whisper: a.detail.connid }], 'secret'),
+    item([t], 'shout2'),
+  ]);
+  assert.equal(r.status, 200, r.text);
+  const ids = r.json.events.map((e) => e.id);
+  const got = [await a.next(), await a.next(), await a.next()];
+  assert.deepEqual(got.map((f) => [f.e.type, f.id]), [['shout1', ids[0]], ['secret', ids[1]], ['shout2', ids[2]]]);
+  assert.equal((await b.next('shout1')).id, ids[0]);
+  assert.equal((await b.next('shout2')).id, ids[2]);
+  await barrier(h, [b], t);
+  assert.equal(b.all('secret').length, 0, 'the whisper went to its connection only');
+});

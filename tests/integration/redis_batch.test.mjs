@@ -106,3 +106,27 @@ htest('redis batch: Redis down answers 503 and delivers nothing of the batch', a
     await redis.stop();
   }
 });
+
+htest('redis batch: a whisper item published on A reaches its connection on B, in order', async () => {
+  const redis = await startRedis();
+  try {
+    const [a, b] = [await startNode(redis, 1), await startNode(redis, 2)];
+    const target = await sseOpen(b, { topic: 'wb/1' });
+    const other = await sseOpen(b, { topic: 'wb/1' });
+    await waitSubscribed(redis, 'herald:t:wb/1');
+    const r = await publish(a, [
+      item(['wb/1'], 'shout1', 1),
+      item([{ topic: 'wb/1', whisper: target.detail.connid }], 'secret', 2),
+      item(['wb/1'], 'shout2', 3),
+    ]);
+    assert.equal(r.status, 200, r.text);
+    const ids = r.json.events.map((e) => e.id);
+    const got = await waitMessages(target, 3);
+    assert.deepEqual(got.map((m) => [m.json.e.type, m.id]), [['shout1', ids[0]], ['secret', ids[1]], ['shout2', ids[2]]]);
+    const seen = await waitMessages(other, 2);
+    assert.deepEqual(seen.map((m) => m.json.e.type), ['shout1', 'shout2'], 'the whisper went to its connection only');
+    for (const s of [target, other]) s.close();
+  } finally {
+    await redis.stop();
+  }
+});
