@@ -20,6 +20,7 @@
 
 #include "bench/bench_config.h"
 #include "bench/proc_stats.h"
+#include "bench/publish_rate.h"
 #include "bench/publisher.h"
 #include "bench/scenario.h"
 #include "bench/summarize.h"
@@ -626,6 +627,9 @@ int main(int argc, char** argv) {
   using namespace herald_bench;
   if (argc >= 3 && std::string(argv[1]) == "summarize") {
     return Summarize(argv[2], argc >= 4 ? argv[3] : "");
+  }
+  if (argc >= 2 && std::string(argv[1]) == "publish-rate") {
+    return RunPublishRate(argc - 1, argv + 1);
   }
   BenchConfig cfg;
   Overrides ov;

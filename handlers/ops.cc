@@ -359,7 +359,8 @@ std::string StateJson(const ServerContext& ctx, int64_t topics) {
          ",\"request_timeout_ms\":" + std::to_string(l.request_timeout_ms) +
          ",\"max_pending_connections\":" + std::to_string(l.max_pending_connections) +
          ",\"max_poll_sessions\":" + std::to_string(l.max_poll_sessions) +
-         ",\"max_event_bytes\":" + std::to_string(l.max_event_bytes) + "}}";
+         ",\"max_event_bytes\":" + std::to_string(l.max_event_bytes) +
+         ",\"max_batch_events\":" + std::to_string(l.max_batch_events) + "}}";
   return out;
 }
 

@@ -48,6 +48,22 @@ void Hub::Publish(std::string topic, std::string_view e_json, uint64_t whisper,
                  });
 }
 
+void Hub::PublishBatch(std::vector<BatchItem> items, PostFn post, Published done) {
+  const int64_t now = NowMs();
+  std::vector<EventRef> events;
+  events.reserve(items.size());
+  for (BatchItem& item : items) {
+    events.push_back(MakeEvent(0, store_->epoch(), now, std::move(item.topic), item.e_json,
+                               item.whisper, std::move(item.bound), /*presence=*/false));
+  }
+  const auto n = static_cast<int64_t>(events.size());
+  store_->AppendBatch(std::move(events), std::move(post),
+                      [this, n, done = std::move(done)](Status s, uint64_t first_seq) {
+                        if (s.ok()) Add(ctx_->stats.published, n);
+                        if (done) done(std::move(s), first_seq);
+                      });
+}
+
 void Hub::Feed(const EventRef& ev) {
   if (ev->whisper != 0) {
     // A whisper to another node's connid goes nowhere until a shared store

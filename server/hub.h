@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "server/core/event.h"
 #include "server/store/store.h"
@@ -43,6 +44,17 @@ class Hub {
   // `presence`: a presence change, delivered live only (Event::presence).
   void Publish(std::string topic, std::string_view e_json, uint64_t whisper,
                std::shared_ptr<const AclRecord> bound, bool presence, PostFn post, Published done);
+  // One event of a batch publish: Publish's arguments (no presence).
+  struct BatchItem {
+    std::string topic;
+    std::string_view e_json;  // read before PublishBatch returns
+    uint64_t whisper = 0;
+    std::shared_ptr<const AclRecord> bound;
+  };
+  // Publishes `items` as one store step (Store::AppendBatch): their ids are
+  // consecutive, first_seq .. first_seq + n - 1, and either all are stored
+  // and delivered or none is. REQUIRES: items not empty, topics validated.
+  void PublishBatch(std::vector<BatchItem> items, PostFn post, Published done);
   uint32_t epoch() const { return store_->epoch(); }
   // The seq of the newest event fed so far. Every event at or below it is
   // already in every worker's inbox (the memory store feeds under its

@@ -167,6 +167,7 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"limits.max_pending_connections", Int(&c->limits.max_pending_connections, origin, 1, kBig)},
       {"limits.max_poll_sessions", Int(&c->limits.max_poll_sessions, origin, 1, kBig)},
       {"limits.max_event_bytes", Int(&c->limits.max_event_bytes, origin, 64, kBig)},
+      {"limits.max_batch_events", Int(&c->limits.max_batch_events, origin, 1, 1000000)},
       {"compat", [](const cJSON*, const std::string&) { return Status::Ok(); }},
       {"compat.public_private_api", Bool(&c->compat.public_private_api, origin)},
       {"auth", [](const cJSON*, const std::string&) { return Status::Ok(); }},

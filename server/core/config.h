@@ -94,6 +94,9 @@ struct Limits {
   // non-ASCII text). A quarter of the default output cap: a reader that
   // keeps up can hold a few of the largest events queued without being slow.
   int64_t max_event_bytes = 256 << 10;
+  // Events one batch publish (POST /event with an array) may create, all
+  // targets of all items counted; the body is bounded by max_body_bytes.
+  int64_t max_batch_events = 1000;
 };
 
 struct CompatConfig {

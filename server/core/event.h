@@ -48,6 +48,8 @@ EventRef MakeEvent(uint64_t seq, uint32_t epoch, int64_t iat_ms, std::string top
 void AssignEventSeq(const EventRef& ev, uint64_t seq, uint32_t epoch);
 
 std::string FormatEventId(uint32_t epoch, uint64_t seq);
+// Appends FormatEventId's text to `out`, without a temporary.
+void AppendEventId(std::string* out, uint32_t epoch, uint64_t seq);
 
 // Appends the event JSON as matched by `filter`.
 void AppendEventJson(std::string* out, const Event& ev, std::string_view filter);

@@ -34,22 +34,40 @@ void MemoryStore::SetFeed(FeedFn feed) {
   feed_ = std::move(feed);
 }
 
+uint64_t MemoryStore::AppendLocked(EventRef ev) {
+  const uint64_t seq = ++last_seq_;
+  AssignEventSeq(ev, seq, epoch_);
+  if (ev->InHistory()) {  // not a whisper, not a presence change
+    bytes_ += EventBytes(*ev);
+    ring_.push_back(ev);
+    TrimLocked();
+  }
+  // Under the mutex: the feed gets ids in order, and every event fed is
+  // already in history (a replay up to what a worker dispatched has no gap).
+  if (feed_) feed_(std::move(ev));
+  return seq;
+}
+
 void MemoryStore::Append(EventRef ev, PostFn post, std::function<void(Status, uint64_t)> done) {
   uint64_t seq;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    seq = ++last_seq_;
-    AssignEventSeq(ev, seq, epoch_);
-    if (ev->InHistory()) {  // not a whisper, not a presence change
-      bytes_ += EventBytes(*ev);
-      ring_.push_back(ev);
-      TrimLocked();
-    }
-    // Under the mutex: the feed gets ids in order, and every event fed is
-    // already in history (a replay up to what a worker dispatched has no gap).
-    if (feed_) feed_(std::move(ev));
+    seq = AppendLocked(std::move(ev));
   }
   if (done) post([done = std::move(done), seq] { done(Status::Ok(), seq); });
+}
+
+void MemoryStore::AppendBatch(std::vector<EventRef> events, PostFn post,
+                              std::function<void(Status, uint64_t)> done) {
+  uint64_t first = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (EventRef& ev : events) {
+      const uint64_t seq = AppendLocked(std::move(ev));
+      if (first == 0) first = seq;
+    }
+  }
+  if (done) post([done = std::move(done), first] { done(Status::Ok(), first); });
 }
 
 ReadResult MemoryStore::ReadLocked(const ReadRequest& req) const {

@@ -26,6 +26,10 @@ class MemoryStore : public Store {
 
   void SetFeed(FeedFn feed) override;
   void Append(EventRef ev, PostFn post, std::function<void(Status, uint64_t)> done) override;
+  // Under one lock: the batch's ids are consecutive and no other append
+  // comes between its events.
+  void AppendBatch(std::vector<EventRef> events, PostFn post,
+                   std::function<void(Status, uint64_t)> done) override;
   void Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) override;
   void Watch(const std::string&) override {}  // every event is fed here anyway
   void Unwatch(const std::string&) override {}
@@ -38,6 +42,8 @@ class MemoryStore : public Store {
   static int64_t EventBytes(const Event& ev);
 
  private:
+  // Assigns the next seq, retains and feeds `ev`; returns its seq. REQUIRES: mu_ held.
+  uint64_t AppendLocked(EventRef ev);
   // Drops events past the bounds. REQUIRES: mu_ held.
   void TrimLocked() const;
   ReadResult ReadLocked(const ReadRequest& req) const;

@@ -53,4 +53,39 @@ return {id, epoch}
   return script;
 }
 
+const RedisScript& PublishBatchScript() {
+  // string.format('%d'): Lua 5.1 prints a number past 1e14 as 1e+14 with `..`.
+  // One ZADD per distinct topic: every event of a batch has the same `now`.
+  static const RedisScript script(R"lua(
+local n = (#KEYS - 3) / 2
+local first = redis.call('INCRBY', KEYS[1], n) - n + 1
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[3], epoch)
+end
+local floor = tonumber(ARGV[4])
+if epoch == ARGV[5] and first <= floor then
+  first = floor + 1
+  redis.call('SET', KEYS[1], string.format('%d', first + n - 1))
+end
+local active = {}
+for i = 0, n - 1 do
+  local id = string.format('%d', first + i)
+  local stream = KEYS[4 + 2 * i]
+  local body = ARGV[7 + 2 * i]
+  if stream ~= '' then
+    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], id .. '-0', 'e', body)
+    active[ARGV[6 + 2 * i]] = true
+  end
+  redis.call('PUBLISH', KEYS[5 + 2 * i], id .. ' ' .. epoch .. ' ' .. body)
+end
+for topic in pairs(active) do
+  redis.call('ZADD', KEYS[2], ARGV[2], topic)
+end
+return {first, epoch}
+)lua");
+  return script;
+}
+
 }  // namespace herald

@@ -41,4 +41,16 @@ class RedisScript {
 //   Reply: {id, epoch}; the message published is "<id> <epoch> <body>".
 const RedisScript& PublishScript();
 
+// The batch publish script: the publish script's steps for n events in one
+// atomic call (one round trip; either every event is published or none).
+// Their ids are consecutive (INCRBY n), in the given order.
+//   KEYS: 1 sequence counter, 2 last-activity sorted set, 3 epoch, then per
+//         event i (from 0): 4+2i its topic stream ("" for a live-only event),
+//         5+2i its channel
+//   ARGV: 1 stream MAXLEN (approximate), 2 now (ms), 3 a fresh epoch,
+//         4 the floor and 5 its epoch (as the publish script's 6 and 7), then
+//         per event i: 6+2i its topic, 7+2i its body
+//   Reply: {first id, epoch}; each message published is "<id> <epoch> <body>".
+const RedisScript& PublishBatchScript();
+
 }  // namespace herald

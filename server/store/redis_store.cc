@@ -25,6 +25,12 @@ std::string_view EventBody(const Event& ev) {
   return std::string_view(ev.tail).substr(head, ev.tail.size() - head - 1);
 }
 
+// What the publish scripts store and publish for `ev` (StoredEvent).
+std::string StoredBody(const Event& ev) {
+  return EncodeStoredEvent(StoredEvent{ev.topic, ev.iat_ms, ev.whisper, ev.presence,
+                                       ev.bound != nullptr, std::string(EventBody(ev))});
+}
+
 template <class T>
 bool ParseNumber(std::string_view s, T* out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -134,16 +140,11 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
     if (!commands_ || commands_->state() != RedisClient::State::kUp) {
       return fail(Unavailable(commands_ ? commands_->detail() : ""));
     }
-    StoredEvent stored{ev->topic,    ev->iat_ms,           ev->whisper,
-                       ev->presence, ev->bound != nullptr, std::string(EventBody(*ev))};
-    const std::string channel = ev->whisper ? keys_.node_channel(ConnIdNode(ev->whisper))
-                                : HasWildcard(ev->topic) ? keys_.wildcard_channel()
-                                                         : keys_.channel(ev->topic);
     const std::vector<std::string> keys = {keys_.seq(),
                                            ev->InHistory() ? keys_.stream(ev->topic) : "",
-                                           keys_.topics(), keys_.epoch(), channel};
+                                           keys_.topics(), keys_.epoch(), ChannelOf(*ev)};
     const std::vector<std::string> args = {
-        ev->topic, EncodeStoredEvent(stored), std::to_string(options_.stream_maxlen),
+        ev->topic, StoredBody(*ev), std::to_string(options_.stream_maxlen),
         std::to_string(ev->iat_ms), std::to_string(ProposeEpoch()),
         // Never an id this node has already seen: after a failover the new
         // master may lack the newest (unacknowledged) ones.
@@ -203,6 +204,51 @@ void RedisStore::SendWait() {
           answer)) {
     answer(nullptr);
   }
+}
+
+std::string RedisStore::ChannelOf(const Event& ev) const {
+  return ev.whisper              ? keys_.node_channel(ConnIdNode(ev.whisper))
+         : HasWildcard(ev.topic) ? keys_.wildcard_channel()
+                                 : keys_.channel(ev.topic);
+}
+
+void RedisStore::AppendBatch(std::vector<EventRef> events, PostFn post,
+                             std::function<void(Status, uint64_t)> done) {
+  RunOnBridge([this, events = std::move(events), post = std::move(post), done = std::move(done)]() {
+    auto fail = [post, done](Status s) { post([done, s] { done(s, 0); }); };
+    if (!commands_ || commands_->state() != RedisClient::State::kUp) {
+      return fail(Unavailable(commands_ ? commands_->detail() : ""));
+    }
+    std::vector<std::string> keys = {keys_.seq(), keys_.topics(), keys_.epoch()};
+    // As Append: the floor keeps ids this node has seen from being handed out again.
+    std::vector<std::string> args = {std::to_string(options_.stream_maxlen),
+                                     std::to_string(NowMs()), std::to_string(ProposeEpoch()),
+                                     std::to_string(last_fed_.load(std::memory_order_relaxed)),
+                                     std::to_string(epoch_.load())};
+    keys.reserve(keys.size() + 2 * events.size());
+    args.reserve(args.size() + 2 * events.size());
+    for (const EventRef& ev : events) {
+      keys.push_back(ev->InHistory() ? keys_.stream(ev->topic) : "");
+      keys.push_back(ChannelOf(*ev));
+      args.push_back(ev->topic);
+      args.push_back(StoredBody(*ev));
+    }
+    const bool sent =
+        PublishBatchScript().Run(*commands_, keys, args, [this, post, done](const redisReply* r) {
+          if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+              r->element[0]->type != REDIS_REPLY_INTEGER) {
+            // Unanswered (timeout, lost connection): one script, so the
+            // whole batch ran or none of it; the publisher may retry.
+            Status s = Unavailable(r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len)
+                                                                     : commands_->detail());
+            return post([done, s] { done(s, 0); });
+          }
+          const auto first = static_cast<uint64_t>(r->element[0]->integer);
+          round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
+          Acknowledge(first, post, done);
+        });
+    if (!sent) fail(Unavailable(commands_->detail()));
+  });
 }
 
 // The cluster's epoch (set by the first node to find none) and, at start,

@@ -73,6 +73,9 @@ class RedisStore : public Store {
   void SetFeed(FeedFn feed) override;
   void SetEpochListener(EpochFn fn) override { on_epoch_ = std::move(fn); }
   void Append(EventRef ev, PostFn post, std::function<void(Status, uint64_t)> done) override;
+  // One batch script call (PublishBatchScript): one round trip, all or none.
+  void AppendBatch(std::vector<EventRef> events, PostFn post,
+                   std::function<void(Status, uint64_t)> done) override;
   void Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) override;
   void Watch(const std::string& filter) override;
   void Unwatch(const std::string& filter) override;
@@ -106,6 +109,9 @@ class RedisStore : public Store {
   };
   static void OnWake(evutil_socket_t, short, void* arg);
   uint32_t ProposeEpoch();
+  // Where `ev` is published: its topic's channel, the wildcard channel, or
+  // its whisper target's node channel.
+  std::string ChannelOf(const Event& ev) const;
   void LoadEpoch();
   void OnMessage(std::string_view channel, std::string_view payload);
   void Feed(uint64_t id, uint32_t epoch, std::string_view body);

@@ -83,6 +83,12 @@ class Store {
   // done(status, seq) via post. Not ok (e.g. Redis unreachable): nothing was
   // stored or fed; seq 0. REQUIRES: the caller hands over its only reference.
   virtual void Append(EventRef ev, PostFn post, std::function<void(Status, uint64_t seq)> done) = 0;
+  // A batch publish: appends `events` as one step. Their ids are consecutive
+  // in the given order (first_seq .. first_seq + n - 1) and either every one
+  // is stored and fed or none is; done(status, first_seq) via post (0 when
+  // not ok). REQUIRES: events not empty, the caller's only references.
+  virtual void AppendBatch(std::vector<EventRef> events, PostFn post,
+                           std::function<void(Status, uint64_t first_seq)> done) = 0;
   // Reads history matching req.filters after req.after_seq; done via post.
   virtual void Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) = 0;
   // Interest: a node needs live events for this filter (memory: no-op;

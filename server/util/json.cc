@@ -109,6 +109,24 @@ class JsonScanner {
     return std::nullopt;
   }
 
+  // The texts of the items of the array at the start of the text.
+  std::optional<std::vector<std::string_view>> Items() {
+    std::vector<std::string_view> items;
+    SkipWs();
+    if (!Take('[')) return std::nullopt;
+    SkipWs();
+    if (Take(']')) return items;
+    do {
+      SkipWs();
+      const size_t start = pos_;
+      if (!Value(1)) return std::nullopt;
+      items.push_back(s_.substr(start, pos_ - start));
+      SkipWs();
+    } while (Take(','));
+    if (!Take(']')) return std::nullopt;
+    return items;
+  }
+
  private:
   bool At(char c) const { return pos_ < s_.size() && s_[pos_] == c; }
   bool AtDigit() const { return pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9'; }
@@ -325,6 +343,10 @@ std::optional<std::string> PassThroughJson(std::string_view text) {
 
 std::optional<std::string_view> JsonMemberText(std::string_view object_text, std::string_view key) {
   return JsonScanner(object_text, nullptr).Member(key);
+}
+
+std::optional<std::vector<std::string_view>> JsonArrayItemTexts(std::string_view array_text) {
+  return JsonScanner(array_text, nullptr).Items();
 }
 
 bool IsValidUtf8(std::string_view s) {

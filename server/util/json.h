@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/util/handles.h"  // CJsonPtr, without libevent (auth/ uses this header)
 
@@ -63,5 +64,9 @@ std::optional<std::string> PassThroughJson(std::string_view text);
 // unescaping. nullopt if there is no such member or `object_text` is not an
 // object. REQUIRES: IsStrictJson(object_text).
 std::optional<std::string_view> JsonMemberText(std::string_view object_text, std::string_view key);
+
+// The texts of the items of the JSON array `array_text`, in order (views
+// into it); nullopt if it is not an array. REQUIRES: IsStrictJson(array_text).
+std::optional<std::vector<std::string_view>> JsonArrayItemTexts(std::string_view array_text);
 
 }  // namespace herald

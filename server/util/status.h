@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace herald {
@@ -71,6 +72,10 @@ class Status {
   bool ok() const { return kind_ == StatusKind::kOk; }
   StatusKind kind() const { return kind_; }
   const std::string& reason() const { return reason_; }
+  // The same error, its reason prefixed with where it happened ("Batch item 3: ").
+  Status WithContext(std::string_view where) const {
+    return Status(kind_, std::string(where) + reason_);
+  }
 
  private:
   Status(StatusKind kind, std::string reason) : kind_(kind), reason_(std::move(reason)) {}

@@ -39,6 +39,7 @@ const LIMITS = {
   max_pending_connections: 300,
   max_poll_sessions: 400,
   max_event_bytes: 300000,
+  max_batch_events: 500,
 };
 
 htest('state: fields, limits from config, and counts that move', async () => {

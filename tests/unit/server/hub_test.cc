@@ -126,6 +126,10 @@ class FailingStore : public Store {
   void Append(EventRef, PostFn post, std::function<void(Status, uint64_t)> done) override {
     post([done] { done(Status::Error(503, "store unreachable"), 0); });
   }
+  void AppendBatch(std::vector<EventRef>, PostFn post,
+                   std::function<void(Status, uint64_t)> done) override {
+    post([done] { done(Status::Error(503, "store unreachable"), 0); });
+  }
   void Read(ReadRequest, PostFn post, std::function<void(ReadResult)> done) override {
     post([done] {
       ReadResult r;

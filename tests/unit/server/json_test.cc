@@ -128,3 +128,19 @@ TEST(JsonMemberText, KeysCompareUnescaped) {
 
 }  // namespace
 }  // namespace herald
+
+namespace herald {
+namespace {
+
+TEST(JsonArrayItemTexts, GivesEachItemsTextInOrder) {
+  auto items = JsonArrayItemTexts(R"( [ {"a": [1, 2]}, "x,y" ,3.50, [], null ] )");
+  ASSERT_TRUE(items.has_value());
+  EXPECT_EQ(*items,
+            (std::vector<std::string_view>{R"({"a": [1, 2]})", R"("x,y")", "3.50", "[]", "null"}));
+  EXPECT_EQ(JsonArrayItemTexts("[]")->size(), 0u);
+  EXPECT_FALSE(JsonArrayItemTexts(R"({"a":1})").has_value());
+  EXPECT_FALSE(JsonArrayItemTexts("[1,]").has_value());
+}
+
+}  // namespace
+}  // namespace herald

@@ -96,6 +96,31 @@ TEST(MemoryStore, CompletesThroughPostNeverInline) {
   EXPECT_TRUE(read);
 }
 
+TEST(MemoryStore, ABatchTakesConsecutiveIdsUnderOneLockAndFeedsThemInOrder) {
+  HistoryConfig c;
+  MemoryStore s(c, 0xabc, [] { return int64_t{1000}; });
+  std::vector<EventRef> fed;
+  s.SetFeed([&](EventRef ev) { fed.push_back(std::move(ev)); });
+  EXPECT_EQ(Append(s, Ev()), 1u);
+  Queue q;
+  std::optional<uint64_t> first;
+  std::vector<EventRef> batch = {Ev(1000, 0, "a"), Ev(1000, 77, "b"), Ev(1000, 0, "c")};
+  s.AppendBatch(std::move(batch), q.post(), [&](Status st, uint64_t n) {
+    EXPECT_TRUE(st.ok());
+    first = n;
+  });
+  EXPECT_FALSE(first.has_value()) << "completes through post, never inline";
+  q.RunAll();
+  EXPECT_EQ(first, 2u);
+  ASSERT_EQ(fed.size(), 4u);
+  for (uint64_t i = 1; i < 4; ++i) EXPECT_EQ(fed[i]->seq, i + 1);
+  EXPECT_EQ(fed[1]->topic, "a");
+  EXPECT_EQ(fed[3]->topic, "c");
+  // The whisper took its id but is not history.
+  EXPECT_EQ(Seqs(Read(s, kAll, 0)), (std::vector<uint64_t>{1, 2, 4}));
+  EXPECT_EQ(Append(s, Ev()), 5u);
+}
+
 TEST(MemoryStore, ReadsAfterASeqInSlices) {
   HistoryConfig c;
   MemoryStore s(c, 0xabc, [] { return int64_t{1000}; });

@@ -69,6 +69,14 @@ class Node {
                    });
     return p.get_future().get();
   }
+  // Publishes `events` as one batch; returns the completion's status and first id.
+  std::pair<Status, uint64_t> PublishBatch(std::vector<EventRef> events) {
+    std::promise<std::pair<Status, uint64_t>> p;
+    store_->AppendBatch(std::move(events), kInline, [&p](Status s, uint64_t id) {
+      p.set_value({s, id});
+    });
+    return p.get_future().get();
+  }
   ReadResult Read(std::vector<std::string> filters, uint64_t after, uint32_t epoch = 0) {
     std::promise<ReadResult> p;
     ReadRequest req;
@@ -173,6 +181,44 @@ TEST_F(RedisStoreTest, APublishOnOneNodeReachesTheNodeThatWatchesItWithTheSameId
   EXPECT_NE(Body(*heard[0]).find(e), std::string::npos) << "the JSON passes byte for byte";
   EXPECT_EQ(b.store().LastSeq(), id3);
   EXPECT_GE(a.store().status().round_trips, 3);
+}
+
+TEST_F(RedisStoreTest, ABatchIsOneScriptCallWithConsecutiveIdsFedAndStoredInOrder) {
+  RedisServer redis;
+  Node a(redis.port(), 1), b(redis.port(), 2);
+  ASSERT_TRUE(a.WaitUp() && b.WaitUp());
+  Admin admin(redis.port());
+  b.store().Watch("room/#");
+  ASSERT_TRUE(admin.WaitPatterns(1));
+  auto [s0, id0] = a.Publish("room/0", R"({"type":"before"})");
+  ASSERT_TRUE(s0.ok());
+  const std::string e = R"({"type":"x","detail":{"big":1796286524043104123}})";
+  std::vector<EventRef> batch;
+  for (int i = 0; i < 5; ++i)
+    batch.push_back(MakeEvent(0, 0, 1000, "room/" + std::to_string(i), e, 0));
+  batch.push_back(MakeEvent(0, 0, 1000, "room/#", e, 0));
+  auto [s1, first] = a.PublishBatch(std::move(batch));
+  ASSERT_TRUE(s1.ok()) << s1.reason();
+  EXPECT_EQ(first, id0 + 1);
+  auto heard = b.WaitHeard(7);
+  ASSERT_EQ(heard.size(), 7u);
+  for (uint64_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(heard[i + 1]->seq, first + i);
+    EXPECT_NE(Body(*heard[i + 1]).find(e), std::string::npos);
+  }
+  EXPECT_EQ(heard[6]->topic, "room/#");
+  ReadResult r = b.Read({"room/#"}, id0);
+  ASSERT_TRUE(r.status.ok());
+  ASSERT_EQ(r.events.size(), 6u);
+  for (uint64_t i = 0; i < 6; ++i) EXPECT_EQ(r.events[i]->seq, first + i);
+  // Warm (the script is loaded now): a batch costs one round trip, whatever its size.
+  const int64_t before = a.store().status().round_trips;
+  std::vector<EventRef> more;
+  for (int i = 0; i < 50; ++i) more.push_back(MakeEvent(0, 0, 1000, "room/1", e, 0));
+  auto [s2, next] = a.PublishBatch(std::move(more));
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(next, first + 6);
+  EXPECT_EQ(a.store().status().round_trips - before, 1);
 }
 
 TEST_F(RedisStoreTest, WildcardsMatchBothWaysAndAMessageHeardTwiceIsFedOnce) {
