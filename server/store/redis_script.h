@@ -31,7 +31,9 @@ class RedisScript {
 // activity, the store epoch, PUBLISH — one atomic step, so the order of ids,
 // of streams and of messages is the same.
 //   KEYS: 1 sequence counter, 2 topic stream ("" for a live-only event),
-//         3 last-activity sorted set, 4 epoch, 5 channel to PUBLISH to
+//         3 last-activity sorted set, 4 epoch, 5 channel to PUBLISH to,
+//         6 the topic's name index for reads (score 0, so ZRANGEBYLEX
+//           works: <p>tindex, or <p>wtopics for a wildcard topic)
 //   ARGV: 1 topic, 2 event body, 3 stream MAXLEN (approximate), 4 now (ms),
 //         5 a fresh epoch, used when Redis has none (it lost its data)
 //   Reply: {id, epoch}; the message published is "<id> <epoch> <body>".

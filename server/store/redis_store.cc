@@ -68,6 +68,12 @@ RedisStore::RedisStore(RedisStoreOptions options)
       base_(event_base_new()) {
   wake_.reset(event_new(base_.get(), -1, 0, &RedisStore::OnWake, this));
   tick_.reset(event_new(base_.get(), -1, EV_PERSIST, &RedisStore::OnTick, this));
+  refresh_.reset(event_new(
+      base_.get(), -1, 0,
+      [](evutil_socket_t, short, void* self) {
+        static_cast<RedisStore*>(self)->UpdateSubscriptions();
+      },
+      this));
   status_.kind = "redis";
   status_.state = "connecting";
 }
@@ -99,7 +105,7 @@ void RedisStore::Start() {
     subscriber_->Subscribe("SUBSCRIBE", keys_.node_channel(options_.node_id));
     commands_->Start();
     subscriber_->Start();
-    const timeval tick = {0, 250 * 1000};
+    const timeval tick = {1, 0};
     if (event_add(tick_.get(), &tick) != 0) LogError("redis", 0, "event_add(tick) failed");
     event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY);
     // Clients go on their own thread; pending commands fail (null replies).
@@ -139,12 +145,15 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
     const std::string channel = ev->whisper ? keys_.node_channel(ConnIdNode(ev->whisper))
                                 : HasWildcard(ev->topic) ? keys_.wildcard_channel()
                                                          : keys_.channel(ev->topic);
-    // Wildcard topics in a set of their own: small, read whole by every
-    // read, so a plain filter's read never lists every topic.
-    const std::string topics = HasWildcard(ev->topic) ? keys_.wildcard_topics() : keys_.topics();
-    const std::vector<std::string> keys = {keys_.seq(),
-                                           ev->InHistory() ? keys_.stream(ev->topic) : "", topics,
-                                           keys_.epoch(), channel};
+    // The name goes in an index for reads (RedisKeys): wildcard topics in a
+    // small set of their own, read whole by every read, so a plain
+    // filter's read never lists every topic.
+    const std::string index =
+        HasWildcard(ev->topic) ? keys_.wildcard_topics() : keys_.topic_index();
+    const std::vector<std::string> keys = {
+        keys_.seq(),    ev->InHistory() ? keys_.stream(ev->topic) : "",
+        keys_.topics(), keys_.epoch(),
+        channel,        index};
     const std::vector<std::string> args = {
         ev->topic, EncodeStoredEvent(stored), std::to_string(options_.stream_maxlen),
         std::to_string(ev->iat_ms), std::to_string(ProposeEpoch())};
@@ -161,7 +170,11 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
           }
           id = static_cast<uint64_t>(r->element[0]->integer);
           uint32_t epoch = 0;
-          if (ParseNumber(ReplyText(r->element[1]), &epoch)) NoteSeq(id, epoch);
+          if (ParseNumber(ReplyText(r->element[1]), &epoch)) {
+            // Redis's own: a new one (it lost its data) names this id too.
+            AdoptEpoch(epoch);
+            NoteSeq(id, epoch);
+          }
           round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
           post([done, id] { done(Status::Ok(), id); });
         });
@@ -198,7 +211,7 @@ void RedisStore::LoadEpoch() {
 void RedisStore::Listen(const std::string& channel, ListenFn fn) {
   listeners_[channel] = std::move(fn);
   subscriber_->Subscribe("SUBSCRIBE", channel);
-  subscriptions_changed_ = true;
+  SubscriptionsChanged();
 }
 
 void RedisStore::OnMessage(std::string_view channel, std::string_view payload) {
@@ -337,12 +350,12 @@ void RedisStore::ReadOnBridge(std::shared_ptr<ReadJob> job) {
     ReadCommand(job, {"ZRANGE", keys_.wildcard_topics(), "0", "-1"}, lookup);
   }
   if (every_topic) {
-    ReadCommand(job, {"ZRANGE", keys_.topics(), "0", "-1"}, lookup);
+    ReadCommand(job, {"ZRANGE", keys_.topic_index(), "0", "-1"}, lookup);
   } else {
     // Topics are UTF-8: no byte 0xff, so [p, p\xff] holds every topic
     // starting with p (`house/#` also matches `house`).
     for (const std::string& p : prefixes) {
-      ReadCommand(job, {"ZRANGEBYLEX", keys_.topics(), "[" + p, "[" + p + "\xff"}, lookup);
+      ReadCommand(job, {"ZRANGEBYLEX", keys_.topic_index(), "[" + p, "[" + p + "\xff"}, lookup);
     }
   }
   if (--job->waiting == 0) FinishRead(job);
@@ -448,7 +461,7 @@ void RedisStore::FinishRead(const std::shared_ptr<ReadJob>& job) {
 void RedisStore::Watch(const std::string& filter) {
   RunOnBridge([this, filter] {
     if (watched_[filter]++ > 0) return;
-    subscriptions_changed_ = true;
+    SubscriptionsChanged();
     if (HasWildcard(filter)) {
       subscriber_->Subscribe("PSUBSCRIBE", keys_.pattern(filter));
     } else {
@@ -462,7 +475,7 @@ void RedisStore::Unwatch(const std::string& filter) {
     auto it = watched_.find(filter);
     if (it == watched_.end() || --it->second > 0) return;
     watched_.erase(it);
-    subscriptions_changed_ = true;
+    SubscriptionsChanged();
     fed_waiting_.erase(std::remove_if(fed_waiting_.begin(), fed_waiting_.end(),
                                       [&](const auto& w) { return w.first == filter; }),
                        fed_waiting_.end());
@@ -498,7 +511,7 @@ bool RedisStore::IsFed(const std::string& filter) const {
 }
 
 void RedisStore::OnSubscribed() {
-  subscriptions_changed_ = true;
+  SubscriptionsChanged();
   std::vector<std::function<void()>> fed;
   auto it = std::remove_if(fed_waiting_.begin(), fed_waiting_.end(), [&](auto& w) {
     if (!IsFed(w.first)) return false;
@@ -518,12 +531,8 @@ void RedisStore::NoteSeq(uint64_t seq, uint32_t epoch) {
 
 void RedisStore::OnTick(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<RedisStore*>(arg);
-  if (self->subscriptions_changed_) self->UpdateSubscriptions();
-  // Once a second: where the cluster's sequence is (see LastSeq).
-  if (++self->ticks_ % 4 != 0 || !self->commands_ ||
-      self->commands_->state() != RedisClient::State::kUp) {
-    return;
-  }
+  // Where the cluster's sequence is (see LastSeq).
+  if (!self->commands_ || self->commands_->state() != RedisClient::State::kUp) return;
   self->commands_->Command({"MGET", self->keys_.epoch(), self->keys_.seq()},
                            [self](const redisReply* r) {
                              if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return;
@@ -539,10 +548,17 @@ void RedisStore::OnTick(evutil_socket_t, short, void* arg) {
                            });
 }
 
-// The subscriptions /state shows: rebuilt on the bridge when they changed,
-// at most four times a second (a node may hold thousands).
+// The subscriptions /state shows: rebuilt on the bridge once per loop
+// iteration that changed them (a node may hold thousands: not per change).
+void RedisStore::SubscriptionsChanged() {
+  if (subscriptions_changed_ || !refresh_) return;
+  subscriptions_changed_ = true;
+  event_active(refresh_.get(), EV_TIMEOUT, 0);
+}
+
 void RedisStore::UpdateSubscriptions() {
   subscriptions_changed_ = false;
+  if (!subscriber_) return;
   StoreStatus s;
   subscriber_->ForEachSubscription(
       [&](const std::string& kind, std::string_view channel, bool confirmed) {
@@ -574,7 +590,7 @@ void RedisStore::UpdateStatus() {
   s.subscriber_state = subscriber_ ? RedisStateName(subscriber_->state()) : "connecting";
   s.reconnects =
       (commands_ ? commands_->reconnects() : 0) + (subscriber_ ? subscriber_->reconnects() : 0);
-  subscriptions_changed_ = true;  // a lost connection's subscriptions are unconfirmed
+  SubscriptionsChanged();  // a lost connection's subscriptions are unconfirmed
   std::lock_guard<std::mutex> lock(status_mu_);
   s.channels = status_.channels;
   s.patterns = status_.patterns;

@@ -125,6 +125,7 @@ class RedisStore : public Store {
   void OnSubscribed();
   void NoteSeq(uint64_t seq, uint32_t epoch);
   static void OnTick(evutil_socket_t, short, void* arg);
+  void SubscriptionsChanged();
   void UpdateSubscriptions();
   void UpdateStatus();
 
@@ -135,8 +136,8 @@ class RedisStore : public Store {
 
   EventBasePtr base_;
   EventPtr wake_;
-  EventPtr tick_;  // refreshes known_seq_ and the subscriptions /state shows
-  int ticks_ = 0;
+  EventPtr tick_;     // refreshes known_seq_ once a second
+  EventPtr refresh_;  // rebuilds the subscriptions /state shows
   std::thread thread_;
   std::mutex tasks_mu_;
   std::vector<std::function<void()>> tasks_;
@@ -152,7 +153,7 @@ class RedisStore : public Store {
   std::map<std::string, ListenFn, std::less<>> listeners_;  // channel -> handler (Listen)
   // WhenFed callers until their filter's subscription is acknowledged.
   std::vector<std::pair<std::string, std::function<void()>>> fed_waiting_;
-  bool subscriptions_changed_ = true;
+  bool subscriptions_changed_ = false;
 
   std::atomic<uint32_t> epoch_{0};
   std::atomic<uint64_t> last_fed_{0};

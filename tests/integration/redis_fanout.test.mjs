@@ -12,15 +12,21 @@ import { connect } from './lib/esweb_client.mjs';
 import { startRedis } from './lib/redis.mjs';
 import {
   startNode, startNodes, waitConfirmed, seqOf, keepAlivePublisher, publishMany, pollCollector, waitCount,
-  startLatencyProxy,
+  startLatencyProxy, warmUp,
 } from './lib/redis_nodes.mjs';
 
 const appFrames = (s) => s.all((f) => f.ep && f.ep.requested !== '@SERVER@');
 
 htest('redis fan-out: a publish on A reaches SSE, es-web stream and poll subscribers on B and C with identical ids and order', async () => {
   const redis = await startRedis();
+  // C is far from Redis (100 ms on the way there): its SUBSCRIBE takes
+  // effect well after its subscribers' `connected`.
+  const far = await startLatencyProxy(redis, 100);
   try {
-    const [a, b, c] = await startNodes(redis);
+    const [a, b, c] = await startNodes(redis, {}, far);
+    const warm = await connect(c, { clid: 'warm', ep: ['warm'] });
+    await warmUp(a, warm, 'warm');
+    warm.close();
     const topic = `room/${uid('r')}`;
     // No wait for Redis's SUBSCRIBE: a subscriber misses nothing published
     // after its `connected`, confirmed or not.
@@ -47,14 +53,19 @@ htest('redis fan-out: a publish on A reaches SSE, es-web stream and poll subscri
     assert.equal(m.json.ep.emitted, topic);
     for (const { kind, s } of subs) (kind === 'poll' ? await s.stop() : s.close());
   } finally {
+    far.close();
     await redis.stop();
   }
 });
 
 htest('redis fan-out: 10,000 events published concurrently on three nodes reach subscribers on all three with no loss, no duplicate, one order', async () => {
   const redis = await startRedis();
+  const far = await startLatencyProxy(redis, 10);  // C: 10 ms from Redis
   try {
-    const nodes = await startNodes(redis, { config: { limits: { max_output_buffer_bytes: 64 << 20 }, stream: { timeout_ms: 300000 } } });
+    const nodes = await startNodes(redis, { config: { limits: { max_output_buffer_bytes: 64 << 20 }, stream: { timeout_ms: 300000 } } }, far);
+    const warm = await connect(nodes[2], { clid: 'warm', ep: ['warm'] });
+    await warmUp(nodes[0], warm, 'warm');
+    warm.close();
     const run = uid('load');
     // Per node: a wildcard SSE subscriber, a plain stream subscriber on one
     // of the four topics, and a wildcard one.
@@ -77,7 +88,15 @@ htest('redis fan-out: 10,000 events published concurrently on three nodes reach 
     assert.equal(new Set(acked).size, total, 'every publish got an id of its own');
     const expected = [...acked].sort((x, y) => seqOf(x) - seqOf(y));
     const idsOf = (s) => (s.messages ? s.messages().map((m) => m.id) : appFrames(s).map((f) => f.id));
-    for (const s of wild) await waitCount(() => idsOf(s), total, { timeout: 40000, what: `events on ${s.label}` });
+    for (const s of wild) {
+      try {
+        await waitCount(() => idsOf(s), total, { timeout: 40000, what: `events on ${s.label}` });
+      } catch (e) {
+        const got = new Set(idsOf(s));
+        const lost = expected.filter((id) => !got.has(id)).map(seqOf);
+        throw new Error(`${e.message}; ended: ${s.isEnded}; lost seqs ${lost.slice(0, 20)}...${lost.slice(-5)} of ${expected.length} (${seqOf(expected[0])}..${seqOf(expected.at(-1))}); named: ${s.named ? JSON.stringify(s.events.filter((x) => x.type !== 'message').map((x) => x.type)) : ''}`);
+      }
+    }
     const reference = idsOf(wild[0]);
     for (const s of wild) {
       const got = idsOf(s);
@@ -99,6 +118,7 @@ htest('redis fan-out: 10,000 events published concurrently on three nodes reach 
     console.log(`# 10,000 events over three nodes in ${Date.now() - started} ms`);
     for (const s of [...wild, ...plain]) s.close();
   } finally {
+    far.close();
     await redis.stop();
   }
 }, { timeout: 120000 });
@@ -119,10 +139,7 @@ htest('redis fan-out: a subscriber that connects on B while its SUBSCRIBE is on 
     // newest id has no cursor yet: it starts where the node is once it has
     // them. Not this test's subject: B is warmed up first.
     const warm = await connect(b, { clid: 'warm', ep: ['warm'] });
-    await waitFor(async () => {
-      await publishOk(a, 'warm', 'warm');
-      return warm.all('warm').length > 0;
-    }, { interval: 100, what: 'B warmed up' });
+    await warmUp(a, warm, 'warm');
     warm.close();
     const pub = keepAlivePublisher(a, { concurrency: 2 });
     const rounds = 15;

@@ -4,7 +4,7 @@
 // record ids in arrival order.
 import http from 'node:http';
 import assert from 'node:assert/strict';
-import { startHerald, request, waitFor } from './herald.mjs';
+import { startHerald, request, waitFor, publishOk } from './herald.mjs';
 import { poll } from './poll_client.mjs';
 
 // A herald node on `redis` with node id `nodeId`; `config` is merged in.
@@ -16,9 +16,19 @@ export async function startNode(redis, nodeId, { config = {}, workers = 2 } = {}
   });
 }
 
-// Three nodes (ids 1, 2, 3) on one Redis.
-export async function startNodes(redis, opts) {
-  return [await startNode(redis, 1, opts), await startNode(redis, 2, opts), await startNode(redis, 3, opts)];
+// Three nodes (ids 1, 2, 3) on one Redis; `far` (a startLatencyProxy) in
+// front of the third one's connections if given.
+export async function startNodes(redis, opts, far) {
+  return [await startNode(redis, 1, opts), await startNode(redis, 2, opts), await startNode(far || redis, 3, opts)];
+}
+
+// Publishes to `topic` on `pub` until `sub` (an SSE or es-web subscriber)
+// has an event of it: the node of `sub` has read Redis's epoch and newest id.
+export async function warmUp(pub, sub, topic) {
+  await waitFor(async () => {
+    await publishOk(pub, topic, 'warm-up');
+    return (sub.messages ? sub.messages().map((m) => m.json) : sub.all(() => true)).some((x) => x && x.e && x.e.type === 'warm-up');
+  }, { interval: 100, what: 'the node warmed up' });
 }
 
 export async function storeState(h) {
@@ -27,9 +37,17 @@ export async function storeState(h) {
   return r.json.store;
 }
 
-// Waits until node `h` has confirmed every Redis subscription it sent.
-export async function waitConfirmed(h) {
-  await waitFor(async () => (await storeState(h)).subscriptions.unconfirmed === 0, { what: 'subscriptions confirmed' });
+// Waits until node `h` holds `channels` and `patterns` (names without the
+// prefix), every subscription it sent confirmed by Redis. Returns /state's store.
+export async function waitConfirmed(h, { channels = [], patterns = [] } = {}) {
+  let st;
+  await waitFor(async () => {
+    st = await storeState(h);
+    const s = st.subscriptions;
+    return s.unconfirmed === 0 && channels.every((c) => s.channel_list.includes('herald:' + c)) &&
+      patterns.every((p) => s.pattern_list.includes('herald:' + p));
+  }, { what: `subscriptions ${JSON.stringify({ channels, patterns })} confirmed` });
+  return st;
 }
 
 // The sequence number of an event id "<epoch hex>-<seq>".
@@ -90,7 +108,13 @@ export async function pollCollector(h, params) {
   for (const e of first.json.events) (isApp(e) ? c.events : c.controls).push(e);
   c.done = (async () => {
     while (!c.stopped) {
-      const r = await poll(h, { connid: c.connid, secret: c.secret, since: c.cursor, timeout: 1000 });
+      let r;
+      try {
+        r = await poll(h, { connid: c.connid, secret: c.secret, since: c.cursor, timeout: 1000 });
+      } catch (e) {
+        c.errors.push(e.message);  // the node went (the test is over)
+        return;
+      }
       if (r.status !== 200) { c.errors.push(`${r.status} ${r.text}`); return; }
       for (const e of r.json.events) (isApp(e) ? c.events : c.controls).push(e);
       c.cursor = r.json.cursor;

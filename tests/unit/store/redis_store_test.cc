@@ -348,5 +348,28 @@ TEST_F(RedisStoreTest, APlainFilterReadIsOneRoundTripAndSeesUpToItsLastSeq) {
   EXPECT_GT(a.store().LastSeq(), last);
 }
 
+// Regression (found by redis_fanout.test.mjs): ZRANGEBYLEX on <p>topics,
+// scored by last activity, is unspecified when scores differ: wildcard reads
+// found nothing under load. The name index has one score.
+TEST_F(RedisStoreTest, AWildcardReadFindsTopicsPublishedAtDifferentTimes) {
+  RedisServer redis;
+  Node a(redis.port(), 1);
+  ASSERT_TRUE(a.WaitUp());
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 40; ++i) {
+    std::promise<uint64_t> p;
+    const std::string topic = "lex/" + std::to_string(i % 7) + (i % 2 ? "/x" : "");
+    a.store().Append(MakeEvent(0, 0, 1000 + (i * 7919) % 1000, topic, R"({"type":"t"})", 0),
+                     kInline, [&p](Status, uint64_t id) { p.set_value(id); });
+    ids.push_back(p.get_future().get());
+    a.Publish("lew/" + std::to_string(i), R"({"type":"n"})");  // next to it in lex order
+  }
+  ReadResult r = a.Read({"lex/#"}, 0);
+  ASSERT_TRUE(r.status.ok());
+  std::vector<uint64_t> got;
+  for (const EventRef& ev : r.events) got.push_back(ev->seq);
+  EXPECT_EQ(got, ids);
+}
+
 }  // namespace
 }  // namespace herald
