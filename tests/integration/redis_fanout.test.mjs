@@ -60,7 +60,9 @@ htest('redis fan-out: a publish on A reaches SSE, es-web stream and poll subscri
 
 htest('redis fan-out: 10,000 events published concurrently on three nodes reach subscribers on all three with no loss, no duplicate, one order', async () => {
   const redis = await startRedis();
-  const far = await startLatencyProxy(redis, 10);  // C: 10 ms from Redis
+  // C is 30 ms from Redis: its subscribers, connected last, right before
+  // the publishers start, are not yet subscribed when the first events go.
+  const far = await startLatencyProxy(redis, 30);
   try {
     const nodes = await startNodes(redis, { config: { limits: { max_output_buffer_bytes: 64 << 20 }, stream: { timeout_ms: 300000 } } }, far);
     const warm = await connect(nodes[2], { clid: 'warm', ep: ['warm'] });
@@ -78,10 +80,12 @@ htest('redis fan-out: 10,000 events published concurrently on three nodes reach 
     }
     const total = 10000;
     const perNode = Math.ceil(total / nodes.length);
-    const pubs = nodes.map((h) => keepAlivePublisher(h, { concurrency: 6 }));
+    // More lanes on C: each of its publishes waits 30 ms more.
+    const lanes = [6, 6, 24];
+    const pubs = nodes.map((h, n) => keepAlivePublisher(h, { concurrency: lanes[n] }));
     const started = Date.now();
     const batches = await Promise.all(pubs.map((pub, n) => publishMany(pub, Math.min(perNode, total - n * perNode),
-      (i) => ({ topic: `${run}/${i % 4}`, type: 'load', detail: { n, i } }), 6)));
+      (i) => ({ topic: `${run}/${i % 4}`, type: 'load', detail: { n, i } }), lanes[n])));
     pubs.forEach((p) => p.close());
     const acked = batches.flat();
     assert.equal(acked.length, total);

@@ -8,7 +8,7 @@ import { htest, publishOk, uid, waitFor } from './lib/herald.mjs';
 import { sseOpen, waitMessages } from './lib/sse_client.mjs';
 import { connect, barrier } from './lib/esweb_client.mjs';
 import { startRedis } from './lib/redis.mjs';
-import { startNode, startNodes, storeState, waitConfirmed } from './lib/redis_nodes.mjs';
+import { startNode, startNodes, storeState, waitConfirmed, startLatencyProxy, warmUp } from './lib/redis_nodes.mjs';
 
 const channels = (redis, glob = 'herald:t:*') => redis.cli('PUBSUB', 'CHANNELS', glob).split('\n').filter(Boolean);
 const numpat = (redis) => Number(redis.cli('PUBSUB', 'NUMPAT'));
@@ -49,8 +49,14 @@ htest('redis interest: a node holds t:<topic> only while a local subscriber need
 
 htest('redis interest: wildcards match both ways across nodes', async () => {
   const redis = await startRedis();
+  // C is far from Redis (50 ms): its PSUBSCRIBE lands after the publishes
+  // below, and its subscriber still gets them (replayed once confirmed).
+  const far = await startLatencyProxy(redis, 50);
   try {
-    const [a, b, c] = await startNodes(redis);
+    const [a, b, c] = await startNodes(redis, {}, far);
+    const warm = await sseOpen(c, { topic: 'warm' });
+    await warmUp(a, warm, 'warm');
+    warm.close();
     // B's only subscriber holds a plain topic; C's a wildcard filter.
     const onB = await sseOpen(b, { topic: 'house/kitchen/temp' });
     const onC = await sseOpen(c, { topic: 'house/+/temp' });
@@ -78,22 +84,29 @@ htest('redis interest: wildcards match both ways across nodes', async () => {
     assert.equal(onC.messages().length, 4);
     for (const s of [onA, onB, onC]) s.close();
   } finally {
+    far.close();
     await redis.stop();
   }
 });
 
 htest('redis interest: an event a node hears on a channel and on a pattern is delivered once', async () => {
   const redis = await startRedis();
+  const far = await startLatencyProxy(redis, 50);  // B: 50 ms from Redis
   try {
     const a = await startNode(redis, 1);
-    const b = await startNode(redis, 2);
+    const b = await startNode(far, 2);
+    const warm = await connect(b, { clid: 'warm', ep: ['warm'] });
+    await warmUp(a, warm, 'warm');
+    warm.close();
     const topic = `x/${uid('y')}`;
     const plain = await connect(b, { clid: 'p', ep: [topic] });
     const wild = await connect(b, { clid: 'w', ep: ['x/+'] });
     const both = await connect(b, { clid: 'pw', ep: [topic, 'x/+', 'x/#'] });
-    await waitConfirmed(b, { channels: [`t:${topic}`], patterns: ['t:x/*', 't:x*'] });
+    // Published at once: B's subscriptions are still on their way.
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push((await publishOk(a, topic, 'twice-heard', { i })).id);
+    await waitConfirmed(b, { channels: [`t:${topic}`], patterns: ['t:x/*', 't:x*'] });
+    for (let i = 5; i < 10; i++) ids.push((await publishOk(a, topic, 'twice-heard', { i })).id);
     await barrier(a, [plain, wild, both], topic);
     for (const s of [plain, wild, both]) {
       const got = s.all((f) => f.e && f.e.type === 'twice-heard').map((f) => f.id);
@@ -101,6 +114,7 @@ htest('redis interest: an event a node hears on a channel and on a pattern is de
     }
     for (const s of [plain, wild, both]) s.close();
   } finally {
+    far.close();
     await redis.stop();
   }
 });
