@@ -41,7 +41,7 @@ end
 if KEYS[2] ~= '' then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'e', ARGV[2])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-  redis.call('ZADD', KEYS[6], 0, ARGV[1])
+  if KEYS[6] then redis.call('ZADD', KEYS[6], 0, ARGV[1]) end
 end
 redis.call('PUBLISH', KEYS[5], id .. ' ' .. epoch .. ' ' .. ARGV[2])
 return {id, epoch}

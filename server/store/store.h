@@ -36,7 +36,12 @@ struct HistoryStats {
   uint64_t last_seq = 0;    // the newest event ever appended, 0 before the first
 };
 
-struct StoreStatus {        // what /state and /metrics show under "store"
+struct StoreStatus {  // what /state and /metrics show under "store"
+  StoreStatus() = default;
+  // The four every store has ({kind, state, detail, round_trips} still reads
+  // as before the Redis fields came).
+  StoreStatus(std::string k, std::string s, std::string d, int64_t rt)
+      : kind(std::move(k)), state(std::move(s)), detail(std::move(d)), round_trips(rt) {}
   std::string kind;         // "memory" | "redis"
   std::string state;        // "up" | "connecting" | "down"
   std::string detail;       // last error or empty
