@@ -19,11 +19,36 @@
 namespace herald {
 namespace {
 
+// The Redis store's bridge, subscriptions and reads (docs/operations.md).
+std::string RedisStatusJson(const StoreStatus& st) {
+  auto list = [](const std::vector<std::string>& items) {
+    std::string out = "[";
+    for (const std::string& item : items) {
+      if (out.size() > 1) out += ",";
+      AppendJsonString(&out, item);
+    }
+    return out + "]";
+  };
+  return ",\"bridge\":{\"commands\":" + JsonString(st.commands_state) +
+         ",\"subscriber\":" + JsonString(st.subscriber_state) +
+         ",\"reconnects\":" + std::to_string(st.reconnects) +
+         "},\"subscriptions\":{\"channels\":" + std::to_string(st.channels) +
+         ",\"patterns\":" + std::to_string(st.patterns) +
+         ",\"unconfirmed\":" + std::to_string(st.unconfirmed) +
+         ",\"channel_list\":" + list(st.channel_list) +
+         ",\"pattern_list\":" + list(st.pattern_list) +
+         "},\"reads\":{\"count\":" + std::to_string(st.reads) +
+         ",\"commands\":" + std::to_string(st.read_commands) +
+         ",\"round_trips\":" + std::to_string(st.read_rounds) + "}";
+}
+
 // /state's "store": what the store says of itself ("status" is its state).
 std::string StoreStatusJson(const StoreStatus& st) {
-  return "{\"kind\":" + JsonString(st.kind) + ",\"status\":" + JsonString(st.state) +
-         ",\"detail\":" + JsonString(st.detail) +
-         ",\"round_trips\":" + std::to_string(st.round_trips) + "}";
+  std::string out = "{\"kind\":" + JsonString(st.kind) + ",\"status\":" + JsonString(st.state) +
+                    ",\"detail\":" + JsonString(st.detail) +
+                    ",\"round_trips\":" + std::to_string(st.round_trips);
+  if (st.kind == "redis") out += RedisStatusJson(st);
+  return out + "}";
 }
 
 constexpr char kRedacted[] = "[redacted]";

@@ -262,10 +262,14 @@ void Publish(ServerContext& ctx, const HttpRequest& req, Responder done) {
     Target& t = parsed->targets[i];
     ctx.topic_rates.Note(t.topic, NowMs());  // for the dashboard's top topics
     ctx.hub->Publish(std::move(t.topic), parsed->e_json, t.whisper, std::move(t.acl), false, post,
-                     [replies, i, done](Status s, uint64_t seq) {
+                     [&ctx, replies, i, done](Status s, uint64_t seq) {
                        if (!s.ok() && replies->failed.ok()) replies->failed = std::move(s);
                        replies->seqs[i] = seq;
-                       if (--replies->waiting == 0) done(PublishReply(*replies));
+                       if (--replies->waiting > 0) return;
+                       // The epoch the store answered under (Redis that lost
+                       // its data has a new one, learnt from this very reply).
+                       replies->epoch = ctx.hub->epoch();
+                       done(PublishReply(*replies));
                      });
   }
 }

@@ -78,20 +78,48 @@ void Hub::Feed(const EventRef& ev) {
   }
 }
 
-void Hub::Watch(const std::string& filter) {
+bool Hub::Watch(const std::string& filter, std::function<void()> fed) {
   // Under the mutex, so the store hears Watch and Unwatch of one filter in
   // the order the counts changed.
   std::lock_guard<std::mutex> lock(watch_mu_);
-  if (++watched_[filter] == 1) store_->Watch(filter);
+  Watched& w = watched_[filter];
+  if (++w.subscribers == 1) {
+    w.generation = ++watch_generation_;
+    store_->Watch(filter);
+    // The memory store feeds everything: no callback to build there.
+    w.fed = store_->FeedsEveryEvent() ||
+            store_->WhenFed(filter, [this, filter, g = w.generation] { OnFed(filter, g); });
+  }
+  if (w.fed) return true;
+  if (fed) w.waiting.push_back(std::move(fed));
+  return false;
+}
+
+void Hub::OnFed(const std::string& filter, uint64_t generation) {
+  std::vector<std::function<void()>> waiting;
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    auto it = watched_.find(filter);
+    if (it == watched_.end() || it->second.generation != generation) return;
+    it->second.fed = true;
+    waiting.swap(it->second.waiting);
+  }
+  for (auto& fn : waiting) fn();
 }
 
 void Hub::Unwatch(const std::string& filter) {
-  std::lock_guard<std::mutex> lock(watch_mu_);
-  auto it = watched_.find(filter);
-  if (it == watched_.end()) return;
-  if (--it->second > 0) return;
-  watched_.erase(it);
-  store_->Unwatch(filter);
+  std::vector<std::function<void()>> waiting;
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    auto it = watched_.find(filter);
+    if (it == watched_.end()) return;
+    if (--it->second.subscribers > 0) return;
+    // Whoever still waits no longer needs this filter: released below.
+    waiting.swap(it->second.waiting);
+    watched_.erase(it);
+    store_->Unwatch(filter);
+  }
+  for (auto& fn : waiting) fn();
 }
 
 PostFn Hub::CallerPost() const {

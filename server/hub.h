@@ -66,7 +66,12 @@ class Hub {
   // store hears Watch when the node's first subscriber of a filter comes and
   // Unwatch when its last goes (a shared store subscribes to what this node
   // needs live). Any thread.
-  void Watch(const std::string& filter);
+  void Watch(const std::string& filter) { Watch(filter, nullptr); }
+  // Watch for a subscriber that must know when the node is fed `filter`'s
+  // events (Store::WhenFed): true if it already is; otherwise `fed` runs
+  // once (on the store's thread, or on the caller's in Unwatch) when it is,
+  // or when the filter's last local subscriber leaves first.
+  bool Watch(const std::string& filter, std::function<void()> fed);
   void Unwatch(const std::string& filter);
   // A PostFn onto the calling thread's worker loop; on any other thread
   // (the background pool, a test) the completion runs on the store's thread.
@@ -77,12 +82,21 @@ class Hub {
   // The store lost its data (a new epoch): every worker tells its
   // connections (`reset`) before any event of the new epoch reaches them.
   void OnEpochChanged();
+  void OnFed(const std::string& filter, uint64_t generation);
+
+  struct Watched {
+    int64_t subscribers = 0;
+    uint64_t generation = 0;  // a confirmation of an earlier Watch is not this one's
+    bool fed = false;
+    std::vector<std::function<void()>> waiting;  // Watch's `fed`, until it is
+  };
 
   ServerContext* ctx_;
   // Its epoch is drawn at start-up: a restarted node never mistakes an old cursor.
   std::unique_ptr<Store> store_;
   std::mutex watch_mu_;
-  std::unordered_map<std::string, int64_t> watched_;  // filter -> local subscribers
+  std::unordered_map<std::string, Watched> watched_;  // by filter
+  uint64_t watch_generation_ = 0;
 };
 
 // Publishes a presence event (connect/disconnect) for `clid`, a presence key

@@ -49,7 +49,33 @@ void Replayer::Start(Connection* conn, std::string_view cursor) {
   ReadNext(conn);
 }
 
+void Replayer::StartFrom(Connection* conn, uint64_t after_seq) {
+  if (conn->replaying) return;  // a replay under way reads these filters too
+  conn->replaying = true;
+  conn->replay_after = after_seq;
+  conn->replay_epoch = worker_->ctx().hub->epoch();
+  ReadNext(conn);
+}
+
+void Replayer::OnFed(Connection* conn) {
+  if (conn->unfed_filters > 0 || !conn->replay_parked) return;
+  conn->replay_parked = false;
+  if (conn->replay_epoch == 0) {
+    // It came before the node first reached the store: no cursor then. It
+    // starts from what the node knows now (the store feeds only once its
+    // epoch is known, RedisStore::IsFed).
+    conn->replay_epoch = worker_->ctx().hub->epoch();
+    conn->replay_after = std::max(conn->replay_after, worker_->ctx().hub->LastSeq());
+    conn->last_seq = std::max(conn->last_seq, conn->replay_after);
+  }
+  if (conn->replaying && !conn->closing) ReadNext(conn);
+}
+
 void Replayer::ReadNext(Connection* conn) {
+  if (conn->unfed_filters > 0) {
+    conn->replay_parked = true;  // OnFed reads on
+    return;
+  }
   ReadRequest req;
   req.filters.reserve(conn->subscriptions.size());
   for (auto* sub : conn->subscriptions) {
@@ -94,10 +120,19 @@ void Replayer::OnRead(uint64_t connid, ReadResult result) {
 bool Replayer::DeliverSlice(Connection* c, const ReadResult& result, bool* paused) {
   // Everything up to here has passed this worker's live delivery, which
   // skipped this connection (see the header).
-  const uint64_t boundary = worker_->last_dispatched_seq();
+  uint64_t boundary = worker_->last_dispatched_seq();
+  // A store that feeds only what this node watches may never feed what the
+  // read saw (see the header): all of it is delivered from here.
+  if (!worker_->ctx().hub->store().FeedsEveryEvent()) {
+    boundary = std::max(boundary, result.last_seq);
+  }
+  // A filter not fed yet: what the read found is delivered, but the replay
+  // goes on (parked) until it is, and reads again.
+  const bool unfed = c->unfed_filters > 0;
   for (const EventRef& ref : result.events) {
     const Event& ev = *ref;
     if (ev.seq > boundary) {
+      if (unfed) return false;
       Finish(c);  // the rest is still in (or on its way to) the inbox: live from here
       return true;
     }
@@ -118,7 +153,7 @@ bool Replayer::DeliverSlice(Connection* c, const ReadResult& result, bool* pause
   }
   if (result.events.size() >= kSliceEvents) return false;  // more to read
   // The store saw nothing more for these filters up to result.last_seq.
-  if (result.last_seq >= boundary) {
+  if (result.last_seq >= boundary && !unfed) {
     Finish(c);
     return true;
   }

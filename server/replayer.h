@@ -23,6 +23,14 @@
 //   - History that no longer covers the cursor (trimmed, or the epoch
 //     changed) ends the replay with a `reset` saying why; the connection
 //     goes live. A store that cannot answer is asked again later.
+//   - With a store that feeds only what the node watches (Redis,
+//     Store::FeedsEveryEvent false), a connection whose filters are not fed
+//     yet (Connection::unfed_filters) replays from its connect cursor once
+//     they are (Worker::Adopt, Worker::Subscribe), and a replay reads only
+//     then: an event published before the SUBSCRIBE took effect is in
+//     history but never reaches live delivery here. So the boundary is also
+//     at least what the read saw (ReadResult::last_seq): every later event
+//     comes live, since every read starts after the watches were confirmed.
 //   - A client reading slowly pauses its replay (half the output cap stays
 //     free for live traffic and heartbeats); it reads on once it has drained.
 #pragma once
@@ -51,6 +59,11 @@ class Replayer {
   // or, if the cursor cannot be resumed, sends `reset` and leaves it live.
   // Call after `connected`.
   void Start(Connection* conn, std::string_view cursor);
+  // Replays to `conn` what its filters got after `after_seq`, once they are
+  // fed (a connection whose watches the store has not confirmed yet).
+  void StartFrom(Connection* conn, uint64_t after_seq);
+  // Every filter of `conn` is fed now: a replay parked for it reads on.
+  void OnFed(Connection* conn);
   // Sends a `reset` control event saying why.
   void SendReset(Connection* conn, ResetReason reason);
   // Ends `conn`'s replay now (the store's epoch changed): it goes live; a

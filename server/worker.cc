@@ -110,7 +110,30 @@ void Worker::Run() {
 void Worker::AddFilter(Connection* conn, const std::string& filter) {
   conn->subscriptions.push_back(topics_.Add(filter, conn));
   inbox_.interest().Add(filter);
-  ctx_->hub->Watch(filter);
+  // By connid: the store may confirm after the connection has gone.
+  const bool fed =
+      ctx_->hub->Watch(filter, [this, id = conn->id()] { Post([this, id] { OnFilterFed(id); }); });
+  if (!fed) ++conn->unfed_filters;
+}
+
+void Worker::OnFilterFed(uint64_t connid) {
+  Connection* conn = Find(connid);
+  if (!conn || conn->unfed_filters == 0) return;
+  if (--conn->unfed_filters > 0) return;
+  if (conn->replaying) {
+    replayer_->OnFed(conn);
+  } else {
+    RequestFlush(conn);  // a held poll reads again: it may have missed a wake-up
+  }
+}
+
+// A connection some of whose filters the store does not feed yet (Redis:
+// the SUBSCRIBE is on its way) would miss what is published meanwhile:
+// it replays from `cursor` once they are fed. Poll sessions read history on
+// every poll anyway (OnFilterFed only wakes a held one).
+void Worker::ReplayUnfed(Connection* conn, uint64_t cursor) {
+  if (conn->unfed_filters == 0 || conn->transport() == Transport::kPoll) return;
+  replayer_->StartFrom(conn, cursor);
 }
 
 void Worker::RemoveFilter(ConnectionIndex::Subscription* sub) {
@@ -320,6 +343,7 @@ Connection* Worker::Adopt(std::unique_ptr<Connection> conn,
     if (IsPresenceFilter(f)) ++watchers;
   }
   inbox_.DrainSoonIfQueued();
+  ReplayUnfed(c, c->last_seq);
   if (watchers) ctx_->presence.ChangeWatchers(watchers);
   deadlines_.Track(c, now);
   conns_.emplace(c->id(), std::move(conn));
@@ -414,8 +438,10 @@ bool Worker::Subscribe(Connection* conn, const std::string& filter) {
     if (ConnectionIndex::FilterOf(sub) == filter) return false;
   }
   Add(stats_.connection_bytes, -ConnectionBytes(*conn));
+  const uint64_t cursor = ctx_->hub->LastSeq();  // before the filter goes in
   AddFilter(conn, filter);
   inbox_.DrainSoonIfQueued();
+  ReplayUnfed(conn, cursor);
   Add(stats_.connection_bytes, ConnectionBytes(*conn));
   if (IsPresenceFilter(filter)) ctx_->presence.ChangeWatchers(1);
   UpdateIndexStats();

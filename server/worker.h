@@ -159,6 +159,8 @@ class Worker final : public ConnectionHost {
  private:
   using InboxItem = Inbox::Item;
   void AddFilter(Connection* conn, const std::string& filter);
+  void OnFilterFed(uint64_t connid);
+  void ReplayUnfed(Connection* conn, uint64_t cursor);
   void RemoveFilter(ConnectionIndex::Subscription* sub);
   void Run();
   void Drain();

@@ -57,7 +57,9 @@ ResumePoint ResolveCursor(std::string_view text, const Store& store) {
     p.reset = ResetReason::kMalformed;
   } else if (c.epoch != store.epoch()) {
     p.reset = ResetReason::kEpoch;
-  } else if (c.seq > store.LastSeq()) {
+  } else if (store.FeedsEveryEvent() && c.seq > store.LastSeq()) {
+    // (A shared store's LastSeq is this node's view, maybe behind a cursor
+    // from another node: its read answers "not covered" for a future one.)
     p.reset = ResetReason::kMalformed;
   } else {
     // Whether history still covers it is the answer of the first read

@@ -80,6 +80,10 @@ void RedisClient::Start() {
 }
 
 void RedisClient::SetState(State state, std::string detail) {
+  if (state != State::kUp) {  // the connection's subscriptions went with it
+    replies_due_.clear();
+    confirmed_.clear();
+  }
   if (state == state_ && detail == detail_) return;
   state_ = state;
   detail_ = std::move(detail);
@@ -346,7 +350,9 @@ void RedisClient::Subscribe(const std::string& kind, const std::string& channel)
 }
 
 void RedisClient::Unsubscribe(const std::string& kind, const std::string& channel) {
-  if (subscriptions_.erase(kind + " " + channel) == 0) return;
+  const std::string key = kind + " " + channel;
+  if (subscriptions_.erase(key) == 0) return;
+  confirmed_.erase(key);
   if (state_ != State::kUp || !ctx_) return;  // a reconnect will not send it again
   const std::string un = kind == "PSUBSCRIBE" ? "PUNSUBSCRIBE" : "UNSUBSCRIBE";
   const char* args[] = {un.c_str(), channel.c_str()};
@@ -354,7 +360,14 @@ void RedisClient::Unsubscribe(const std::string& kind, const std::string& channe
   redisAsyncCommandArgv(ctx_, &RedisClient::OnSubscriptionReply, this, 2, args, lens);
 }
 
+bool RedisClient::Confirmed(const std::string& kind, std::string_view channel) const {
+  std::string key = kind + " ";
+  key += channel;
+  return confirmed_.count(key) > 0;
+}
+
 void RedisClient::SendSubscription(const std::string& kind, const std::string& channel) {
+  ++replies_due_[kind + " " + channel];
   // hiredis keeps this callback for the channel and calls it per message.
   const char* args[] = {kind.c_str(), channel.c_str()};
   const size_t lens[] = {kind.size(), channel.size()};
@@ -373,7 +386,20 @@ void RedisClient::OnMessageReply(const redisReply* reply) {
     on_message_(Str(reply->element[1]), {}, Str(reply->element[2]));
   } else if (type == "pmessage" && reply->elements >= 4 && on_message_) {
     on_message_(Str(reply->element[2]), Str(reply->element[1]), Str(reply->element[3]));
+  } else if (type == "subscribe" || type == "psubscribe") {
+    OnSubscribeReply(type == "subscribe" ? "SUBSCRIBE" : "PSUBSCRIBE", Str(reply->element[1]));
   }
+}
+
+void RedisClient::OnSubscribeReply(const std::string& kind, std::string_view channel) {
+  std::string key = kind + " ";
+  key += channel;
+  auto due = replies_due_.find(key);
+  if (due == replies_due_.end()) return;  // sent on an earlier connection
+  if (--due->second > 0) return;          // a later SUBSCRIBE is still on its way
+  replies_due_.erase(due);
+  if (subscriptions_.count(key) == 0 || !confirmed_.insert(key).second) return;
+  if (on_subscribed_) on_subscribed_(kind, channel);
 }
 
 }  // namespace herald

@@ -20,7 +20,10 @@
 // connect asks the sentinels again.
 //
 // Subscriptions (SUBSCRIBE, PSUBSCRIBE) are remembered and sent again after
-// each reconnect; messages arrive on the `on_message` callback. Use one
+// each reconnect; messages arrive on the `on_message` callback. A
+// subscription is confirmed once Redis has answered every SUBSCRIBE sent for
+// it on the current connection: from then on, every message published to it
+// reaches this client (the `on_subscribed` callback says when). Use one
 // client for commands and another for subscriptions: a connection in
 // subscribe mode accepts no other command (Redis's rule).
 //
@@ -36,6 +39,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +68,8 @@ class RedisClient {
   using MessageFn =
       std::function<void(std::string_view channel, std::string_view pattern, std::string_view)>;
   using StateFn = std::function<void(State, const std::string& detail)>;
+  // kind: "SUBSCRIBE" or "PSUBSCRIBE"; channel: the channel or pattern.
+  using SubscribedFn = std::function<void(const std::string& kind, std::string_view channel)>;
 
   RedisClient(event_base* base, RedisClientOptions options, StateFn on_state,
               MessageFn on_message = nullptr);
@@ -87,6 +93,17 @@ class RedisClient {
   void Subscribe(const std::string& kind, const std::string& channel);
   void Unsubscribe(const std::string& kind, const std::string& channel);
   size_t subscriptions() const { return subscriptions_.size(); }
+  // Whether Redis has confirmed this subscription on the current connection.
+  bool Confirmed(const std::string& kind, std::string_view channel) const;
+  // Called when a subscription becomes confirmed (after each reconnect too).
+  void SetSubscribedCallback(SubscribedFn fn) { on_subscribed_ = std::move(fn); }
+  // Calls fn(kind, channel, confirmed) for every subscription held, in order.
+  template <class Fn>
+  void ForEachSubscription(Fn&& fn) const {
+    for (const auto& [key, kind] : subscriptions_) {
+      fn(kind, std::string_view(key).substr(kind.size() + 1), confirmed_.count(key) > 0);
+    }
+  }
 
  private:
   struct Pending;
@@ -103,6 +120,7 @@ class RedisClient {
   void SendSubscription(const std::string& kind, const std::string& channel);
   void Handshake();
   void OnMessageReply(const redisReply* reply);
+  void OnSubscribeReply(const std::string& kind, std::string_view channel);
   static void OnConnect(const redisAsyncContext* ac, int status);
   static void OnDisconnect(const redisAsyncContext* ac, int status);
   static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
@@ -116,6 +134,7 @@ class RedisClient {
   RedisClientOptions options_;
   StateFn on_state_;
   MessageFn on_message_;
+  SubscribedFn on_subscribed_;
   // Not a unique_ptr: hiredis frees the context itself after a failed
   // connect or a disconnect; Drop() frees it when we end it.
   redisAsyncContext* ctx_ = nullptr;
@@ -131,8 +150,13 @@ class RedisClient {
   int64_t connect_started_ms_ = 0;
   std::deque<int64_t> sent_ms_;  // send times of unanswered commands, oldest first
   std::map<std::string, std::string> subscriptions_;  // "KIND channel" -> kind
-  EventPtr timer_;                                    // connect timeout and command watchdog
-  EventPtr reconnect_timer_;                          // the backoff wait
+  // Current connection only. Replies due counts every SUBSCRIBE sent, even
+  // for a subscription dropped since: a reply to an older SUBSCRIBE (before
+  // an UNSUBSCRIBE) must not confirm a newer one.
+  std::map<std::string, int, std::less<>> replies_due_;
+  std::set<std::string, std::less<>> confirmed_;
+  EventPtr timer_;            // connect timeout and command watchdog
+  EventPtr reconnect_timer_;  // the backoff wait
   int backoff_ms_ = 0;
   std::mt19937 rng_;
   int64_t round_trips_ = 0;

@@ -6,8 +6,12 @@
 //   <p>seq          INCR counter: the one global id sequence
 //   <p>epoch        random value set when Redis had none: a change means Redis
 //                   lost its data and every cursor is void (`reset`)
-//   <p>topics       sorted set, topic -> last publish (ms): wildcard reads
-//                   find the streams to read here
+//   <p>topics       sorted set, topic -> last publish (ms)
+//   <p>tindex       sorted set, plain topic -> 0: the names, for reads by
+//                   wildcard filter (ZRANGEBYLEX on the filter's literal
+//                   prefix needs one score for all)
+//   <p>wtopics      sorted set, wildcard topic (house/#) -> 0: small; every
+//                   read lists it (two-way matching)
 //   <p>s:<topic>    stream of the topic's history, entry id "<seq>-0"
 //   <p>t:<topic>    channel a publish to a plain topic goes to
 //   <p>w            channel a publish to a wildcard topic (house/#) goes to:
@@ -38,6 +42,8 @@ class RedisKeys {
   std::string seq() const { return p_ + "seq"; }
   std::string epoch() const { return p_ + "epoch"; }
   std::string topics() const { return p_ + "topics"; }
+  std::string topic_index() const { return p_ + "tindex"; }
+  std::string wildcard_topics() const { return p_ + "wtopics"; }
   std::string stream(std::string_view topic) const { return p_ + "s:" + std::string(topic); }
   std::string channel(std::string_view topic) const { return p_ + "t:" + std::string(topic); }
   std::string wildcard_channel() const { return p_ + "w"; }

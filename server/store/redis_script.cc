@@ -46,6 +46,7 @@ end
 if KEYS[2] ~= '' then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'e', ARGV[2])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+  if KEYS[6] then redis.call('ZADD', KEYS[6], 0, ARGV[1]) end
 end
 redis.call('PUBLISH', KEYS[5], id .. ' ' .. epoch .. ' ' .. ARGV[2])
 return {id, epoch}
@@ -57,7 +58,7 @@ const RedisScript& PublishBatchScript() {
   // string.format('%d'): Lua 5.1 prints a number past 1e14 as 1e+14 with `..`.
   // One ZADD per distinct topic: every event of a batch has the same `now`.
   static const RedisScript script(R"lua(
-local n = (#KEYS - 3) / 2
+local n = (#KEYS - 3) / 3
 local first = redis.call('INCRBY', KEYS[1], n) - n + 1
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
@@ -72,16 +73,17 @@ end
 local active = {}
 for i = 0, n - 1 do
   local id = string.format('%d', first + i)
-  local stream = KEYS[4 + 2 * i]
+  local stream = KEYS[4 + 3 * i]
   local body = ARGV[7 + 2 * i]
   if stream ~= '' then
     redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], id .. '-0', 'e', body)
-    active[ARGV[6 + 2 * i]] = true
+    active[ARGV[6 + 2 * i]] = KEYS[6 + 3 * i]
   end
-  redis.call('PUBLISH', KEYS[5 + 2 * i], id .. ' ' .. epoch .. ' ' .. body)
+  redis.call('PUBLISH', KEYS[5 + 3 * i], id .. ' ' .. epoch .. ' ' .. body)
 end
-for topic in pairs(active) do
+for topic, index in pairs(active) do
   redis.call('ZADD', KEYS[2], ARGV[2], topic)
+  redis.call('ZADD', index, 0, topic)
 end
 return {first, epoch}
 )lua");

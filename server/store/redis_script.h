@@ -31,7 +31,9 @@ class RedisScript {
 // activity, the store epoch, PUBLISH — one atomic step, so the order of ids,
 // of streams and of messages is the same.
 //   KEYS: 1 sequence counter, 2 topic stream ("" for a live-only event),
-//         3 last-activity sorted set, 4 epoch, 5 channel to PUBLISH to
+//         3 last-activity sorted set, 4 epoch, 5 channel to PUBLISH to,
+//         6 the topic's name index for reads (score 0, so ZRANGEBYLEX
+//           works: <p>tindex, or <p>wtopics for a wildcard topic)
 //   ARGV: 1 topic, 2 event body, 3 stream MAXLEN (approximate), 4 now (ms),
 //         5 a fresh epoch, used when Redis has none (it lost its data),
 //         6 (optional) a floor: the newest id the caller has seen, and 7 the
@@ -45,8 +47,9 @@ const RedisScript& PublishScript();
 // atomic call (one round trip; either every event is published or none).
 // Their ids are consecutive (INCRBY n), in the given order.
 //   KEYS: 1 sequence counter, 2 last-activity sorted set, 3 epoch, then per
-//         event i (from 0): 4+2i its topic stream ("" for a live-only event),
-//         5+2i its channel
+//         event i (from 0): 4+3i its topic stream ("" for a live-only event),
+//         5+3i its channel, 6+3i the name index its topic goes in (as the
+//         publish script's KEYS[6])
 //   ARGV: 1 stream MAXLEN (approximate), 2 now (ms), 3 a fresh epoch,
 //         4 the floor and 5 its epoch (as the publish script's 6 and 7), then
 //         per event i: 6+2i its topic, 7+2i its body

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <random>
+#include <set>
 
 #include "server/core/connid.h"
 #include "server/core/topic.h"
@@ -58,7 +59,11 @@ struct RedisStore::ReadJob {
   PostFn post;
   std::function<void(ReadResult)> done;
   ReadResult result;
-  int waiting = 0;
+  uint32_t epoch = 0;                          // this node's, when the read started
+  uint32_t redis_epoch = 0;                    // Redis's, as the read found it (0: none yet)
+  std::set<std::string, std::less<>> streams;  // topics whose stream is read
+  int waiting = 0;                             // replies due (+1 while sending)
+  int rounds = 1;                              // 2 once a reply led to more commands
   bool failed = false;
 };
 
@@ -68,6 +73,13 @@ RedisStore::RedisStore(RedisStoreOptions options)
       rng_(std::random_device{}()),
       base_(event_base_new()) {
   wake_.reset(event_new(base_.get(), -1, 0, &RedisStore::OnWake, this));
+  tick_.reset(event_new(base_.get(), -1, EV_PERSIST, &RedisStore::OnTick, this));
+  refresh_.reset(event_new(
+      base_.get(), -1, 0,
+      [](evutil_socket_t, short, void* self) {
+        static_cast<RedisStore*>(self)->UpdateSubscriptions();
+      },
+      this));
   status_.kind = "redis";
   status_.state = "connecting";
 }
@@ -100,12 +112,16 @@ void RedisStore::Start() {
           }
         },
         this));
+    subscriber_->SetSubscribedCallback(
+        [this](const std::string&, std::string_view) { OnSubscribed(); });
     // Always heard: publishes to wildcard topics (two-way matching) and this
     // node's own channel (whispers to its connids).
     subscriber_->Subscribe("SUBSCRIBE", keys_.wildcard_channel());
     subscriber_->Subscribe("SUBSCRIBE", keys_.node_channel(options_.node_id));
     commands_->Start();
     subscriber_->Start();
+    const timeval tick = {1, 0};
+    if (event_add(tick_.get(), &tick) != 0) LogError("redis", 0, "event_add(tick) failed");
     event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY);
     // Clients go on their own thread; pending commands fail (null replies).
     subscriber_.reset();
@@ -140,9 +156,10 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
     if (!commands_ || commands_->state() != RedisClient::State::kUp) {
       return fail(Unavailable(commands_ ? commands_->detail() : ""));
     }
-    const std::vector<std::string> keys = {keys_.seq(),
-                                           ev->InHistory() ? keys_.stream(ev->topic) : "",
-                                           keys_.topics(), keys_.epoch(), ChannelOf(*ev)};
+    const std::vector<std::string> keys = {
+        keys_.seq(),    ev->InHistory() ? keys_.stream(ev->topic) : "",
+        keys_.topics(), keys_.epoch(),
+        ChannelOf(*ev), IndexOf(ev->topic)};
     const std::vector<std::string> args = {
         ev->topic, StoredBody(*ev), std::to_string(options_.stream_maxlen),
         std::to_string(ev->iat_ms), std::to_string(ProposeEpoch()),
@@ -161,6 +178,12 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
             return post([done, s] { done(s, 0); });
           }
           id = static_cast<uint64_t>(r->element[0]->integer);
+          uint32_t epoch = 0;
+          if (ParseNumber(ReplyText(r->element[1]), &epoch)) {
+            // Redis's own: a new one (it lost its data) names this id too.
+            NoteEpoch(epoch);
+            NoteSeq(id, epoch);
+          }
           round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
           Acknowledge(id, post, done);
         });
@@ -206,6 +229,13 @@ void RedisStore::SendWait() {
   }
 }
 
+// The name goes in an index for reads (RedisKeys): wildcard topics in a
+// small set of their own, read whole by every read, so a plain filter's read
+// never lists every topic.
+std::string RedisStore::IndexOf(const std::string& topic) const {
+  return HasWildcard(topic) ? keys_.wildcard_topics() : keys_.topic_index();
+}
+
 std::string RedisStore::ChannelOf(const Event& ev) const {
   return ev.whisper              ? keys_.node_channel(ConnIdNode(ev.whisper))
          : HasWildcard(ev.topic) ? keys_.wildcard_channel()
@@ -225,11 +255,12 @@ void RedisStore::AppendBatch(std::vector<EventRef> events, PostFn post,
                                      std::to_string(NowMs()), std::to_string(ProposeEpoch()),
                                      std::to_string(last_fed_.load(std::memory_order_relaxed)),
                                      std::to_string(epoch_.load())};
-    keys.reserve(keys.size() + 2 * events.size());
+    keys.reserve(keys.size() + 3 * events.size());
     args.reserve(args.size() + 2 * events.size());
     for (const EventRef& ev : events) {
       keys.push_back(ev->InHistory() ? keys_.stream(ev->topic) : "");
       keys.push_back(ChannelOf(*ev));
+      keys.push_back(IndexOf(ev->topic));
       args.push_back(ev->topic);
       args.push_back(StoredBody(*ev));
     }
@@ -274,12 +305,16 @@ void RedisStore::LoadEpoch() {
     uint64_t seq = 0;
     ParseNumber(ReplyText(r), &seq);
     if (last_fed_.load() == 0) last_fed_.store(seq, std::memory_order_release);
+    if (!r || epoch_.load() == 0) return;
+    loaded_ = true;
+    OnSubscribed();  // the node knows where it is: waiting filters may be fed now (IsFed)
   });
 }
 
 void RedisStore::Listen(const std::string& channel, ListenFn fn) {
   listeners_[channel] = std::move(fn);
   subscriber_->Subscribe("SUBSCRIBE", channel);
+  SubscriptionsChanged();
 }
 
 void RedisStore::OnMessage(std::string_view channel, std::string_view payload) {
@@ -327,6 +362,7 @@ bool RedisStore::NoteEpoch(uint32_t epoch) {
   // Redis lost its data: ids restarted. Cursors of the old epoch are void.
   LogWarn("redis", 0, "store epoch changed (%08x -> %08x): Redis lost its data", known, epoch);
   last_fed_.store(0, std::memory_order_release);
+  known_seq_.store(0, std::memory_order_release);
   if (on_epoch_) on_epoch_(epoch);
   return true;
 }
@@ -435,111 +471,154 @@ void RedisStore::ReadOnBridge(std::shared_ptr<ReadJob> job) {
   if (job->req.epoch != 0 && job->req.epoch != epoch_.load()) {
     ReadResult r;
     r.covered = false;
-    r.last_seq = last_fed_.load();
+    r.last_seq = LastSeq();
     return finish(std::move(r));
   }
-  // Every topic published to is in <p>topics; a filter matches a topic by
-  // the symmetric rule (a wildcard publish reaches a plain filter too).
+  reads_.fetch_add(1, std::memory_order_relaxed);
+  job->epoch = epoch_.load();
+  job->waiting = 1;  // until every first-round command is sent
+  // The newest id first: every event up to it is complete, so the streams
+  // read after it hold all of them (ReadResult::last_seq). With the epoch:
+  // a node that heard nothing since Redis lost its data learns it here.
+  ReadCommand(job, {"MGET", keys_.epoch(), keys_.seq()}, [job](const redisReply* r) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return;
+    ParseNumber(ReplyText(r->element[0]), &job->redis_epoch);
+    ParseNumber(ReplyText(r->element[1]), &job->result.last_seq);
+  });
+  // A plain filter matches its own topic and the wildcard topics that match
+  // it (symmetric rule); a wildcard filter, the topics under its literal
+  // prefix (the levels before its first wildcard) and wildcard topics.
+  std::set<std::string> prefixes;
+  bool every_topic = false;
+  for (const std::string& filter : job->req.filters) {
+    if (!HasWildcard(filter)) {
+      ReadStream(job, filter);
+      continue;
+    }
+    const size_t wild = std::min(filter.find("/+"), filter.find("/#"));
+    if (filter[0] == '+' || filter[0] == '#' || wild == std::string::npos) {
+      every_topic = true;  // `#`, `+/...`: no prefix narrows it
+    } else {
+      prefixes.insert(filter.substr(0, wild));
+    }
+  }
+  auto lookup = [this, job](const redisReply* r) { ReadMatchingStreams(job, r); };
+  if (!job->req.filters.empty()) {
+    ReadCommand(job, {"ZRANGE", keys_.wildcard_topics(), "0", "-1"}, lookup);
+  }
+  if (every_topic) {
+    ReadCommand(job, {"ZRANGE", keys_.topic_index(), "0", "-1"}, lookup);
+  } else {
+    // Topics are UTF-8: no byte 0xff, so [p, p\xff] holds every topic
+    // starting with p (`house/#` also matches `house`).
+    for (const std::string& p : prefixes) {
+      ReadCommand(job, {"ZRANGEBYLEX", keys_.topic_index(), "[" + p, "[" + p + "\xff"}, lookup);
+    }
+  }
+  if (--job->waiting == 0) FinishRead(job);
+}
+
+void RedisStore::ReadCommand(const std::shared_ptr<ReadJob>& job,
+                             const std::vector<std::string>& argv,
+                             std::function<void(const redisReply*)> on_reply) {
+  if (job->failed) return;
+  ++job->waiting;
+  read_commands_.fetch_add(1, std::memory_order_relaxed);
   const bool sent =
-      commands_->Command({"ZRANGE", keys_.topics(), "0", "-1"}, [this, job](const redisReply* r) {
-        std::vector<std::string> topics;
-        for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i) {
-          std::string_view topic = ReplyText(r->element[i]);
-          for (const std::string& filter : job->req.filters) {
-            if (TopicsMatch(filter, topic)) {
-              topics.emplace_back(topic);
-              break;
-            }
-          }
-        }
-        if (!r) job->failed = true;
-        ReadStreams(job, std::move(topics));
+      commands_->Command(argv, [this, job, on_reply = std::move(on_reply)](const redisReply* r) {
+        if (!r) job->failed = true;  // no answer: the connection went
+        on_reply(r);
+        if (--job->waiting == 0) FinishRead(job);
       });
   if (!sent) {
-    ReadResult r;
-    r.status = Unavailable(commands_->detail());
-    finish(std::move(r));
+    --job->waiting;
+    job->failed = true;
   }
 }
 
-void RedisStore::ReadStreams(std::shared_ptr<ReadJob> job, std::vector<std::string> topics) {
-  auto finish = [this, job] {
-    ReadResult result = std::move(job->result);
-    if (job->failed) {
-      result = ReadResult();
-      result.status = Unavailable(commands_ ? commands_->detail() : "");
-    } else {
-      std::sort(result.events.begin(), result.events.end(),
-                [](const EventRef& a, const EventRef& b) { return a->seq < b->seq; });
-      if (result.events.size() > job->req.limit) result.events.resize(job->req.limit);
-    }
-    result.last_seq = last_fed_.load();
-    if (commands_) round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
-    job->post([job, result = std::move(result)]() mutable { job->done(std::move(result)); });
-  };
-  if (job->failed || topics.empty()) return finish();
-  const std::string from = std::to_string(job->req.after_seq + 1) + "-0";
-  const std::string count = std::to_string(std::max<size_t>(job->req.limit, 1));
-  const uint32_t epoch = epoch_.load();
-  for (const std::string& topic : topics) {
-    const std::string stream = keys_.stream(topic);
-    // What MAXLEN trimmed lies below the first entry left. XINFO gives no
-    // exact "trimmed up to" (max-deleted-entry-id counts XDEL only), so a
-    // cursor below the first entry of a trimmed stream is not covered; it
-    // may be a false `reset` when the cursor sits in the gap of other
-    // topics' ids, never a silent loss.
-    ++job->waiting;
-    const bool info =
-        commands_->Command({"XINFO", "STREAM", stream}, [job, finish](const redisReply* r) {
-          if (!r) job->failed = true;
-          int64_t added = 0, length = 0;
-          uint64_t first = 0;
-          for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-            const std::string_view key = ReplyText(r->element[i]);
-            const redisReply* v = r->element[i + 1];
-            if (key == "entries-added" && v->type == REDIS_REPLY_INTEGER) added = v->integer;
-            if (key == "length" && v->type == REDIS_REPLY_INTEGER) length = v->integer;
-            if (key == "recorded-first-entry-id") first = StreamSeq(ReplyText(v));
-          }
-          if (added > length && first > job->req.after_seq + 1) job->result.covered = false;
-          if (--job->waiting == 0) finish();
-        });
-    if (!info) --job->waiting;
-    ++job->waiting;
-    const bool range = commands_->Command(
-        {"XRANGE", stream, from, "+", "COUNT", count},
-        [this, job, epoch, finish](const redisReply* r) {
-          if (!r || r->type != REDIS_REPLY_ARRAY) job->failed = true;
-          for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i) {
-            const redisReply* entry = r->element[i];
-            if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
-            const redisReply* fields = entry->element[1];
-            if (fields->type != REDIS_REPLY_ARRAY || fields->elements != 2) continue;
-            auto stored = DecodeStoredEvent(ReplyText(fields->element[1]));
-            if (!stored.ok()) continue;
-            std::shared_ptr<const AclRecord> bound;
-            if (stored->bound && options_.bound_record) {
-              bound = options_.bound_record(stored->topic);
-            }
-            job->result.events.push_back(MakeEvent(StreamSeq(ReplyText(entry->element[0])), epoch,
-                                                   stored->iat_ms, std::move(stored->topic),
-                                                   stored->e_json, stored->whisper,
-                                                   std::move(bound), stored->presence));
-          }
-          if (--job->waiting == 0) finish();
-        });
-    if (!range) --job->waiting;
-    if (!info || !range) {
-      job->failed = true;
-      break;
+// Reads, from a reply listing topics, the streams of those the filters match.
+void RedisStore::ReadMatchingStreams(const std::shared_ptr<ReadJob>& job, const redisReply* r) {
+  for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i) {
+    const std::string_view topic = ReplyText(r->element[i]);
+    if (job->streams.count(topic)) continue;
+    for (const std::string& filter : job->req.filters) {
+      if (TopicsMatch(filter, topic)) {
+        job->rounds = 2;
+        ReadStream(job, std::string(topic));
+        break;
+      }
     }
   }
-  if (job->waiting == 0) finish();
+}
+
+void RedisStore::ReadStream(const std::shared_ptr<ReadJob>& job, const std::string& topic) {
+  if (!job->streams.insert(topic).second) return;
+  const std::string stream = keys_.stream(topic);
+  // What MAXLEN trimmed lies below the first entry left. XINFO gives no
+  // exact "trimmed up to" (max-deleted-entry-id counts XDEL only), so a
+  // cursor below the first entry of a trimmed stream is not covered; it
+  // may be a false `reset` when the cursor sits in the gap of other
+  // topics' ids, never a silent loss. (No such stream: an error, no fields.)
+  ReadCommand(job, {"XINFO", "STREAM", stream}, [job](const redisReply* r) {
+    int64_t added = 0, length = 0;
+    uint64_t first = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+      const std::string_view key = ReplyText(r->element[i]);
+      const redisReply* v = r->element[i + 1];
+      if (key == "entries-added" && v->type == REDIS_REPLY_INTEGER) added = v->integer;
+      if (key == "length" && v->type == REDIS_REPLY_INTEGER) length = v->integer;
+      if (key == "recorded-first-entry-id") first = StreamSeq(ReplyText(v));
+    }
+    if (added > length && first > job->req.after_seq + 1) job->result.covered = false;
+  });
+  const std::string from = std::to_string(job->req.after_seq + 1) + "-0";
+  const std::string count = std::to_string(std::max<size_t>(job->req.limit, 1));
+  ReadCommand(job, {"XRANGE", stream, from, "+", "COUNT", count}, [this, job](const redisReply* r) {
+    if (r && r->type != REDIS_REPLY_ARRAY) job->failed = true;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i) {
+      const redisReply* entry = r->element[i];
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
+      const redisReply* fields = entry->element[1];
+      if (fields->type != REDIS_REPLY_ARRAY || fields->elements != 2) continue;
+      auto stored = DecodeStoredEvent(ReplyText(fields->element[1]));
+      if (!stored.ok()) continue;
+      std::shared_ptr<const AclRecord> bound;
+      if (stored->bound && options_.bound_record) bound = options_.bound_record(stored->topic);
+      job->result.events.push_back(MakeEvent(StreamSeq(ReplyText(entry->element[0])), job->epoch,
+                                             stored->iat_ms, std::move(stored->topic),
+                                             stored->e_json, stored->whisper, std::move(bound),
+                                             stored->presence));
+    }
+  });
+}
+
+void RedisStore::FinishRead(const std::shared_ptr<ReadJob>& job) {
+  ReadResult result = std::move(job->result);
+  read_rounds_.fetch_add(job->rounds, std::memory_order_relaxed);
+  if (job->failed) {
+    result = ReadResult();
+    result.status = Unavailable(commands_ ? commands_->detail() : "");
+  } else {
+    std::sort(result.events.begin(), result.events.end(),
+              [](const EventRef& a, const EventRef& b) { return a->seq < b->seq; });
+    if (result.events.size() > job->req.limit) result.events.resize(job->req.limit);
+    // A cursor past the newest id is not one of this store's.
+    if (job->req.after_seq > result.last_seq) result.covered = false;
+    if (job->redis_epoch != 0 && job->epoch != 0 && job->redis_epoch != job->epoch) {
+      NoteEpoch(job->redis_epoch);  // Redis lost its data: the cursor is void
+      result = ReadResult();
+      result.covered = false;
+    }
+    NoteSeq(result.last_seq, job->epoch);
+  }
+  if (commands_) round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
+  job->post([job, result = std::move(result)]() mutable { job->done(std::move(result)); });
 }
 
 void RedisStore::Watch(const std::string& filter) {
   RunOnBridge([this, filter] {
     if (watched_[filter]++ > 0) return;
+    SubscriptionsChanged();
     if (HasWildcard(filter)) {
       subscriber_->Subscribe("PSUBSCRIBE", keys_.pattern(filter));
     } else {
@@ -553,6 +632,10 @@ void RedisStore::Unwatch(const std::string& filter) {
     auto it = watched_.find(filter);
     if (it == watched_.end() || --it->second > 0) return;
     watched_.erase(it);
+    SubscriptionsChanged();
+    fed_waiting_.erase(std::remove_if(fed_waiting_.begin(), fed_waiting_.end(),
+                                      [&](const auto& w) { return w.first == filter; }),
+                       fed_waiting_.end());
     if (HasWildcard(filter)) {
       // Another wildcard filter may share the pattern: keep it while one does.
       const std::string pattern = keys_.pattern(filter);
@@ -566,6 +649,90 @@ void RedisStore::Unwatch(const std::string& filter) {
   });
 }
 
+bool RedisStore::WhenFed(const std::string& filter, std::function<void()> fed) {
+  RunOnBridge([this, filter, fed = std::move(fed)]() mutable {
+    if (watched_.count(filter) == 0) return;  // unwatched meanwhile
+    if (IsFed(filter)) return fed();          // a pattern another filter holds
+    fed_waiting_.emplace_back(filter, std::move(fed));
+  });
+  return false;
+}
+
+bool RedisStore::IsFed(const std::string& filter) const {
+  // The epoch and the newest id too: a subscriber that came before they
+  // were known replays from where the node is once they are (Replayer::OnFed).
+  if (!loaded_) return false;
+  if (!subscriber_->Confirmed("SUBSCRIBE", keys_.wildcard_channel())) return false;
+  return HasWildcard(filter) ? subscriber_->Confirmed("PSUBSCRIBE", keys_.pattern(filter))
+                             : subscriber_->Confirmed("SUBSCRIBE", keys_.channel(filter));
+}
+
+void RedisStore::OnSubscribed() {
+  SubscriptionsChanged();
+  std::vector<std::function<void()>> fed;
+  auto it = std::remove_if(fed_waiting_.begin(), fed_waiting_.end(), [&](auto& w) {
+    if (!IsFed(w.first)) return false;
+    fed.push_back(std::move(w.second));
+    return true;
+  });
+  fed_waiting_.erase(it, fed_waiting_.end());
+  for (auto& fn : fed) fn();
+}
+
+void RedisStore::NoteSeq(uint64_t seq, uint32_t epoch) {
+  if (epoch != epoch_.load(std::memory_order_acquire)) return;  // ids of another epoch
+  uint64_t known = known_seq_.load(std::memory_order_relaxed);
+  while (seq > known && !known_seq_.compare_exchange_weak(known, seq)) {
+  }
+}
+
+void RedisStore::OnTick(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<RedisStore*>(arg);
+  // Where the cluster's sequence is (see LastSeq).
+  if (!self->commands_ || self->commands_->state() != RedisClient::State::kUp) return;
+  self->commands_->Command({"MGET", self->keys_.epoch(), self->keys_.seq()},
+                           [self](const redisReply* r) {
+                             if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return;
+                             uint32_t epoch = 0;
+                             uint64_t seq = 0;
+                             if (!ParseNumber(ReplyText(r->element[0]), &epoch)) return;
+                             // A node that hears nothing learns here that
+                             // Redis lost its data (FLUSHALL, restart).
+                             self->NoteEpoch(epoch);
+                             if (ParseNumber(ReplyText(r->element[1]), &seq)) {
+                               self->NoteSeq(seq, epoch);
+                             }
+                           });
+}
+
+// The subscriptions /state shows: rebuilt on the bridge once per loop
+// iteration that changed them (a node may hold thousands: not per change).
+void RedisStore::SubscriptionsChanged() {
+  if (subscriptions_changed_ || !refresh_) return;
+  subscriptions_changed_ = true;
+  event_active(refresh_.get(), EV_TIMEOUT, 0);
+}
+
+void RedisStore::UpdateSubscriptions() {
+  subscriptions_changed_ = false;
+  if (!subscriber_) return;
+  StoreStatus s;
+  subscriber_->ForEachSubscription(
+      [&](const std::string& kind, std::string_view channel, bool confirmed) {
+        const bool pattern = kind == "PSUBSCRIBE";
+        ++(pattern ? s.patterns : s.channels);
+        if (!confirmed) ++s.unconfirmed;
+        auto& list = pattern ? s.pattern_list : s.channel_list;
+        if (list.size() < StoreStatus::kListed) list.emplace_back(channel);
+      });
+  std::lock_guard<std::mutex> lock(status_mu_);
+  status_.channels = s.channels;
+  status_.patterns = s.patterns;
+  status_.unconfirmed = s.unconfirmed;
+  status_.channel_list = std::move(s.channel_list);
+  status_.pattern_list = std::move(s.pattern_list);
+}
+
 void RedisStore::UpdateStatus() {
   StoreStatus s;
   s.kind = "redis";
@@ -576,7 +743,17 @@ void RedisStore::UpdateStatus() {
   s.state = worst ? RedisStateName(worst->state()) : "connecting";
   s.detail = worst ? worst->detail() : "";
   s.round_trips = (commands_ ? commands_->round_trips() : 0);
+  s.commands_state = commands_ ? RedisStateName(commands_->state()) : "connecting";
+  s.subscriber_state = subscriber_ ? RedisStateName(subscriber_->state()) : "connecting";
+  s.reconnects =
+      (commands_ ? commands_->reconnects() : 0) + (subscriber_ ? subscriber_->reconnects() : 0);
+  SubscriptionsChanged();  // a lost connection's subscriptions are unconfirmed
   std::lock_guard<std::mutex> lock(status_mu_);
+  s.channels = status_.channels;
+  s.patterns = status_.patterns;
+  s.unconfirmed = status_.unconfirmed;
+  s.channel_list = std::move(status_.channel_list);
+  s.pattern_list = std::move(status_.pattern_list);
   status_ = std::move(s);
 }
 
@@ -584,12 +761,15 @@ StoreStatus RedisStore::status() const {
   std::lock_guard<std::mutex> lock(status_mu_);
   StoreStatus s = status_;
   s.round_trips = round_trips_.load(std::memory_order_relaxed);
+  s.reads = reads_.load(std::memory_order_relaxed);
+  s.read_commands = read_commands_.load(std::memory_order_relaxed);
+  s.read_rounds = read_rounds_.load(std::memory_order_relaxed);
   return s;
 }
 
 HistoryStats RedisStore::Stats() const {
   HistoryStats stats;
-  stats.last_seq = last_fed_.load();
+  stats.last_seq = LastSeq();
   return stats;
 }
 

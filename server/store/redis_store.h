@@ -16,16 +16,28 @@
 //    new one (set then if none), and the epoch listener hears it before
 //    anything of the new epoch is fed, even if nothing is ever published.
 //    A catch-up Redis cannot answer is retried; live messages stay held.
-//  - Read merges the matching topics' streams (wildcard filters find their
-//    topics in <p>topics) in id order.
+//  - Read merges the matching topics' streams in id order, in one round trip
+//    for plain filters (GET seq, their own streams, and <p>wtopics for the
+//    wildcard-published topics that match them), two when the first finds
+//    more streams (wildcard filters: ZRANGEBYLEX <p>topics on the literal
+//    prefix). ReadResult::last_seq is the GET seq sent first: every event up
+//    to it is complete (scripts run one at a time), so the streams hold it.
 //  - Watch/Unwatch hold SUBSCRIBE (plain filters) or PSUBSCRIBE (wildcards,
-//    on a glob superset) while a filter has local subscribers.
+//    on a glob superset) while a filter has local subscribers. WhenFed
+//    answers once Redis acknowledged the subscription (and the wildcard
+//    channel's): an event published before that is in the streams but may
+//    never be fed here, so a new subscriber replays from its connect cursor
+//    (Worker::Adopt, server/replayer.h).
+//  - LastSeq is the newest id fed, or known to exist (publish replies,
+//    reads, a GET seq every second), whichever is newer: a node that hears
+//    little still starts new subscribers near the cluster's newest id.
 //
 // Threading: the public methods are thread-safe; they hand work to the bridge
 // loop. Completions go through the caller's PostFn; the feed runs on the
 // bridge thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -79,8 +91,13 @@ class RedisStore : public Store {
   void Read(ReadRequest req, PostFn post, std::function<void(ReadResult)> done) override;
   void Watch(const std::string& filter) override;
   void Unwatch(const std::string& filter) override;
+  bool WhenFed(const std::string& filter, std::function<void()> fed) override;
+  bool FeedsEveryEvent() const override { return false; }
   uint32_t epoch() const override { return epoch_.load(std::memory_order_acquire); }
-  uint64_t LastSeq() const override { return last_fed_.load(std::memory_order_acquire); }
+  uint64_t LastSeq() const override {
+    return std::max(last_fed_.load(std::memory_order_acquire),
+                    known_seq_.load(std::memory_order_acquire));
+  }
   StoreStatus status() const override;
   HistoryStats Stats() const override;
 
@@ -112,6 +129,7 @@ class RedisStore : public Store {
   // Where `ev` is published: its topic's channel, the wildcard channel, or
   // its whisper target's node channel.
   std::string ChannelOf(const Event& ev) const;
+  std::string IndexOf(const std::string& topic) const;
   void LoadEpoch();
   void OnMessage(std::string_view channel, std::string_view payload);
   void Feed(uint64_t id, uint32_t epoch, std::string_view body);
@@ -127,7 +145,21 @@ class RedisStore : public Store {
   void Acknowledge(uint64_t id, PostFn post, std::function<void(Status, uint64_t)> done);
   void SendWait();
   void ReadOnBridge(std::shared_ptr<ReadJob> job);
-  void ReadStreams(std::shared_ptr<ReadJob> job, std::vector<std::string> topics);
+  // Sends one command of `job`; its reply goes to `on_reply`, then the job
+  // finishes once no reply is due.
+  void ReadCommand(const std::shared_ptr<ReadJob>& job, const std::vector<std::string>& argv,
+                   std::function<void(const redisReply*)> on_reply);
+  void ReadStream(const std::shared_ptr<ReadJob>& job, const std::string& topic);
+  void ReadMatchingStreams(const std::shared_ptr<ReadJob>& job, const redisReply* topics);
+  void FinishRead(const std::shared_ptr<ReadJob>& job);
+  // Whether the feed carries `filter`'s events (its subscription and the
+  // wildcard channel's are acknowledged). Bridge thread.
+  bool IsFed(const std::string& filter) const;
+  void OnSubscribed();
+  void NoteSeq(uint64_t seq, uint32_t epoch);
+  static void OnTick(evutil_socket_t, short, void* arg);
+  void SubscriptionsChanged();
+  void UpdateSubscriptions();
   void UpdateStatus();
 
   const RedisStoreOptions options_;
@@ -138,6 +170,8 @@ class RedisStore : public Store {
 
   EventBasePtr base_;
   EventPtr wake_;
+  EventPtr tick_;     // refreshes known_seq_ once a second
+  EventPtr refresh_;  // rebuilds the subscriptions /state shows
   std::thread thread_;
   std::mutex tasks_mu_;
   std::vector<std::function<void()>> tasks_;
@@ -147,6 +181,7 @@ class RedisStore : public Store {
   std::unique_ptr<RedisClient> subscriber_;
   std::map<std::string, int> watched_;  // filter -> local subscribers
   bool was_up_ = false;                 // the subscriber has been up before
+  bool loaded_ = false;                 // the epoch and the newest id were read once
   bool catching_up_ = false;
   uint64_t catch_up_run_ = 0;  // a completion of an older catch-up is ignored
   EventPtr catch_up_timer_;    // retries a catch-up Redis could not answer
@@ -156,10 +191,17 @@ class RedisStore : public Store {
   bool wait_in_flight_ = false;
   std::vector<std::string> held_;  // live messages that came during a catch-up
   std::map<std::string, ListenFn, std::less<>> listeners_;  // channel -> handler (Listen)
+  // WhenFed callers until their filter's subscription is acknowledged.
+  std::vector<std::pair<std::string, std::function<void()>>> fed_waiting_;
+  bool subscriptions_changed_ = false;
 
   std::atomic<uint32_t> epoch_{0};
   std::atomic<uint64_t> last_fed_{0};
+  std::atomic<uint64_t> known_seq_{0};  // see LastSeq
   std::atomic<int64_t> round_trips_{0};
+  std::atomic<int64_t> reads_{0};
+  std::atomic<int64_t> read_commands_{0};
+  std::atomic<int64_t> read_rounds_{0};
   mutable std::mutex status_mu_;
   StoreStatus status_;
 };

@@ -36,11 +36,30 @@ struct HistoryStats {
   uint64_t last_seq = 0;    // the newest event ever appended, 0 before the first
 };
 
-struct StoreStatus {        // what /state and /metrics show under "store"
+struct StoreStatus {  // what /state and /metrics show under "store"
+  StoreStatus() = default;
+  // The four every store has ({kind, state, detail, round_trips} still reads
+  // as before the Redis fields came).
+  StoreStatus(std::string k, std::string s, std::string d, int64_t rt)
+      : kind(std::move(k)), state(std::move(s)), detail(std::move(d)), round_trips(rt) {}
   std::string kind;         // "memory" | "redis"
   std::string state;        // "up" | "connecting" | "down"
   std::string detail;       // last error or empty
   int64_t round_trips = 0;  // commands answered (0 for memory)
+  // Redis only (empty for memory): the bridge's two connections, and what
+  // the subscribe connection holds (lists capped at kListed entries each).
+  std::string commands_state;
+  std::string subscriber_state;
+  int64_t reconnects = 0;
+  int64_t channels = 0;     // SUBSCRIBE held
+  int64_t patterns = 0;     // PSUBSCRIBE held
+  int64_t unconfirmed = 0;  // sent, not yet acknowledged by Redis
+  std::vector<std::string> channel_list;
+  std::vector<std::string> pattern_list;
+  int64_t reads = 0;          // Store::Read and catch-ups
+  int64_t read_commands = 0;  // Redis commands they sent
+  int64_t read_rounds = 0;    // network round trips they waited for
+  static constexpr size_t kListed = 100;
 };
 
 struct ReadRequest {
@@ -56,7 +75,8 @@ struct ReadResult {
   bool covered = true;           // false: history no longer covers after_seq, or the epoch
                                  //  changed -> the caller sends `reset`
   std::vector<EventRef> events;  // matching events only, seq order
-  uint64_t last_seq = 0;         // the newest seq the store knew when it answered
+  uint64_t last_seq = 0;         // every event up to this seq was seen by the read: the
+                                 //  matching ones are in `events` (unless cut at the limit)
 };
 
 // The live feed: every appended event (from any node, for Redis), in seq order,
@@ -96,8 +116,26 @@ class Store {
   // when a filter gains its first / loses its last local subscriber.
   virtual void Watch(const std::string& filter) = 0;
   virtual void Unwatch(const std::string& filter) = 0;
-  virtual uint32_t epoch() const = 0;      // thread-safe
-  virtual uint64_t LastSeq() const = 0;    // newest seq fed so far, thread-safe
+  // When the feed carries `filter`'s events (call right after Watch):
+  // returns true if it already does (memory: always, nothing is subscribed);
+  // otherwise (Redis: until the SUBSCRIBE is acknowledged) returns false and
+  // calls `fed` once, on the store's thread, when every event appended from
+  // then on is fed. Never called if the filter is unwatched first.
+  virtual bool WhenFed(const std::string& filter, std::function<void()> fed) {
+    (void)filter;
+    (void)fed;
+    return true;
+  }
+  // True when every appended event is fed on this node (memory). A shared
+  // store feeds only what this node watches: an event published before a
+  // watch was confirmed is in history but was never fed here, so a replay
+  // must deliver all that its read saw (ReadResult::last_seq) rather than
+  // stop at what the worker dispatched (server/replayer.h).
+  virtual bool FeedsEveryEvent() const { return true; }
+  virtual uint32_t epoch() const = 0;  // thread-safe
+  // Newest seq fed so far (a shared store: or known to exist, whichever is
+  // newer), thread-safe. A connection that subscribes now starts after it.
+  virtual uint64_t LastSeq() const = 0;
   virtual StoreStatus status() const = 0;  // thread-safe snapshot
   virtual HistoryStats Stats() const = 0;  // count, bytes, oldest, last; thread-safe
 };

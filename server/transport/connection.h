@@ -145,6 +145,11 @@ class Connection {
   bool replaying = false;
   uint64_t replay_after = 0;
   uint32_t replay_epoch = 0;
+  // Filters whose live events the store does not feed yet (Hub::Watch; a
+  // shared store until Redis acknowledges the SUBSCRIBE). The replay waits
+  // for them (`replay_parked`), then reads what was published meanwhile.
+  int unfed_filters = 0;
+  bool replay_parked = false;
   std::vector<EventRef> held_whispers;
   // Not in the worker's timeout list: an SSE connection without a timeout,
   // or a poll session while one of its polls is held.

@@ -376,13 +376,14 @@ TEST(RedisScriptTest, PublishAssignsIdsInOrderAndSurvivesAScriptFlush) {
   std::vector<long long> ids;
   std::vector<std::string> epochs;
   auto publish = [&](const std::string& body) {
-    ASSERT_TRUE(PublishScript().Run(cmd, {"h:seq", "h:s:a/b", "h:active", "h:epoch", "h:all"},
-                                    {"a/b", body, "1000", "1", "77"}, [&](const redisReply* r) {
-                                      ASSERT_NE(r, nullptr);
-                                      ASSERT_EQ(r->type, REDIS_REPLY_ARRAY) << ReplyString(r);
-                                      ids.push_back(r->element[0]->integer);
-                                      epochs.push_back(ReplyString(r->element[1]));
-                                    }));
+    ASSERT_TRUE(
+        PublishScript().Run(cmd, {"h:seq", "h:s:a/b", "h:active", "h:epoch", "h:all", "h:tindex"},
+                            {"a/b", body, "1000", "1", "77"}, [&](const redisReply* r) {
+                              ASSERT_NE(r, nullptr);
+                              ASSERT_EQ(r->type, REDIS_REPLY_ARRAY) << ReplyString(r);
+                              ids.push_back(r->element[0]->integer);
+                              epochs.push_back(ReplyString(r->element[1]));
+                            }));
   };
   publish("{\"x\":1}");  // the first run meets NOSCRIPT and loads the script
   publish("{\"x\":2}");

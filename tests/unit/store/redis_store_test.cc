@@ -400,3 +400,102 @@ TEST_F(RedisStoreTest, MinReplicasAckAcknowledgesOnlyWhatAReplicaHas) {
 
 }  // namespace
 }  // namespace herald
+
+namespace herald {
+namespace {
+
+// Issue 12 item 1: WhenFed answers once Redis acknowledged the SUBSCRIBE;
+// from then on every publish reaches the feed.
+TEST_F(RedisStoreTest, WhenFedAnswersOnceTheSubscribeIsAcknowledged) {
+  RedisServer redis;
+  Node a(redis.port(), 1), b(redis.port(), 2);
+  ASSERT_TRUE(a.WaitUp() && b.WaitUp());
+  EXPECT_FALSE(b.store().FeedsEveryEvent());
+  std::promise<void> fed;
+  b.store().Watch("win/1");
+  EXPECT_FALSE(b.store().WhenFed("win/1", [&fed] { fed.set_value(); }));
+  ASSERT_EQ(fed.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  // Acknowledged: the next publish is heard, without waiting for NUMSUB.
+  auto [s, id] = a.Publish("win/1", R"({"type":"x"})");
+  ASSERT_TRUE(s.ok());
+  auto heard = b.WaitHeard(1);
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0]->seq, id);
+  // A wildcard filter, then another on the same glob (win/*): no second
+  // PSUBSCRIBE is sent, and it is fed as soon as the first one is.
+  b.store().Watch("win/+");
+  std::promise<void> p1;
+  b.store().WhenFed("win/+", [&p1] { p1.set_value(); });
+  ASSERT_EQ(p1.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  b.store().Watch("win/+/a");
+  std::promise<void> p2;
+  b.store().WhenFed("win/+/a", [&p2] { p2.set_value(); });
+  ASSERT_EQ(p2.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+}
+
+// Issue 12 item 2: a plain filter's read is one round trip, and its
+// last_seq covers every event published before it (the live boundary).
+TEST_F(RedisStoreTest, APlainFilterReadIsOneRoundTripAndSeesUpToItsLastSeq) {
+  RedisServer redis;
+  Node a(redis.port(), 1);
+  ASSERT_TRUE(a.WaitUp());
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 50; ++i) {  // many topics: a plain read lists none of them
+    auto [s, id] = a.Publish("many/" + std::to_string(i), R"({"type":"t"})");
+    ASSERT_TRUE(s.ok());
+    if (i % 10 == 3) ids.push_back(id);
+  }
+  auto [s, last] = a.Publish("many/3", R"({"type":"t"})");
+  ASSERT_TRUE(s.ok());
+  ids.push_back(last);
+  const StoreStatus before = a.store().status();
+  ReadResult r = a.Read({"many/3"}, 0);
+  const StoreStatus after = a.store().status();
+  ASSERT_TRUE(r.status.ok());
+  ASSERT_EQ(r.events.size(), 2u);
+  EXPECT_EQ(r.events[0]->seq, ids[0]);
+  EXPECT_EQ(r.events[1]->seq, last);
+  EXPECT_EQ(r.last_seq, last);
+  EXPECT_EQ(after.reads - before.reads, 1);
+  EXPECT_EQ(after.read_rounds - before.read_rounds, 1) << "one round trip";
+  EXPECT_EQ(after.read_commands - before.read_commands, 4) << "MGET, ZRANGE wtopics, XINFO, XRANGE";
+  // A wildcard-published topic matching the plain filter: a second round.
+  auto [s2, wid] = a.Publish("many/#", R"({"type":"w"})");
+  ASSERT_TRUE(s2.ok());
+  ReadResult r2 = a.Read({"many/3"}, last);
+  ASSERT_EQ(r2.events.size(), 1u);
+  EXPECT_EQ(r2.events[0]->seq, wid);
+  // A wildcard filter reads the topics under its literal prefix only.
+  auto [s3, other] = a.Publish("manyother/3", R"({"type":"o"})");
+  ASSERT_TRUE(s3.ok());
+  ReadResult r3 = a.Read({"many/+"}, last);
+  ASSERT_EQ(r3.events.size(), 1u) << "many/# only; manyother/3 is not under many/";
+  EXPECT_EQ(r3.events[0]->seq, wid);
+  EXPECT_GT(a.store().LastSeq(), last);
+}
+
+// Regression (found by redis_fanout.test.mjs): ZRANGEBYLEX on <p>topics,
+// scored by last activity, is unspecified when scores differ: wildcard reads
+// found nothing under load. The name index has one score.
+TEST_F(RedisStoreTest, AWildcardReadFindsTopicsPublishedAtDifferentTimes) {
+  RedisServer redis;
+  Node a(redis.port(), 1);
+  ASSERT_TRUE(a.WaitUp());
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 40; ++i) {
+    std::promise<uint64_t> p;
+    const std::string topic = "lex/" + std::to_string(i % 7) + (i % 2 ? "/x" : "");
+    a.store().Append(MakeEvent(0, 0, 1000 + (i * 7919) % 1000, topic, R"({"type":"t"})", 0),
+                     kInline, [&p](Status, uint64_t id) { p.set_value(id); });
+    ids.push_back(p.get_future().get());
+    a.Publish("lew/" + std::to_string(i), R"({"type":"n"})");  // next to it in lex order
+  }
+  ReadResult r = a.Read({"lex/#"}, 0);
+  ASSERT_TRUE(r.status.ok());
+  std::vector<uint64_t> got;
+  for (const EventRef& ev : r.events) got.push_back(ev->seq);
+  EXPECT_EQ(got, ids);
+}
+
+}  // namespace
+}  // namespace herald
