@@ -6,6 +6,7 @@
 
 #include "auth/bound_topics.h"
 #include "handlers/handlers.h"
+#include "handlers/poll_share.h"
 #include "server/context.h"
 #include "server/util/json.h"
 #include "server/util/log.h"
@@ -93,6 +94,10 @@ std::string CloseMatching(Worker& w, const Selector& sel) {
   });
   for (Connection* c : victims) {
     c->close_text = sel.reason;
+    // A shared long-poll session's record goes too: no node adopts it again.
+    if (c->transport() == Transport::kPoll && w.ctx().poll_share) {
+      w.ctx().poll_share->Kick(c->id(), sel.reason);
+    }
     w.Close(c, CloseReason::kKicked);
   }
   return std::to_string(victims.size());
@@ -105,6 +110,11 @@ void HandleDisconnect(ServerContext& ctx, const HttpRequest& req, Responder done
   if (!sel.ok()) {
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::FromStatus(sel.status()));
+  }
+  // By connid, a long-poll session may live on another node now: its owner
+  // hears the kick through Redis (handlers/poll_share.h).
+  if (sel->kind == Selector::kConnId && ctx.poll_share) {
+    ctx.poll_share->Kick(sel->connid, sel->reason);
   }
   GatherFromWorkers(
       ctx, [sel = *sel](Worker& w) { return CloseMatching(w, sel); },
@@ -129,7 +139,9 @@ namespace herald {
 
 Status AuthorizeBoundSubscribe(const ServerContext& ctx, const std::string& bind_key,
                                const std::vector<std::string>& bound, Principal* who) {
-  return AuthorizeBoundTopics(ctx.bind_key_private_key.get(), ctx.acl.get(), bind_key, bound,
+  // Atomic: with auth.acl_source redis the bridge thread swaps it.
+  const std::shared_ptr<const Acl> acl = std::atomic_load(&ctx.acl);
+  return AuthorizeBoundTopics(ctx.bind_key_private_key.get(), acl.get(), bind_key, bound,
                               NowMs(), ctx.config.auth.bind_key_max_age_ms, who);
 }
 

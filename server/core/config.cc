@@ -173,6 +173,8 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"auth.bind_key_private_key", String(&c->auth.bind_key_private_key, origin)},
       {"auth.bind_key_max_age_ms", Int(&c->auth.bind_key_max_age_ms, origin, 1, kBig)},
       {"auth.acl_file", String(&c->auth.acl_file, origin)},
+      {"auth.acl_source", String(&c->auth.acl_source, origin)},
+      {"auth.acl_refresh_ms", Int(&c->auth.acl_refresh_ms, origin, 100, kBig)},
       {"auth.jwt_hs256_secret", String(&c->auth.jwt_hs256_secret, origin)},
       {"auth.jwt_public_keys", StringList(&c->auth.jwt_public_keys, origin)},
       {"auth.jwt_algorithms", StringList(&c->auth.jwt_algorithms, origin)},
@@ -213,6 +215,12 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
   }
   if (c->store.kind != "memory" && c->store.kind != "redis") {
     return KeyError(origin, "store.kind", "expected \"memory\" or \"redis\"");
+  }
+  if (c->auth.acl_source != "file" && c->auth.acl_source != "redis") {
+    return KeyError(origin, "auth.acl_source", "expected \"file\" or \"redis\"");
+  }
+  if (c->auth.acl_source == "redis" && !c->auth.acl_file.empty()) {
+    return KeyError(origin, "auth.acl_file", "not used with auth.acl_source \"redis\"");
   }
   if (c->auth.jwt_spaces_claim.empty()) {
     return KeyError(origin, "auth.jwt_spaces_claim", "must not be empty");
@@ -338,6 +346,10 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
       tokens_from_flags = true;
       cl.config.tokens.push_back(value);
     }
+  }
+  // After the flags: --store may be what makes the Redis ACL possible.
+  if (cl.config.auth.acl_source == "redis" && cl.config.store.kind != "redis") {
+    return Status::Config("auth.acl_source: \"redis\" needs store.kind \"redis\" (or --store redis)");
   }
   if (cl.config.workers == 0) {
     cl.config.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

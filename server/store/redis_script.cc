@@ -42,7 +42,13 @@ if KEYS[2] ~= '' then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'e', ARGV[2])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 end
-redis.call('PUBLISH', KEYS[5], id .. ' ' .. epoch .. ' ' .. ARGV[2])
+local channel = KEYS[5]
+if KEYS[6] and KEYS[6] ~= '' then
+  -- A whisper to a long-poll session that moved to another node goes there.
+  local owner = redis.call('HGET', KEYS[6], 'node')
+  if owner then channel = ARGV[6] .. owner end
+end
+redis.call('PUBLISH', channel, id .. ' ' .. epoch .. ' ' .. ARGV[2])
 return {id, epoch}
 )lua");
   return script;
