@@ -84,7 +84,10 @@ void OpenSession(Worker& worker, evhttp_request* req, const HttpRequest& request
 void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& request,
                   SubscribeParams params) {
   Worker* w = &worker;
-  AuthorizeAndAdmit(worker, req, request, params.space, params.filters, true,
+  // Copies: the continuation takes `params` (argument order is unspecified).
+  const std::string space = params.space;
+  const std::vector<std::string> filters = params.filters;
+  AuthorizeAndAdmit(worker, req, request, space, filters, true,
                     [w, request, params = std::move(params)](evhttp_request* req,
                                                              SpaceAuth space_auth) {
                       OpenSession(*w, req, request, params, space_auth);

@@ -60,8 +60,11 @@ void HandleSseSubscribe(Worker& worker, evhttp_request* req) {
   if (const std::string* h = request.Header("Last-Event-ID")) cursor = *h;
 
   Worker* w = &worker;
+  // Copies: the continuation takes `parsed` (argument order is unspecified).
+  const std::string space = parsed->space;
+  const std::vector<std::string> filters = parsed->filters;
   AuthorizeAndAdmit(
-      worker, req, request, parsed->space, parsed->filters, false,
+      worker, req, request, space, filters, false,
       [w, parsed = std::move(*parsed), cursor](evhttp_request* req, SpaceAuth space_auth) {
         OpenSse(*w, req, parsed, cursor, space_auth);
       });
