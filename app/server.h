@@ -5,8 +5,8 @@
 // background thread (its tasks post to the workers), then the workers.
 #pragma once
 
-#include "server/context.h"
 #include "handlers/poll_share.h"
+#include "server/context.h"
 #include "server/private_listener.h"
 #include "server/redis_acl.h"
 

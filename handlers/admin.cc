@@ -141,8 +141,8 @@ Status AuthorizeBoundSubscribe(const ServerContext& ctx, const std::string& bind
                                const std::vector<std::string>& bound, Principal* who) {
   // Atomic: with auth.acl_source redis the bridge thread swaps it.
   const std::shared_ptr<const Acl> acl = std::atomic_load(&ctx.acl);
-  return AuthorizeBoundTopics(ctx.bind_key_private_key.get(), acl.get(), bind_key, bound,
-                              NowMs(), ctx.config.auth.bind_key_max_age_ms, who);
+  return AuthorizeBoundTopics(ctx.bind_key_private_key.get(), acl.get(), bind_key, bound, NowMs(),
+                              ctx.config.auth.bind_key_max_age_ms, who);
 }
 
 Status LoadBindKeyAuth(ServerContext& ctx) {

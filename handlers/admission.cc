@@ -38,20 +38,19 @@ void AuthorizeAndAdmit(Worker& worker, evhttp_request* req, const HttpRequest& r
                        bool poll_session, AdmittedFn admitted) {
   ServerContext& ctx = worker.ctx();
   Worker* w = &worker;
-  RedeemTicketThen(
-      worker, req, CheckSpaceAuth(ctx, request, space, filters), space,
-      [w, ip = request.remote_ip, poll_session, admitted = std::move(admitted)](
-          evhttp_request* r, Result<SpaceAuth> space_auth) {
-        ServerContext& ctx = w->ctx();
-        if (!space_auth.ok()) {
-          Add(ctx.stats.rejected_bad);
-          SendEvhttpResponse(*w, r, HttpResponse::FromStatus(space_auth.status()));
-          return;
-        }
-        Status ok = AdmitConnection(ctx, ip, poll_session);
-        if (!ok.ok()) return SendEvhttpResponse(*w, r, LimitResponse(ok));
-        admitted(r, std::move(*space_auth));
-      });
+  RedeemTicketThen(worker, req, CheckSpaceAuth(ctx, request, space, filters), space,
+                   [w, ip = request.remote_ip, poll_session, admitted = std::move(admitted)](
+                       evhttp_request* r, Result<SpaceAuth> space_auth) {
+                     ServerContext& ctx = w->ctx();
+                     if (!space_auth.ok()) {
+                       Add(ctx.stats.rejected_bad);
+                       SendEvhttpResponse(*w, r, HttpResponse::FromStatus(space_auth.status()));
+                       return;
+                     }
+                     Status ok = AdmitConnection(ctx, ip, poll_session);
+                     if (!ok.ok()) return SendEvhttpResponse(*w, r, LimitResponse(ok));
+                     admitted(r, std::move(*space_auth));
+                   });
 }
 
 std::string ConnectedDetail(const ServerContext& ctx, const Connection& conn) {

@@ -139,13 +139,14 @@ void RedeemTicketThen(Worker& worker, evhttp_request* req, Result<SpaceAuth> che
   // nothing of the connection exists yet (no half-admitted subscriber).
   Worker* w = &worker;
   const uint64_t token = worker.HoldRequest(req, [w](uint64_t, evhttp_request* r) {
-    if (r) SendEvhttpResponse(*w, r, HttpResponse::FromStatus(Status::Unavailable("Shutting down")));
+    if (r)
+      SendEvhttpResponse(*w, r, HttpResponse::FromStatus(Status::Unavailable("Shutting down")));
   });
   std::string ticket = std::move(checked->ticket);
   ctx.tickets->Redeem(
       std::move(ticket), [w](std::function<void()> f) { w->Post(std::move(f)); },
-      [w, token, auth = std::move(*checked), space, then = std::move(then)](
-          Result<Claims> claims) mutable {
+      [w, token, auth = std::move(*checked), space,
+       then = std::move(then)](Result<Claims> claims) mutable {
         evhttp_request* r = w->ReleaseHeld(token);
         if (!r) return;  // the client left; the ticket is spent either way
         if (!claims.ok()) {

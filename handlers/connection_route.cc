@@ -4,8 +4,8 @@
 #include "handlers/poll_share.h"
 #include "server/context.h"
 #include "server/core/connid.h"
-#include "server/transport/poll_session.h"
 #include "server/transport/connection.h"
+#include "server/transport/poll_session.h"
 #include "server/util/json.h"
 #include "server/worker.h"
 

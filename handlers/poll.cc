@@ -87,11 +87,11 @@ void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& reques
   // Copies: the continuation takes `params` (argument order is unspecified).
   const std::string space = params.space;
   const std::vector<std::string> filters = params.filters;
-  AuthorizeAndAdmit(worker, req, request, space, filters, true,
-                    [w, request, params = std::move(params)](evhttp_request* req,
-                                                             SpaceAuth space_auth) {
-                      OpenSession(*w, req, request, params, space_auth);
-                    });
+  AuthorizeAndAdmit(
+      worker, req, request, space, filters, true,
+      [w, request, params = std::move(params)](evhttp_request* req, SpaceAuth space_auth) {
+        OpenSession(*w, req, request, params, space_auth);
+      });
 }
 
 }  // namespace
@@ -159,18 +159,18 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
     ctx.poll_share->WithSession(worker, connid, std::move(p.secret), std::move(reply), poll);
     return;
   }
-  owner->Post([owner, connid, secret = std::move(p.secret), reply = std::move(reply),
-               poll]() mutable {
-    Connection* c = owner->Find(connid);
-    if (!c || c->closing)
-      return reply(HttpResponse::FromStatus(Status::Gone("Unknown or expired session")));
-    if (c->transport() != Transport::kPoll) {
-      return reply(HttpResponse::FromStatus(Status::BadRequest("Not a poll session")));
-    }
-    if (!SecretsEqual(c->secret, secret))
-      return reply(HttpResponse::FromStatus(Status::BadRequest("Invalid data")));
-    poll(owner, static_cast<PollConnection*>(c), std::move(reply));
-  });
+  owner->Post(
+      [owner, connid, secret = std::move(p.secret), reply = std::move(reply), poll]() mutable {
+        Connection* c = owner->Find(connid);
+        if (!c || c->closing)
+          return reply(HttpResponse::FromStatus(Status::Gone("Unknown or expired session")));
+        if (c->transport() != Transport::kPoll) {
+          return reply(HttpResponse::FromStatus(Status::BadRequest("Not a poll session")));
+        }
+        if (!SecretsEqual(c->secret, secret))
+          return reply(HttpResponse::FromStatus(Status::BadRequest("Invalid data")));
+        poll(owner, static_cast<PollConnection*>(c), std::move(reply));
+      });
 }
 
 }  // namespace herald

@@ -195,8 +195,7 @@ void PollShare::WithSession(Worker& here, uint64_t connid, std::string secret, R
                        done = std::move(done), then = std::move(then)]() mutable {
     RedisClient* c = redis_->commands();
     auto finish = [this, target, connid, secret, done, then](Claim claim) mutable {
-      target->Post([this, target, connid, secret, claim = std::move(claim), done,
-                    then]() mutable {
+      target->Post([this, target, connid, secret, claim = std::move(claim), done, then]() mutable {
         OnClaimed(target, connid, secret, std::move(claim), std::move(done), std::move(then));
       });
     };

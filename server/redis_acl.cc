@@ -45,11 +45,11 @@ void RedisAclSource::Arm(int64_t ms) {
 void RedisAclSource::Load() {
   if (loading_) return;  // the reply on its way reads the hash as of now or later
   RedisClient* c = redis_->commands();
-  const bool sent = c && c->state() == RedisClient::State::kUp &&
-                    c->Command({"HGETALL", redis_->keys().acl()},
-                               [this, alive = alive_](const redisReply* r) {
-                                 if (*alive) OnLoaded(r);
-                               });
+  const bool sent =
+      c && c->state() == RedisClient::State::kUp &&
+      c->Command({"HGETALL", redis_->keys().acl()}, [this, alive = alive_](const redisReply* r) {
+        if (*alive) OnLoaded(r);
+      });
   loading_ = sent;
   if (!sent) Arm(loaded_ ? refresh_ms_ : kRetryMs);
 }
@@ -59,8 +59,8 @@ void RedisAclSource::OnLoaded(const redisReply* r) {
   if (!r || r->type != REDIS_REPLY_ARRAY) {
     // Redis away or the key of another type: keep the records in force.
     if (r && r->type == REDIS_REPLY_ERROR) {
-      LogError("acl", 0, "HGETALL %s: %.*s", redis_->keys().acl().c_str(),
-               static_cast<int>(r->len), r->str);
+      LogError("acl", 0, "HGETALL %s: %.*s", redis_->keys().acl().c_str(), static_cast<int>(r->len),
+               r->str);
     }
     Arm(loaded_ ? refresh_ms_ : kRetryMs);
     return;
@@ -82,8 +82,7 @@ void RedisAclSource::OnLoaded(const redisReply* r) {
     }
     // Logged once per bad value, not at every refresh.
     if (auto it = refused_.find(field); it == refused_.end() || it->second != value) {
-      LogError("acl", 0, "%s (record refused: the topic is not registered)",
-               bad.reason().c_str());
+      LogError("acl", 0, "%s (record refused: the topic is not registered)", bad.reason().c_str());
     }
     refused[field] = value;
   }

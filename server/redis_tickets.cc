@@ -26,35 +26,35 @@ void RedisTicketStore::Issue(const Claims& claims, int64_t ttl_ms, PostFn post, 
       Result<std::string> out = ok ? Result<std::string>(ticket) : Result<std::string>(Down(c));
       post([done, out = std::move(out)]() mutable { done(std::move(out)); });
     };
-    if (!Up(c) || !c->Command({"SET", redis_->keys().ticket(ticket), value, "PX",
-                               std::to_string(ttl_ms)},
-                              reply)) {
+    if (!Up(c) ||
+        !c->Command({"SET", redis_->keys().ticket(ticket), value, "PX", std::to_string(ttl_ms)},
+                    reply)) {
       post([done, s = Down(c)] { done(s); });
     }
   });
 }
 
 void RedisTicketStore::Redeem(std::string ticket, PostFn post, RedeemedFn done) {
-  redis_->RunOnBridge([this, ticket = std::move(ticket), post = std::move(post),
-                       done = std::move(done)]() mutable {
-    RedisClient* c = redis_->commands();
-    auto reply = [c, post, done](const redisReply* r) {
-      Result<Claims> out = Status::Unauthorized(kBadTicket);
-      if (!r || r->type == REDIS_REPLY_ERROR) {
-        out = Down(c);
-      } else if (r->type == REDIS_REPLY_STRING) {
-        out = DecodeClaims(std::string_view(r->str, r->len));
-        if (!out.ok()) {
-          LogWarn("auth", 0, "ticket: %s", out.status().reason().c_str());
-          out = Status::Unauthorized(kBadTicket);
+  redis_->RunOnBridge(
+      [this, ticket = std::move(ticket), post = std::move(post), done = std::move(done)]() mutable {
+        RedisClient* c = redis_->commands();
+        auto reply = [c, post, done](const redisReply* r) {
+          Result<Claims> out = Status::Unauthorized(kBadTicket);
+          if (!r || r->type == REDIS_REPLY_ERROR) {
+            out = Down(c);
+          } else if (r->type == REDIS_REPLY_STRING) {
+            out = DecodeClaims(std::string_view(r->str, r->len));
+            if (!out.ok()) {
+              LogWarn("auth", 0, "ticket: %s", out.status().reason().c_str());
+              out = Status::Unauthorized(kBadTicket);
+            }
+          }
+          post([done, out = std::move(out)]() mutable { done(std::move(out)); });
+        };
+        if (!Up(c) || !c->Command({"GETDEL", redis_->keys().ticket(ticket)}, reply)) {
+          post([done, s = Down(c)] { done(s); });
         }
-      }
-      post([done, out = std::move(out)]() mutable { done(std::move(out)); });
-    };
-    if (!Up(c) || !c->Command({"GETDEL", redis_->keys().ticket(ticket)}, reply)) {
-      post([done, s = Down(c)] { done(s); });
-    }
-  });
+      });
 }
 
 }  // namespace herald

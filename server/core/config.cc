@@ -349,7 +349,8 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
   }
   // After the flags: --store may be what makes the Redis ACL possible.
   if (cl.config.auth.acl_source == "redis" && cl.config.store.kind != "redis") {
-    return Status::Config("auth.acl_source: \"redis\" needs store.kind \"redis\" (or --store redis)");
+    return Status::Config(
+        "auth.acl_source: \"redis\" needs store.kind \"redis\" (or --store redis)");
   }
   if (cl.config.workers == 0) {
     cl.config.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

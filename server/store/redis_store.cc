@@ -131,15 +131,16 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
                                                          : keys_.channel(ev->topic);
     // A whisper's session may have moved to another node (long polling):
     // the script reads its owner from <p>ps:<connid>.
-    const std::vector<std::string> keys = {keys_.seq(),
-                                           ev->InHistory() ? keys_.stream(ev->topic) : "",
-                                           keys_.topics(),
-                                           keys_.epoch(),
-                                           channel,
-                                           ev->whisper ? keys_.poll_session(ev->whisper) : ""};
-    const std::vector<std::string> args = {
-        ev->topic,        EncodeStoredEvent(stored),   std::to_string(options_.stream_maxlen),
-        std::to_string(ev->iat_ms), std::to_string(ProposeEpoch()), keys_.node_channel_prefix()};
+    const std::vector<std::string> keys = {
+        keys_.seq(),    ev->InHistory() ? keys_.stream(ev->topic) : "",
+        keys_.topics(), keys_.epoch(),
+        channel,        ev->whisper ? keys_.poll_session(ev->whisper) : ""};
+    const std::vector<std::string> args = {ev->topic,
+                                           EncodeStoredEvent(stored),
+                                           std::to_string(options_.stream_maxlen),
+                                           std::to_string(ev->iat_ms),
+                                           std::to_string(ProposeEpoch()),
+                                           keys_.node_channel_prefix()};
     const bool sent =
         PublishScript().Run(*commands_, keys, args, [this, post, done](const redisReply* r) {
           uint64_t id = 0;
