@@ -45,7 +45,7 @@ void PostToConnection(ServerContext& ctx, uint64_t connid, std::string secret, R
         done(std::move(resp));
       };
       ctx.poll_share->WithSession(
-          *worker, connid, std::move(secret), std::move(control),
+          connid, std::move(secret), std::move(control),
           [&ctx, fn = std::move(fn)](Worker* w, PollConnection* s, Responder d) {
             const uint64_t id = s->id();
             fn(w, s, std::move(d));

@@ -156,7 +156,7 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
     session->Poll(since, timeout, token, std::move(reply));
   };
   if (ctx.poll_share) {
-    ctx.poll_share->WithSession(worker, connid, std::move(p.secret), std::move(reply), poll);
+    ctx.poll_share->WithSession(connid, std::move(p.secret), std::move(reply), poll);
     return;
   }
   owner->Post(

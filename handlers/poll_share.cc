@@ -185,9 +185,7 @@ void PollShare::Kick(uint64_t connid, const std::string& reason) {
   });
 }
 
-void PollShare::WithSession(Worker& here, uint64_t connid, std::string secret, Responder done,
-                            SessionTask then) {
-  (void)here;
+void PollShare::WithSession(uint64_t connid, std::string secret, Responder done, SessionTask then) {
   Worker* target = ctx_->workers[SessionWorker(connid, ctx_->workers.size())].get();
   const PollConfig& poll = ctx_->config.poll;
   const std::string ttl = std::to_string(poll.session_ttl_ms + poll.max_timeout_ms);
@@ -222,19 +220,26 @@ void PollShare::WithSession(Worker& here, uint64_t connid, std::string secret, R
 
 void PollShare::OnClaimed(Worker* target, uint64_t connid, const std::string& secret, Claim claim,
                           Responder done, SessionTask then) {
-  if (!claim.status.ok()) return done(UnavailableResponse(claim.status));
-  if (!claim.found) {
-    return done(HttpResponse::FromStatus(Status::Gone("Unknown or expired session")));
-  }
   Connection* c = target->Find(connid);
+  const bool local = c && !c->closing && c->transport() == Transport::kPoll;
+  if (!claim.status.ok() || !claim.found) {
+    if (!local) {
+      return done(claim.status.ok()
+                      ? HttpResponse::FromStatus(Status::Gone("Unknown or expired session"))
+                      : UnavailableResponse(claim.status));
+    }
+    if (!SecretsEqual(c->secret, secret)) {
+      return done(HttpResponse::FromStatus(Status::BadRequest("Invalid data")));
+    }
+    if (claim.status.ok()) Save(*c, true);  // Redis has no record: register it again
+    return then(target, static_cast<PollConnection*>(c), std::move(done));
+  }
   PollConnection* session = nullptr;
-  if (c && !c->closing && c->transport() == Transport::kPoll && claim.prev_node == node_) {
+  if (local && claim.prev_node == node_) {
     session = static_cast<PollConnection*>(c);  // it stayed here
   } else {
     // A copy from before the session moved away and back is stale.
-    if (c && !c->closing && c->transport() == Transport::kPoll) {
-      target->Close(c, CloseReason::kClient);
-    }
+    if (local) target->Close(c, CloseReason::kClient);
     Status refused;
     session = Adopt(target, connid, claim.rec, secret, &refused);
     if (!session) return done(HttpResponse::FromStatus(refused));

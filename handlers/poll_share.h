@@ -60,8 +60,10 @@ class PollShare {
   // with the refusal: 410 unknown/expired, 400 wrong secret, 401 token
   // expired, 503 Redis away.
   using SessionTask = std::function<void(Worker*, PollConnection*, Responder)>;
-  void WithSession(Worker& here, uint64_t connid, std::string secret, Responder done,
-                   SessionTask then);
+  // Degraded, the session stays where it is: when Redis cannot answer, or
+  // has no record of it (it could not be saved, or Redis lost its data; the
+  // record is written again), a local copy serves the request.
+  void WithSession(uint64_t connid, std::string secret, Responder done, SessionTask then);
 
  private:
   struct Claim;
