@@ -108,12 +108,16 @@ htest('redis acl: a malformed record is refused with a log line; the others stil
   }
 });
 
-htest('redis acl: auth.acl_source redis needs the Redis store', async () => {
+htest('redis acl: auth.acl_source is redis (with the Redis store) or file', async () => {
   const { runHerald } = await import('./lib/herald.mjs');
   const cfg = tmpFile('acl-src.json', JSON.stringify({ auth: { acl_source: 'redis' } }));
   const r = await runHerald(['--check-config', cfg]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /auth\.acl_source/);
+  const good = tmpFile('acl-src-ok.json', JSON.stringify({ store: { kind: 'redis', redis_url: 'redis://127.0.0.1:1/0' },
+    auth: { acl_source: 'redis', acl_refresh_ms: 1000 } }));
+  const ok = await runHerald(['--check-config', good]);
+  assert.equal(ok.code, 0, ok.stderr);
   const bad = tmpFile('acl-src2.json', JSON.stringify({ auth: { acl_source: 'ldap' } }));
   const r2 = await runHerald(['--check-config', bad]);
   assert.notEqual(r2.code, 0);
