@@ -78,12 +78,17 @@ Status Server::Reload(int argc, char** argv) {
   if (!s.ok()) return ReloadFailed(s);
   auto tls = LoadReloadedTls(ctx_, scratch.config.tls);
   if (!tls.ok()) return ReloadFailed(tls.status());
+  // Where the ACL comes from is fixed at start (a RedisAclSource runs or not).
+  scratch.config.auth.acl_source = ctx_.config.auth.acl_source;
   WithReadersParked(ctx_, [&] {
     ctx_.config.tokens = std::move(scratch.config.tokens);
     ctx_.config.auth = std::move(scratch.config.auth);
     ctx_.bind_key_private_key = std::move(scratch.bind_key_private_key);
     // Atomic: the Redis store's bridge thread reads it without being parked.
-    std::atomic_store(&ctx_.acl, std::shared_ptr<const Acl>(std::move(scratch.acl)));
+    // With auth.acl_source redis the ACL is the Redis hash's (server/redis_acl.h).
+    if (ctx_.config.auth.acl_source != "redis") {
+      std::atomic_store(&ctx_.acl, std::shared_ptr<const Acl>(std::move(scratch.acl)));
+    }
     ctx_.jwt_keys = std::move(scratch.jwt_keys);
     ctx_.jwt_policy = std::move(scratch.jwt_policy);
     // New handshakes take it; open connections keep the context they began with.

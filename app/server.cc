@@ -18,6 +18,7 @@
 #include "server/core/connid.h"
 #include "server/hub.h"
 #include "server/net/net_address.h"
+#include "server/redis_tickets.h"
 #include "server/store/redis_store.h"
 #include "server/store/redis_url.h"
 #include "server/util/log.h"
@@ -72,11 +73,22 @@ Status Server::Start() {
   ctx_.hub =
       *store ? std::make_unique<Hub>(&ctx_, std::move(*store)) : std::make_unique<Hub>(&ctx_);
   if (redis) {
+    ctx_.tickets = std::make_unique<RedisTicketStore>(redis);
     redis->Start();  // after the Hub installed its feed
     ctx_.cluster =
         std::make_unique<RedisCluster>(redis, &ctx_.presence,
                                        RedisClusterOptions{ctx_.config.cluster.node_ttl_ms,
                                                            ctx_.config.cluster.request_timeout_ms});
+    poll_share_ = std::make_unique<PollShare>(&ctx_, redis);
+    ctx_.poll_share = poll_share_.get();
+    poll_share_->Start();
+    if (ctx_.config.auth.acl_source == "redis") {
+      ServerContext* ctx = &ctx_;
+      acl_source_ = std::make_unique<RedisAclSource>(
+          redis, ctx_.config.auth.acl_refresh_ms,
+          [ctx](std::shared_ptr<const Acl> acl) { std::atomic_store(&ctx->acl, std::move(acl)); });
+      acl_source_->Start();
+    }
   }
   ctx_.background = std::make_unique<BackgroundThread>();
   RegisterControlHandlers(ctx_);

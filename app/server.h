@@ -5,8 +5,10 @@
 // background thread (its tasks post to the workers), then the workers.
 #pragma once
 
+#include "handlers/poll_share.h"
 #include "server/context.h"
 #include "server/private_listener.h"
+#include "server/redis_acl.h"
 
 namespace herald {
 
@@ -37,6 +39,9 @@ class Server {
   // tls.*: loads the certificate and binds the HTTPS socket the workers share.
   Status StartTls();
   ServerContext ctx_;
+  // After ctx_: destroyed first, while the Redis store's bridge still runs.
+  std::unique_ptr<RedisAclSource> acl_source_;  // auth.acl_source redis
+  std::unique_ptr<PollShare> poll_share_;       // store.kind redis
   PrivateListener private_listener_;
   int listen_fd_ = -1;
   uint16_t public_port_ = 0;

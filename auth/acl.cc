@@ -63,37 +63,55 @@ Result<std::shared_ptr<const Acl>> Acl::Parse(const std::string& text, const std
   const cJSON* item;
   cJSON_ArrayForEach(item, list) {
     const std::string where = origin + ": record " + std::to_string(i++);
-    if (!cJSON_IsObject(item)) return Status::Config(where + " should be an object");
-    auto rec = std::make_shared<AclRecord>();
-    const cJSON* ep = cJSON_GetObjectItemCaseSensitive(item, "ep");
-    if (!cJSON_IsString(ep) || !ep->valuestring[0]) {
-      return Status::Config(where + ": ep should be a non-empty string");
-    }
-    rec->ep = ep->valuestring;
-    if (HasWildcard(rec->ep)) return Status::Config(where + ": ep has a wildcard");
-    const cJSON* owner = cJSON_GetObjectItemCaseSensitive(item, "owner");
-    if (owner && !cJSON_IsNull(owner)) {
-      auto o = Uid(owner, where + ": owner");
-      if (!o.ok()) return o.status();
-      rec->owner = std::move(*o);
-    }
-    const cJSON* pw = cJSON_GetObjectItemCaseSensitive(item, "pub_password");
-    if (pw && !cJSON_IsNull(pw)) {
-      if (!cJSON_IsString(pw)) return Status::Config(where + ": pub_password should be a string");
-      rec->pub_password = pw->valuestring;
-      if (!rec->pub_password.empty() && !IsPasswordHash(rec->pub_password)) {
-        return Status::Config(where + ": pub_password is not a hash (use herald --hash-password)");
-      }
-    }
-    Status s = UidList(cJSON_GetObjectItemCaseSensitive(item, "pub"), where + ": pub", &rec->pub);
-    if (!s.ok()) return s;
-    s = UidList(cJSON_GetObjectItemCaseSensitive(item, "sub"), where + ": sub", &rec->sub);
-    if (!s.ok()) return s;
-    if (!acl->records_.emplace(rec->ep, rec).second) {
-      return Status::Config(where + ": duplicate ep " + rec->ep);
+    auto rec = ParseRecordItem(item, where);
+    if (!rec.ok()) return rec.status();
+    if (!acl->records_.emplace((*rec)->ep, *rec).second) {
+      return Status::Config(where + ": duplicate ep " + (*rec)->ep);
     }
   }
   return std::shared_ptr<const Acl>(std::move(acl));
+}
+
+Result<AclRecordRef> Acl::ParseRecord(const std::string& text, const std::string& where) {
+  CJsonPtr root = ParseJson(text);
+  if (!root) return Status::Config(where + ": invalid JSON");
+  return ParseRecordItem(root.get(), where);
+}
+
+std::shared_ptr<const Acl> Acl::FromRecords(const std::vector<AclRecordRef>& records) {
+  auto acl = std::make_shared<Acl>();
+  for (const AclRecordRef& rec : records) acl->records_[rec->ep] = rec;
+  return acl;
+}
+
+Result<AclRecordRef> Acl::ParseRecordItem(const cJSON* item, const std::string& where) {
+  if (!cJSON_IsObject(item)) return Status::Config(where + " should be an object");
+  auto rec = std::make_shared<AclRecord>();
+  const cJSON* ep = cJSON_GetObjectItemCaseSensitive(item, "ep");
+  if (!cJSON_IsString(ep) || !ep->valuestring[0]) {
+    return Status::Config(where + ": ep should be a non-empty string");
+  }
+  rec->ep = ep->valuestring;
+  if (HasWildcard(rec->ep)) return Status::Config(where + ": ep has a wildcard");
+  const cJSON* owner = cJSON_GetObjectItemCaseSensitive(item, "owner");
+  if (owner && !cJSON_IsNull(owner)) {
+    auto o = Uid(owner, where + ": owner");
+    if (!o.ok()) return o.status();
+    rec->owner = std::move(*o);
+  }
+  const cJSON* pw = cJSON_GetObjectItemCaseSensitive(item, "pub_password");
+  if (pw && !cJSON_IsNull(pw)) {
+    if (!cJSON_IsString(pw)) return Status::Config(where + ": pub_password should be a string");
+    rec->pub_password = pw->valuestring;
+    if (!rec->pub_password.empty() && !IsPasswordHash(rec->pub_password)) {
+      return Status::Config(where + ": pub_password is not a hash (use herald --hash-password)");
+    }
+  }
+  Status s = UidList(cJSON_GetObjectItemCaseSensitive(item, "pub"), where + ": pub", &rec->pub);
+  if (!s.ok()) return s;
+  s = UidList(cJSON_GetObjectItemCaseSensitive(item, "sub"), where + ": sub", &rec->sub);
+  if (!s.ok()) return s;
+  return AclRecordRef(std::move(rec));
 }
 
 AclRecordRef Acl::Find(std::string_view topic) const {

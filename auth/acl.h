@@ -16,6 +16,8 @@
 
 #include "server/util/status.h"
 
+struct cJSON;
+
 namespace herald {
 
 // Who is asking: anonymous (not bound), bound without uid, or bound as uid.
@@ -48,11 +50,17 @@ class Acl {
   // Parses the JSON text; `origin` names the file in errors.
   static Result<std::shared_ptr<const Acl>> Parse(const std::string& text,
                                                   const std::string& origin);
+  // One record (an element of the file's array, or a value of the Redis
+  // hash, auth.acl_source redis); `where` names it in errors.
+  static Result<AclRecordRef> ParseRecord(const std::string& text, const std::string& where);
+  // An ACL of records already parsed (one per ep; a later one wins).
+  static std::shared_ptr<const Acl> FromRecords(const std::vector<AclRecordRef>& records);
   // The record for exactly `topic`, or nullptr.
   AclRecordRef Find(std::string_view topic) const;
   size_t size() const { return records_.size(); }
 
  private:
+  static Result<AclRecordRef> ParseRecordItem(const cJSON* item, const std::string& where);
   std::unordered_map<std::string, AclRecordRef> records_;
 };
 

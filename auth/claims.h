@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "server/util/status.h"
+
 namespace herald {
 
 struct Claims {
@@ -26,5 +28,11 @@ struct Claims {
     return false;
   }
 };
+
+// Claims as a small JSON object, for stores shared between nodes (tickets and
+// poll sessions in Redis): {"sub","all","spaces","publish","has_publish","exp"}.
+std::string EncodeClaims(const Claims& claims);
+// kInternal when `json` is not what EncodeClaims writes.
+Result<Claims> DecodeClaims(std::string_view json);
 
 }  // namespace herald

@@ -4,10 +4,24 @@
 #include <iterator>
 
 #include "auth/secret.h"
+#include "server/core/event.h"
 
 namespace herald {
 
-std::string TicketStore::Issue(const Claims& claims, int64_t now_ms, int64_t ttl_ms) {
+void MemoryTicketStore::Issue(const Claims& claims, int64_t ttl_ms, PostFn post, IssuedFn done) {
+  std::string ticket = Issue(claims, NowMs(), ttl_ms);
+  post([done = std::move(done), ticket = std::move(ticket)]() mutable { done(std::move(ticket)); });
+}
+
+void MemoryTicketStore::Redeem(std::string ticket, PostFn post, RedeemedFn done) {
+  std::optional<Claims> claims = Redeem(std::string_view(ticket), NowMs());
+  post([done = std::move(done), claims = std::move(claims)]() mutable {
+    if (!claims) return done(Status::Unauthorized(kBadTicket));
+    done(std::move(*claims));
+  });
+}
+
+std::string MemoryTicketStore::Issue(const Claims& claims, int64_t now_ms, int64_t ttl_ms) {
   std::string ticket = NewSecret();
   std::lock_guard<std::mutex> lock(mu_);
   // Sweep at most once a second: issuing stays O(1) amortised.
@@ -21,7 +35,7 @@ std::string TicketStore::Issue(const Claims& claims, int64_t now_ms, int64_t ttl
   return ticket;
 }
 
-std::optional<Claims> TicketStore::Redeem(std::string_view ticket, int64_t now_ms) {
+std::optional<Claims> MemoryTicketStore::Redeem(std::string_view ticket, int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = tickets_.find(std::string(ticket));
   if (it == tickets_.end()) return std::nullopt;
@@ -31,7 +45,7 @@ std::optional<Claims> TicketStore::Redeem(std::string_view ticket, int64_t now_m
   return std::move(e.claims);
 }
 
-size_t TicketStore::size() const {
+size_t MemoryTicketStore::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return tickets_.size();
 }

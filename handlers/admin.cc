@@ -7,6 +7,7 @@
 
 #include "auth/bound_topics.h"
 #include "handlers/handlers.h"
+#include "handlers/poll_share.h"
 #include "server/context.h"
 #include "server/core/connid.h"
 #include "server/hub.h"
@@ -96,6 +97,10 @@ std::string CloseMatching(Worker& w, const Selector& sel) {
   });
   for (Connection* c : victims) {
     c->close_text = sel.reason;
+    // A shared long-poll session's record goes too: no node adopts it again.
+    if (c->transport() == Transport::kPoll && w.ctx().poll_share) {
+      w.ctx().poll_share->Kick(c->id(), sel.reason);
+    }
     w.Close(c, CloseReason::kKicked);
   }
   return std::to_string(victims.size());
@@ -141,6 +146,11 @@ void HandleDisconnect(ServerContext& ctx, const HttpRequest& req, Responder done
     Add(ctx.stats.rejected_bad);
     return done(HttpResponse::FromStatus(sel.status()));
   }
+  // By connid, a long-poll session may live on another node now: its owner
+  // hears the kick through Redis (handlers/poll_share.h).
+  if (sel->kind == Selector::kConnId && ctx.poll_share) {
+    ctx.poll_share->Kick(sel->connid, sel->reason);
+  }
   if (ctx.cluster) return DisconnectAcrossNodes(ctx, *sel, req.body, done);
   CloseLocal(ctx, *sel, [done](int64_t n) {
     done(HttpResponse::Json("{\"closed\":" + std::to_string(n) + "}"));
@@ -168,8 +178,10 @@ namespace herald {
 
 Status AuthorizeBoundSubscribe(const ServerContext& ctx, const std::string& bind_key,
                                const std::vector<std::string>& bound, Principal* who) {
-  return AuthorizeBoundTopics(ctx.bind_key_private_key.get(), ctx.acl.get(), bind_key, bound,
-                              NowMs(), ctx.config.auth.bind_key_max_age_ms, who);
+  // Atomic: with auth.acl_source redis the bridge thread swaps it.
+  const std::shared_ptr<const Acl> acl = std::atomic_load(&ctx.acl);
+  return AuthorizeBoundTopics(ctx.bind_key_private_key.get(), acl.get(), bind_key, bound, NowMs(),
+                              ctx.config.auth.bind_key_max_age_ms, who);
 }
 
 Status LoadBindKeyAuth(ServerContext& ctx) {

@@ -34,23 +34,24 @@ HttpResponse LimitResponse(const Status& refused) {
   return resp;
 }
 
-std::optional<SpaceAuth> AuthorizeAndAdmit(Worker& worker, evhttp_request* req,
-                                           const HttpRequest& request, const std::string& space,
-                                           const std::vector<std::string>& filters,
-                                           bool poll_session) {
+void AuthorizeAndAdmit(Worker& worker, evhttp_request* req, const HttpRequest& request,
+                       const std::string& space, const std::vector<std::string>& filters,
+                       bool poll_session, AdmittedFn admitted) {
   ServerContext& ctx = worker.ctx();
-  auto space_auth = CheckSpaceAuth(ctx, request, space, filters);
-  if (!space_auth.ok()) {
-    Add(ctx.stats.rejected_bad);
-    SendEvhttpResponse(worker, req, HttpResponse::FromStatus(space_auth.status()));
-    return std::nullopt;
-  }
-  Status admitted = AdmitConnection(ctx, request.remote_ip, poll_session);
-  if (!admitted.ok()) {
-    SendEvhttpResponse(worker, req, LimitResponse(admitted));
-    return std::nullopt;
-  }
-  return std::move(*space_auth);
+  Worker* w = &worker;
+  RedeemTicketThen(worker, req, CheckSpaceAuth(ctx, request, space, filters), space,
+                   [w, ip = request.remote_ip, poll_session, admitted = std::move(admitted)](
+                       evhttp_request* r, Result<SpaceAuth> space_auth) {
+                     ServerContext& ctx = w->ctx();
+                     if (!space_auth.ok()) {
+                       Add(ctx.stats.rejected_bad);
+                       SendEvhttpResponse(*w, r, HttpResponse::FromStatus(space_auth.status()));
+                       return;
+                     }
+                     Status ok = AdmitConnection(ctx, ip, poll_session);
+                     if (!ok.ok()) return SendEvhttpResponse(*w, r, LimitResponse(ok));
+                     admitted(r, std::move(*space_auth));
+                   });
 }
 
 std::string ConnectedDetail(const ServerContext& ctx, const Connection& conn) {

@@ -6,6 +6,7 @@
 
 #include <event2/http.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,10 +30,28 @@ struct SpaceAuth {
   bool required = false;
   bool pending = false;
   Claims claims;
+  // A `?ticket=` still to redeem (RedeemTicketThen): the claims are not
+  // known yet.
+  std::string ticket;
 };
 // Also refuses (403) filters outside `space/...` when auth is required.
+// With a ticket, the result carries it to redeem (RedeemTicketThen).
 Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
                                  const std::string& space, const std::vector<std::string>& filters);
+// The checks a token's claims pass for `space`: not expired (with the
+// leeway), the space granted. 401 otherwise.
+Status CheckClaims(const ServerContext& ctx, const std::string& space, const Claims& claims);
+// Finishes `checked` (CheckSpaceAuth's result): when it carries a ticket,
+// redeems it through the ticket store (possibly on another node, answered
+// later on this worker's loop; `req` is held meanwhile) and checks its
+// claims; then calls `then(req, result)` on this loop. Inline when there is
+// no ticket. Not called at all when the client left meanwhile; a store that
+// cannot answer gets `req` a 503 with Retry-After here, and no `then`.
+using SpaceAuthFn = std::function<void(evhttp_request* req, Result<SpaceAuth> auth)>;
+void RedeemTicketThen(Worker& worker, evhttp_request* req, Result<SpaceAuth> checked,
+                      const std::string& space, SpaceAuthFn then);
+// A 503 for `s` (a store that cannot answer now), with Retry-After.
+HttpResponse UnavailableResponse(const Status& s);
 // Is `topic` inside `space` ($space/<space>/...)? Space connections stay inside their space.
 bool InsideSpace(const std::string& space, const std::string& topic);
 void ApplySpaceAuth(Worker& worker, Connection* conn, const SpaceAuth& auth);
@@ -48,13 +67,14 @@ Status ParseBodySpace(const std::string& body, const Limits& limits, std::string
 Status AdmitConnection(ServerContext& ctx, const std::string& ip, bool poll_session = false);
 // The 503 reply for a refused admission, with Retry-After.
 HttpResponse LimitResponse(const Status& refused);
-// Space auth, then admission, as a subscribe does before it builds its
-// connection. On refusal it answers `req` (the auth error, or 503) and
-// returns nothing.
-std::optional<SpaceAuth> AuthorizeAndAdmit(Worker& worker, evhttp_request* req,
-                                           const HttpRequest& request, const std::string& space,
-                                           const std::vector<std::string>& filters,
-                                           bool poll_session = false);
+// Space auth (tickets redeemed: RedeemTicketThen), then admission, as a
+// subscribe does before it builds its connection. On refusal it answers the
+// request (the auth error, or 503) and calls nothing; otherwise
+// `admitted(req, auth)` runs on this worker's loop, maybe later.
+using AdmittedFn = std::function<void(evhttp_request* req, SpaceAuth auth)>;
+void AuthorizeAndAdmit(Worker& worker, evhttp_request* req, const HttpRequest& request,
+                       const std::string& space, const std::vector<std::string>& filters,
+                       bool poll_session, AdmittedFn admitted);
 
 std::string ConnectedDetail(const ServerContext& ctx, const Connection& conn);
 void SendConnected(const ServerContext& ctx, Connection* conn);

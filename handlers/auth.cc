@@ -17,6 +17,8 @@
 #include "server/core/event.h"
 #include "server/core/space.h"
 #include "server/delivery_policy.h"
+#include "server/hub.h"
+#include "server/public_listener.h"
 #include "server/util/json.h"
 #include "server/worker.h"
 
@@ -42,9 +44,11 @@ void HandleTicket(ServerContext& ctx, const HttpRequest& req, Responder done) {
   if (!claims.ok())
     return done(HttpResponse::FromStatus(UnauthorizedBecause(claims.status().reason())));
   const int64_t ttl = ctx.config.auth.ticket_ttl_ms;
-  std::string ticket = ctx.tickets.Issue(*claims, NowMs(), ttl);
-  done(HttpResponse::Json("{\"ticket\":" + JsonString(ticket) +
-                          ",\"expires_in_ms\":" + std::to_string(ttl) + "}"));
+  ctx.tickets->Issue(*claims, ttl, ctx.hub->CallerPost(), [done, ttl](Result<std::string> ticket) {
+    if (!ticket.ok()) return done(UnavailableResponse(ticket.status()));
+    done(HttpResponse::Json("{\"ticket\":" + JsonString(*ticket) +
+                            ",\"expires_in_ms\":" + std::to_string(ttl) + "}"));
+  });
 }
 
 void HandleAuthenticate(ServerContext& ctx, const HttpRequest& req, Responder done) {
@@ -107,19 +111,62 @@ Result<SpaceAuth> CheckSpaceAuth(ServerContext& ctx, const HttpRequest& req,
     if (!claims.ok()) return UnauthorizedBecause(claims.status().reason());
     out.claims = std::move(*claims);
   } else if (const std::string* ticket = req.Query("ticket")) {
-    auto claims = ctx.tickets.Redeem(*ticket, NowMs());
-    if (!claims) return UnauthorizedBecause("unknown, used or expired ticket");
-    out.claims = std::move(*claims);
+    out.ticket = *ticket;  // redeemed by RedeemTicketThen, which checks the claims
+    return out;
   } else {
     out.pending = true;  // may still POST /authenticate within auth.timeout_ms
     return out;
   }
+  Status valid = CheckClaims(ctx, space, out.claims);
+  if (!valid.ok()) return valid;
+  return out;
+}
+
+Status CheckClaims(const ServerContext& ctx, const std::string& space, const Claims& claims) {
   // VerifyJwt allowed the leeway; a ticket's token may have expired since.
-  if (out.claims.exp_s != 0 && NowS() >= out.claims.exp_s + ctx.jwt_policy.leeway_s) {
+  if (claims.exp_s != 0 && NowS() >= claims.exp_s + ctx.jwt_policy.leeway_s) {
     return UnauthorizedBecause("token expired");
   }
-  if (!out.claims.GrantsSpace(space)) return UnauthorizedBecause("space not granted");
-  return out;
+  if (!claims.GrantsSpace(space)) return UnauthorizedBecause("space not granted");
+  return Status::Ok();
+}
+
+void RedeemTicketThen(Worker& worker, evhttp_request* req, Result<SpaceAuth> checked,
+                      const std::string& space, SpaceAuthFn then) {
+  if (!checked.ok() || checked->ticket.empty()) return then(req, std::move(checked));
+  ServerContext& ctx = worker.ctx();
+  // Held while the ticket store answers: the client may leave meanwhile, and
+  // nothing of the connection exists yet (no half-admitted subscriber).
+  Worker* w = &worker;
+  const uint64_t token = worker.HoldRequest(req, [w](uint64_t, evhttp_request* r) {
+    if (r)
+      SendEvhttpResponse(*w, r, HttpResponse::FromStatus(Status::Unavailable("Shutting down")));
+  });
+  std::string ticket = std::move(checked->ticket);
+  ctx.tickets->Redeem(
+      std::move(ticket), [w](std::function<void()> f) { w->Post(std::move(f)); },
+      [w, token, auth = std::move(*checked), space,
+       then = std::move(then)](Result<Claims> claims) mutable {
+        evhttp_request* r = w->ReleaseHeld(token);
+        if (!r) return;  // the client left; the ticket is spent either way
+        if (!claims.ok()) {
+          if (claims.status().kind() == StatusKind::kUnavailable) {
+            SendEvhttpResponse(*w, r, UnavailableResponse(claims.status()));
+            return;
+          }
+          return then(r, UnauthorizedBecause(claims.status().reason()));
+        }
+        Status valid = CheckClaims(w->ctx(), space, *claims);
+        if (!valid.ok()) return then(r, valid);
+        auth.claims = std::move(*claims);
+        then(r, std::move(auth));
+      });
+}
+
+HttpResponse UnavailableResponse(const Status& s) {
+  HttpResponse resp = HttpResponse::FromStatus(s);
+  resp.headers.emplace_back("Retry-After", "1");
+  return resp;
 }
 
 Status ParseBodySpace(const std::string& body, const Limits& limits, std::string* space,

@@ -5,8 +5,10 @@
 #include "auth/secret.h"
 #include "handlers/admission.h"
 #include "handlers/connection_route.h"
+#include "handlers/poll_share.h"
 #include "handlers/subscribe_query.h"
 #include "server/context.h"
+#include "server/core/connid.h"
 #include "server/hub.h"
 #include "server/public_listener.h"
 #include "server/store/store.h"
@@ -51,12 +53,10 @@ HttpResponse ShutdownAnswer(ServerContext& ctx, uint64_t connid, const std::stri
       "],\"cursor\":" + JsonString(cursor) + "}");
 }
 
-// The first poll: a new session on this worker, answered at once.
-void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& request,
-                  SubscribeParams params) {
+// The session admitted: it starts, and its first poll is answered at once.
+void OpenSession(Worker& worker, evhttp_request* req, const HttpRequest& request,
+                 const SubscribeParams& params, const SpaceAuth& space_auth) {
   ServerContext& ctx = worker.ctx();
-  auto space_auth = AuthorizeAndAdmit(worker, req, request, params.space, params.filters, true);
-  if (!space_auth) return;
   auto conn = std::make_unique<PollConnection>(worker.NextConnId(), &worker);
   conn->secret = NewSecret();
   conn->clid = params.clid;
@@ -68,8 +68,9 @@ void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& reques
   conn->remote = request.remote_ip;
   conn->headers_json = HeadersJson(request);
   Connection* c = worker.Adopt(std::move(conn), params.filters);
-  ApplySpaceAuth(worker, c, *space_auth);
+  ApplySpaceAuth(worker, c, space_auth);
   AnnouncePresence(ctx, c);
+  if (ctx.poll_share) ctx.poll_share->Save(*c, true);  // its next poll may land elsewhere
   Worker* w = &worker;
   auto* session = static_cast<PollConnection*>(c);
   LogDebug("poll", c->id(), "session started clid=%s filters=%zu", c->clid.c_str(),
@@ -77,6 +78,20 @@ void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& reques
   // Timeout 0: the first poll never waits.
   session->Poll(params.cursor.value_or(""), 0, 0,
                 [w, req](HttpResponse resp) { SendEvhttpResponse(*w, req, resp); });
+}
+
+// The first poll: a new session on this worker, answered at once.
+void StartSession(Worker& worker, evhttp_request* req, const HttpRequest& request,
+                  SubscribeParams params) {
+  Worker* w = &worker;
+  // Copies: the continuation takes `params` (argument order is unspecified).
+  const std::string space = params.space;
+  const std::vector<std::string> filters = params.filters;
+  AuthorizeAndAdmit(
+      worker, req, request, space, filters, true,
+      [w, request, params = std::move(params)](evhttp_request* req, SpaceAuth space_auth) {
+        OpenSession(*w, req, request, params, space_auth);
+      });
 }
 
 }  // namespace
@@ -112,7 +127,10 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
   }
   const PollConfig& cfg = ctx.config.poll;
   const int64_t timeout = std::min(p.timeout_ms.value_or(cfg.timeout_ms), cfg.max_timeout_ms);
-  Worker* owner = OwnerOf(ctx, *p.connid);
+  // Shared sessions (store.kind redis) live on SessionWorker's worker,
+  // whichever node minted them.
+  Worker* owner = ctx.poll_share ? ctx.workers[SessionWorker(*p.connid, ctx.workers.size())].get()
+                                 : OwnerOf(ctx, *p.connid);
   if (!owner) {
     SendEvhttpResponse(worker, req,
                        HttpResponse::FromStatus(Status::Gone("Unknown or expired session")));
@@ -133,18 +151,26 @@ void HandlePoll(Worker& worker, evhttp_request* req) {
         });
       });
   Responder reply = [here, token](HttpResponse resp) { here->AnswerHeld(token, std::move(resp)); };
-  owner->Post([owner, connid, token, timeout, secret = std::move(p.secret),
-               since = p.cursor.value_or(""), reply = std::move(reply)]() mutable {
-    Connection* c = owner->Find(connid);
-    if (!c || c->closing)
-      return reply(HttpResponse::FromStatus(Status::Gone("Unknown or expired session")));
-    if (c->transport() != Transport::kPoll) {
-      return reply(HttpResponse::FromStatus(Status::BadRequest("Not a poll session")));
-    }
-    if (!SecretsEqual(c->secret, secret))
-      return reply(HttpResponse::FromStatus(Status::BadRequest("Invalid data")));
-    static_cast<PollConnection*>(c)->Poll(since, timeout, token, std::move(reply));
-  });
+  auto poll = [token, timeout, since = p.cursor.value_or("")](Worker*, PollConnection* session,
+                                                              Responder reply) {
+    session->Poll(since, timeout, token, std::move(reply));
+  };
+  if (ctx.poll_share) {
+    ctx.poll_share->WithSession(connid, std::move(p.secret), std::move(reply), poll);
+    return;
+  }
+  owner->Post(
+      [owner, connid, secret = std::move(p.secret), reply = std::move(reply), poll]() mutable {
+        Connection* c = owner->Find(connid);
+        if (!c || c->closing)
+          return reply(HttpResponse::FromStatus(Status::Gone("Unknown or expired session")));
+        if (c->transport() != Transport::kPoll) {
+          return reply(HttpResponse::FromStatus(Status::BadRequest("Not a poll session")));
+        }
+        if (!SecretsEqual(c->secret, secret))
+          return reply(HttpResponse::FromStatus(Status::BadRequest("Invalid data")));
+        poll(owner, static_cast<PollConnection*>(c), std::move(reply));
+      });
 }
 
 }  // namespace herald

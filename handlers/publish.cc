@@ -116,7 +116,9 @@ Status AuthorizeBoundPublish(const ServerContext& ctx, const cJSON* root,
     if (HasWildcard(t.topic)) {
       return Status::BadRequest("Binded event points cannot have wildcards: " + t.topic);
     }
-    t.acl = ctx.acl ? ctx.acl->Find(t.topic) : nullptr;
+    // Atomic: with auth.acl_source redis the bridge thread swaps it.
+    const std::shared_ptr<const Acl> acl = std::atomic_load(&ctx.acl);
+    t.acl = acl ? acl->Find(t.topic) : nullptr;
     if (!t.acl) return Status::Forbidden("Event point is not registered: " + t.topic);
     if (!t.acl->MayPublish(who)) return Status::Forbidden("Not allowed to publish to " + t.topic);
     if (!t.acl->PasswordOk(t.password)) {

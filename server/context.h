@@ -30,6 +30,7 @@ struct evhttp_request;
 namespace herald {
 
 class Hub;
+class PollShare;
 class Worker;
 
 // A private-API event stream (GET, text/event-stream, served by the private
@@ -72,10 +73,15 @@ struct ServerContext {
   EvpPkeyPtr bind_key_private_key;
   std::shared_ptr<const Acl> acl;
   // JWT keys and policy (auth.jwt_*), loaded by LoadJwtAuth before the workers
-  // start; read-only afterwards. The ticket store is thread-safe.
+  // start; read-only afterwards. The ticket store is thread-safe: in memory,
+  // or in Redis with store.kind redis (set by the assembler before the
+  // workers start).
   JwtKeys jwt_keys;
   JwtPolicy jwt_policy;
-  TicketStore tickets;
+  std::unique_ptr<TicketStore> tickets = std::make_unique<MemoryTicketStore>();
+  // Long-poll sessions shared through Redis (handlers/poll_share.h); null
+  // with the memory store. Owned by the assembler.
+  PollShare* poll_share = nullptr;
   // The HTTPS listener (tls.*): its socket, shared by the workers like the
   // plain one (-1: TLS off), and the certificate new handshakes take,
   // swapped by a SIGHUP reload.

@@ -72,6 +72,10 @@ void Hub::Feed(const EventRef& ev) {
     if (IsLocalConnId(ev->whisper, ResolveNodeId(ctx_->config.node_id)) &&
         w < ctx_->workers.size()) {
       ctx_->workers[w]->PostEvent(ev);
+    } else if (!ctx_->workers.empty()) {
+      // Another node's connid that the store routed here: a long-poll
+      // session this node adopted lives on SessionWorker's worker.
+      ctx_->workers[SessionWorker(ev->whisper, ctx_->workers.size())]->PostEvent(ev);
     }
   } else {
     for (auto& worker : ctx_->workers) worker->PostEvent(ev);

@@ -174,6 +174,8 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       {"auth.bind_key_private_key", String(&c->auth.bind_key_private_key, origin)},
       {"auth.bind_key_max_age_ms", Int(&c->auth.bind_key_max_age_ms, origin, 1, kBig)},
       {"auth.acl_file", String(&c->auth.acl_file, origin)},
+      {"auth.acl_source", String(&c->auth.acl_source, origin)},
+      {"auth.acl_refresh_ms", Int(&c->auth.acl_refresh_ms, origin, 100, kBig)},
       {"auth.jwt_hs256_secret", String(&c->auth.jwt_hs256_secret, origin)},
       {"auth.jwt_public_keys", StringList(&c->auth.jwt_public_keys, origin)},
       {"auth.jwt_algorithms", StringList(&c->auth.jwt_algorithms, origin)},
@@ -226,6 +228,12 @@ Status ParseConfigJson(const std::string& text, const std::string& origin, Confi
       c->store.replica_ack_timeout_ms >= c->store.command_timeout_ms) {
     return KeyError(origin, "store.replica_ack_timeout_ms",
                     "must be below store.command_timeout_ms");
+  }
+  if (c->auth.acl_source != "file" && c->auth.acl_source != "redis") {
+    return KeyError(origin, "auth.acl_source", "expected \"file\" or \"redis\"");
+  }
+  if (c->auth.acl_source == "redis" && !c->auth.acl_file.empty()) {
+    return KeyError(origin, "auth.acl_file", "not used with auth.acl_source \"redis\"");
   }
   if (c->auth.jwt_spaces_claim.empty()) {
     return KeyError(origin, "auth.jwt_spaces_claim", "must not be empty");
@@ -351,6 +359,11 @@ Result<CommandLine> ParseCommandLine(int argc, char** argv) {
       tokens_from_flags = true;
       cl.config.tokens.push_back(value);
     }
+  }
+  // After the flags: --store may be what makes the Redis ACL possible.
+  if (cl.config.auth.acl_source == "redis" && cl.config.store.kind != "redis") {
+    return Status::Config(
+        "auth.acl_source: \"redis\" needs store.kind \"redis\" (or --store redis)");
   }
   if (cl.config.workers == 0) {
     cl.config.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

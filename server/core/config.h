@@ -108,6 +108,11 @@ struct AuthConfig {
   std::string bind_key_private_key;    // PEM file; empty: bind keys refused
   int64_t bind_key_max_age_ms = 3000;  // a bind key is valid this long after its iat
   std::string acl_file;                // JSON ACL for bound topics; empty: none registered
+  // Where bound topics' ACL records come from: "file" (acl_file) or "redis"
+  // (the hash <prefix>acl, store.kind redis; server/redis_acl.h), reloaded on
+  // a publish to <prefix>acl:changed and every acl_refresh_ms.
+  std::string acl_source = "file";
+  int64_t acl_refresh_ms = 5000;
   // JWT (auth/jwt.h). With no hs256_secret and no public key, spaces are open.
   std::string jwt_hs256_secret;              // HMAC secret for HS256 tokens
   std::vector<std::string> jwt_public_keys;  // PEM files (RSA/EC); kid = base name

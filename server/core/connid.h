@@ -9,6 +9,7 @@
 // 137 billion connections per worker. Pure functions; safe from any thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace herald {
@@ -34,6 +35,13 @@ inline constexpr int ConnIdNode(uint64_t connid) {
 // minted by another node (to be routed through the shared store).
 inline constexpr bool IsLocalConnId(uint64_t connid, int local_node) {
   return ConnIdNode(connid) == local_node;
+}
+
+// The worker (of `workers`) that holds a connection by this connid: its own
+// for a local connid; for a long-poll session adopted from another node
+// (handlers/poll_share.h), the connid's worker bits modulo this node's count.
+inline constexpr size_t SessionWorker(uint64_t connid, size_t workers) {
+  return static_cast<size_t>(ConnIdWorker(connid)) % workers;
 }
 
 // This process's node id: `configured` when it is 0..kMaxNodeId, otherwise

@@ -25,6 +25,18 @@
 //   <p>q            channel of requests to every node (/disconnect, /connections)
 //   <p>q:<node>     channel of requests to one node (a connid's)
 //   <p>r:<node>     channel of the answers to a node's requests
+//   <p>tk:<ticket>  claims of a ticket (POST /ticket), PX its TTL, GETDEL'd
+//                   by the node that redeems it (server/redis_tickets.h)
+//   <p>ps:<connid>  hash of a long-poll session: `node` (its owner now, read
+//                   by the publish script to route whispers) and `rec` (what
+//                   another node needs to adopt it); PX session TTL
+//                   (server/poll_share.h)
+//   <p>pm:<node>    channel of one node: "<connid>" a session it held moved
+//                   away, "kick <connid> <reason>" a /disconnect for it
+//   <p>acl          hash of bound topics' ACL records (auth.acl_source redis):
+//                   field = topic, value = the ACL file's record JSON
+//   <p>acl:changed  channel: a publish (any payload) makes every node reload
+//                   <p>acl (server/redis_acl.h)
 #pragma once
 
 #include <charconv>
@@ -54,6 +66,13 @@ class RedisKeys {
   std::string requests() const { return p_ + "q"; }
   std::string requests(int node) const { return p_ + "q:" + std::to_string(node); }
   std::string replies(int node) const { return p_ + "r:" + std::to_string(node); }
+  std::string node_channel_prefix() const { return p_ + "n:"; }
+  std::string ticket(std::string_view t) const { return p_ + "tk:" + std::string(t); }
+  std::string poll_session(uint64_t connid) const { return p_ + "ps:" + std::to_string(connid); }
+  std::string poll_moves(int node) const { return poll_moves_prefix() + std::to_string(node); }
+  std::string poll_moves_prefix() const { return p_ + "pm:"; }
+  std::string acl() const { return p_ + "acl"; }
+  std::string acl_changed() const { return p_ + "acl:changed"; }
   // The PSUBSCRIBE pattern for a wildcard filter: a glob that matches the
   // channel of every topic the filter matches, and possibly more (Redis's `*`
   // crosses `/`); the node then filters exactly.

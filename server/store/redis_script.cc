@@ -48,7 +48,13 @@ if KEYS[2] ~= '' then
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
   if KEYS[6] then redis.call('ZADD', KEYS[6], 0, ARGV[1]) end
 end
-redis.call('PUBLISH', KEYS[5], id .. ' ' .. epoch .. ' ' .. ARGV[2])
+local channel = KEYS[5]
+if KEYS[7] and KEYS[7] ~= '' then
+  -- A whisper to a long-poll session that moved to another node goes there.
+  local owner = redis.call('HGET', KEYS[7], 'node')
+  if owner then channel = ARGV[8] .. owner end
+end
+redis.call('PUBLISH', channel, id .. ' ' .. epoch .. ' ' .. ARGV[2])
 return {id, epoch}
 )lua");
   return script;

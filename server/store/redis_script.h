@@ -33,13 +33,16 @@ class RedisScript {
 //   KEYS: 1 sequence counter, 2 topic stream ("" for a live-only event),
 //         3 last-activity sorted set, 4 epoch, 5 channel to PUBLISH to,
 //         6 the topic's name index for reads (score 0, so ZRANGEBYLEX
-//           works: <p>tindex, or <p>wtopics for a wildcard topic)
+//           works: <p>tindex, or <p>wtopics for a wildcard topic),
+//         7 (optional) a whisper target's poll-session record <p>ps:<connid>
+//           ("" otherwise): its `node`, if any, names the channel instead
 //   ARGV: 1 topic, 2 event body, 3 stream MAXLEN (approximate), 4 now (ms),
 //         5 a fresh epoch, used when Redis has none (it lost its data),
 //         6 (optional) a floor: the newest id the caller has seen, and 7 the
 //         epoch it saw it in; in that epoch the id is never at or below the
 //         floor (a promoted replica may lack the newest, unacknowledged ids
-//         that subscribers already got: reusing them would be a duplicate)
+//         that subscribers already got: reusing them would be a duplicate),
+//         8 the node channel prefix (<p>n:) for KEYS[7]'s owner
 //   Reply: {id, epoch}; the message published is "<id> <epoch> <body>".
 const RedisScript& PublishScript();
 

@@ -157,15 +157,18 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
       return fail(Unavailable(commands_ ? commands_->detail() : ""));
     }
     const std::vector<std::string> keys = {
-        keys_.seq(),    ev->InHistory() ? keys_.stream(ev->topic) : "",
-        keys_.topics(), keys_.epoch(),
-        ChannelOf(*ev), IndexOf(ev->topic)};
+        keys_.seq(), ev->InHistory() ? keys_.stream(ev->topic) : "", keys_.topics(), keys_.epoch(),
+        ChannelOf(*ev), IndexOf(ev->topic),
+        // A whisper's session may have moved to another node (long polling):
+        // the script reads its owner from <p>ps:<connid>.
+        ev->whisper ? keys_.poll_session(ev->whisper) : ""};
     const std::vector<std::string> args = {
         ev->topic, StoredBody(*ev), std::to_string(options_.stream_maxlen),
         std::to_string(ev->iat_ms), std::to_string(ProposeEpoch()),
         // Never an id this node has already seen: after a failover the new
         // master may lack the newest (unacknowledged) ones.
-        std::to_string(last_fed_.load(std::memory_order_relaxed)), std::to_string(epoch_.load())};
+        std::to_string(last_fed_.load(std::memory_order_relaxed)), std::to_string(epoch_.load()),
+        keys_.node_channel_prefix()};
     const bool sent =
         PublishScript().Run(*commands_, keys, args, [this, post, done](const redisReply* r) {
           uint64_t id = 0;

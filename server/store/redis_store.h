@@ -109,7 +109,8 @@ class RedisStore : public Store {
   //    (not the event feed), kept across reconnects.
   void RunOnBridge(std::function<void()> task);
   RedisClient* commands() { return commands_.get(); }
-  event_base* bridge_base() { return base_.get(); }  // timers of the bridge's users
+  // The bridge's loop, for timers of those parts (bridge thread only).
+  event_base* bridge_base() { return base_.get(); }
   const RedisKeys& keys() const { return keys_; }
   int node_id() const { return options_.node_id; }
   using ListenFn = std::function<void(std::string_view payload)>;

@@ -60,6 +60,9 @@ class PollConnection : public Connection {
   void CancelPoll(uint64_t token);
 
   std::string headers_json;  // of the first poll, for /connections?details=true
+  // With sessions shared through Redis (handlers/poll_share.h): the claim
+  // this node's copy is of; a move notice of a later claim drops it.
+  uint64_t share_gen = 0;
 
  private:
   // Appends what waits after *after_seq to `events` (JSON array items):

@@ -83,5 +83,22 @@ TEST(Acl, RefusesBadFiles) {
   for (const char* b : bad) EXPECT_FALSE(Acl::Parse(b, "f").ok()) << b;
 }
 
+TEST(Acl, OneRecordAtATimeForTheRedisHash) {
+  // auth.acl_source redis: each hash value is parsed alone, and a bad one
+  // is refused with a reason naming it.
+  auto rec = Acl::ParseRecord(R"({"ep":"room/1","owner":"alice","sub":["carol"]})", "field room/1");
+  ASSERT_TRUE(rec.ok()) << rec.status().reason();
+  EXPECT_TRUE((*rec)->MaySubscribe(User("carol")));
+  auto bad = Acl::ParseRecord(R"({"ep":"room/2","sub":"carol"})", "field room/2");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().reason(), "field room/2: sub should be an array");
+  EXPECT_FALSE(Acl::ParseRecord("not json", "x").ok());
+  EXPECT_FALSE(Acl::ParseRecord(R"({"ep":"room/+"})", "x").ok());
+  auto acl = Acl::FromRecords({*rec});
+  EXPECT_EQ(acl->size(), 1u);
+  EXPECT_TRUE(acl->Find("room/1"));
+  EXPECT_FALSE(acl->Find("room/2"));
+}
+
 }  // namespace
 }  // namespace herald
