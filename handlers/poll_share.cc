@@ -1,7 +1,6 @@
 // See poll_share.h.
 #include "handlers/poll_share.h"
 
-#include <charconv>
 #include <future>
 
 #include "auth/secret.h"
@@ -48,23 +47,6 @@ end
 return owner
 )lua");
   return script;
-}
-
-template <class T>
-bool ParseNumber(std::string_view s, T* out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-std::string_view Text(const redisReply* r) {
-  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
-             ? std::string_view(r->str, r->len)
-             : std::string_view();
-}
-
-Status RedisDown(RedisClient* c) {
-  const std::string detail = c ? c->detail() : "";
-  return Status::Unavailable("Redis " + (detail.empty() ? std::string("down") : detail));
 }
 
 std::string Str(const cJSON* root, const char* key) {
@@ -197,7 +179,8 @@ void PollShare::WithSession(uint64_t connid, std::string secret, Responder done,
         OnClaimed(target, connid, secret, std::move(claim), std::move(done), std::move(then));
       });
     };
-    if (!c || c->state() != RedisClient::State::kUp) return finish(Claim::Failed(RedisDown(c)));
+    if (!c || c->state() != RedisClient::State::kUp)
+      return finish(Claim::Failed(RedisUnavailable(c)));
     const bool sent = ClaimScript().Run(
         *c, {redis_->keys().poll_session(connid)},
         {std::to_string(node_), ttl, redis_->keys().poll_moves_prefix(), std::to_string(connid)},
@@ -205,16 +188,16 @@ void PollShare::WithSession(uint64_t connid, std::string secret, Responder done,
           if (!*alive) return;
           Claim claim;
           if (!r || r->type == REDIS_REPLY_ERROR) {
-            claim.status = RedisDown(c);
+            claim.status = RedisUnavailable(c);
           } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
             claim.found = true;
-            if (!ParseNumber(Text(r->element[0]), &claim.prev_node)) claim.prev_node = -1;
+            if (!ParseDecimal(ReplyText(r->element[0]), &claim.prev_node)) claim.prev_node = -1;
             claim.gen = static_cast<uint64_t>(r->element[1]->integer);
-            claim.rec = std::string(Text(r->element[2]));
+            claim.rec = std::string(ReplyText(r->element[2]));
           }
           finish(std::move(claim));
         });
-    if (!sent) finish(Claim::Failed(RedisDown(c)));
+    if (!sent) finish(Claim::Failed(RedisUnavailable(c)));
   });
 }
 
@@ -295,14 +278,14 @@ void PollShare::OnMessage(std::string_view payload) {
   if (kick) payload.remove_prefix(5);
   const size_t sp = payload.find(' ');
   uint64_t connid = 0;
-  if (sp == std::string_view::npos || !ParseNumber(payload.substr(0, sp), &connid) ||
+  if (sp == std::string_view::npos || !ParseDecimal(payload.substr(0, sp), &connid) ||
       ctx_->workers.empty()) {
     LogWarn("poll", 0, "malformed session notice");
     return;
   }
   std::string arg(payload.substr(sp + 1));
   uint64_t gen = 0;
-  if (!kick && !ParseNumber(std::string_view(arg), &gen)) return;
+  if (!kick && !ParseDecimal(std::string_view(arg), &gen)) return;
   Worker* w = ctx_->workers[SessionWorker(connid, ctx_->workers.size())].get();
   w->Post([w, connid, kick, arg = std::move(arg), gen] {
     Connection* c = w->Find(connid);

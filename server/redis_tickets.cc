@@ -7,11 +7,6 @@
 namespace herald {
 namespace {
 
-Status Down(RedisClient* c) {
-  const std::string detail = c ? c->detail() : "";
-  return Status::Unavailable("Redis " + (detail.empty() ? std::string("down") : detail));
-}
-
 bool Up(RedisClient* c) { return c && c->state() == RedisClient::State::kUp; }
 
 }  // namespace
@@ -23,13 +18,14 @@ void RedisTicketStore::Issue(const Claims& claims, int64_t ttl_ms, PostFn post, 
     std::string ticket = NewSecret();
     auto reply = [c, post, done, ticket](const redisReply* r) {
       const bool ok = r && r->type == REDIS_REPLY_STATUS;
-      Result<std::string> out = ok ? Result<std::string>(ticket) : Result<std::string>(Down(c));
+      Result<std::string> out =
+          ok ? Result<std::string>(ticket) : Result<std::string>(RedisUnavailable(c));
       post([done, out = std::move(out)]() mutable { done(std::move(out)); });
     };
     if (!Up(c) ||
         !c->Command({"SET", redis_->keys().ticket(ticket), value, "PX", std::to_string(ttl_ms)},
                     reply)) {
-      post([done, s = Down(c)] { done(s); });
+      post([done, s = RedisUnavailable(c)] { done(s); });
     }
   });
 }
@@ -41,7 +37,7 @@ void RedisTicketStore::Redeem(std::string ticket, PostFn post, RedeemedFn done) 
         auto reply = [c, post, done](const redisReply* r) {
           Result<Claims> out = Status::Unauthorized(kBadTicket);
           if (!r || r->type == REDIS_REPLY_ERROR) {
-            out = Down(c);
+            out = RedisUnavailable(c);
           } else if (r->type == REDIS_REPLY_STRING) {
             out = DecodeClaims(std::string_view(r->str, r->len));
             if (!out.ok()) {
@@ -52,7 +48,7 @@ void RedisTicketStore::Redeem(std::string ticket, PostFn post, RedeemedFn done) 
           post([done, out = std::move(out)]() mutable { done(std::move(out)); });
         };
         if (!Up(c) || !c->Command({"GETDEL", redis_->keys().ticket(ticket)}, reply)) {
-          post([done, s = Down(c)] { done(s); });
+          post([done, s = RedisUnavailable(c)] { done(s); });
         }
       });
 }

@@ -23,12 +23,6 @@ std::string ReplyError(const redisReply* reply) {
   return {};
 }
 
-std::string_view Str(const redisReply* r) {
-  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
-             ? std::string_view(r->str, r->len)
-             : std::string_view();
-}
-
 }  // namespace
 
 // One command in flight: hiredis hands it back to OnReply exactly once.
@@ -37,6 +31,20 @@ struct RedisClient::Pending {
   uint64_t generation;
   ReplyFn done;
 };
+
+std::string_view ReplyText(const redisReply* r) {
+  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+             ? std::string_view(r->str, r->len)
+             : std::string_view();
+}
+
+Status RedisUnavailable(const std::string& detail) {
+  return Status::Unavailable("Redis " + (detail.empty() ? std::string("down") : detail));
+}
+
+Status RedisUnavailable(const RedisClient* client) {
+  return RedisUnavailable(client ? client->detail() : std::string());
+}
 
 const char* RedisStateName(RedisClient::State state) {
   switch (state) {
@@ -148,15 +156,16 @@ void RedisClient::OnSentinelReply(redisAsyncContext* ac, void* reply, void* priv
 void RedisClient::OnSentinelAnswer(const redisReply* r) {
   // ["host", "port"], or nil when this sentinel does not know the master.
   int port = 0;
-  std::string_view port_text =
-      r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? Str(r->element[1]) : std::string_view();
+  std::string_view port_text = r->type == REDIS_REPLY_ARRAY && r->elements == 2
+                                   ? ReplyText(r->element[1])
+                                   : std::string_view();
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-      Str(r->element[0]).empty()) {
+      ReplyText(r->element[0]).empty()) {
     std::string err = ReplyError(r);
     return AskSentinel(sentinel_index_ + 1, err.empty() ? "does not know it" : err);
   }
-  std::string host(Str(r->element[0]));
+  std::string host(ReplyText(r->element[0]));
   if (host != host_ || port != port_) {
     const RedisHostPort& s = options_.endpoint.sentinels[sentinel_index_];
     LogInfo("redis", 0, "sentinel %s:%d: master %s is %s:%d", s.host.c_str(), s.port,
@@ -216,7 +225,7 @@ void RedisClient::Handshake() {
     Send({"ROLE"}, [this](const redisReply* reply) {
       if (!reply || !ctx_) return;
       std::string_view role = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
-                                  ? Str(reply->element[0])
+                                  ? ReplyText(reply->element[0])
                                   : std::string_view();
       if (role != "master")
         Drop("ROLE is " + std::string(role.empty() ? "?" : role) + ", not master");
@@ -381,13 +390,15 @@ void RedisClient::OnSubscriptionReply(redisAsyncContext* ac, void* reply, void*)
 
 void RedisClient::OnMessageReply(const redisReply* reply) {
   if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) return;
-  std::string_view type = Str(reply->element[0]);
+  std::string_view type = ReplyText(reply->element[0]);
   if (type == "message" && on_message_) {
-    on_message_(Str(reply->element[1]), {}, Str(reply->element[2]));
+    on_message_(ReplyText(reply->element[1]), {}, ReplyText(reply->element[2]));
   } else if (type == "pmessage" && reply->elements >= 4 && on_message_) {
-    on_message_(Str(reply->element[2]), Str(reply->element[1]), Str(reply->element[3]));
+    on_message_(ReplyText(reply->element[2]), ReplyText(reply->element[1]),
+                ReplyText(reply->element[3]));
   } else if (type == "subscribe" || type == "psubscribe") {
-    OnSubscribeReply(type == "subscribe" ? "SUBSCRIBE" : "PSUBSCRIBE", Str(reply->element[1]));
+    OnSubscribeReply(type == "subscribe" ? "SUBSCRIBE" : "PSUBSCRIBE",
+                     ReplyText(reply->element[1]));
   }
 }
 

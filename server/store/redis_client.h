@@ -46,6 +46,7 @@
 
 #include "server/store/redis_url.h"
 #include "server/util/c_handles.h"
+#include "server/util/status.h"
 
 namespace herald {
 
@@ -165,5 +166,12 @@ class RedisClient {
 };
 
 const char* RedisStateName(RedisClient::State state);
+
+// A reply's text (a bulk string or a status), empty for anything else.
+std::string_view ReplyText(const redisReply* r);
+// What a caller answers when `client` (may be null) is not up or a command
+// got no reply: unavailable, "Redis <its last error>" or "Redis down".
+Status RedisUnavailable(const RedisClient* client);
+Status RedisUnavailable(const std::string& detail);
 
 }  // namespace herald

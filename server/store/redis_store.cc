@@ -1,7 +1,6 @@
 #include "server/store/redis_store.h"
 
 #include <algorithm>
-#include <charconv>
 #include <random>
 #include <set>
 
@@ -13,10 +12,6 @@
 
 namespace herald {
 namespace {
-
-Status Unavailable(const std::string& detail) {
-  return Status::Unavailable("Redis " + (detail.empty() ? std::string("down") : detail));
-}
 
 // The {"type","detail"} JSON inside a rendered event: the tail is
 // `,"emitted":<topic>},"e":<e_json>}` (MakeEvent).
@@ -32,21 +27,9 @@ std::string StoredBody(const Event& ev) {
                                        ev.bound != nullptr, std::string(EventBody(ev))});
 }
 
-template <class T>
-bool ParseNumber(std::string_view s, T* out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-std::string_view ReplyText(const redisReply* r) {
-  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
-             ? std::string_view(r->str, r->len)
-             : std::string_view();
-}
-
 uint64_t StreamSeq(std::string_view entry_id) {  // "<seq>-0"
   uint64_t seq = 0;
-  ParseNumber(entry_id.substr(0, entry_id.find('-')), &seq);
+  ParseDecimal(entry_id.substr(0, entry_id.find('-')), &seq);
   return seq;
 }
 
@@ -154,7 +137,7 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
   RunOnBridge([this, ev = std::move(ev), post = std::move(post), done = std::move(done)]() {
     auto fail = [post, done](Status s) { post([done, s] { done(s, 0); }); };
     if (!commands_ || commands_->state() != RedisClient::State::kUp) {
-      return fail(Unavailable(commands_ ? commands_->detail() : ""));
+      return fail(RedisUnavailable(commands_ ? commands_->detail() : ""));
     }
     const std::vector<std::string> keys = {
         keys_.seq(), ev->InHistory() ? keys_.stream(ev->topic) : "", keys_.topics(), keys_.epoch(),
@@ -176,13 +159,14 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
               r->element[0]->type != REDIS_REPLY_INTEGER) {
             // Unanswered (timeout, lost connection): the script is atomic, so
             // it either ran whole or not at all; the publisher may retry.
-            Status s = Unavailable(r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len)
-                                                                     : commands_->detail());
+            Status s =
+                RedisUnavailable(r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len)
+                                                                   : commands_->detail());
             return post([done, s] { done(s, 0); });
           }
           id = static_cast<uint64_t>(r->element[0]->integer);
           uint32_t epoch = 0;
-          if (ParseNumber(ReplyText(r->element[1]), &epoch)) {
+          if (ParseDecimal(ReplyText(r->element[1]), &epoch)) {
             // Redis's own: a new one (it lost its data) names this id too.
             NoteEpoch(epoch);
             NoteSeq(id, epoch);
@@ -190,7 +174,7 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
           round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
           Acknowledge(id, post, done);
         });
-    if (!sent) fail(Unavailable(commands_->detail()));
+    if (!sent) fail(RedisUnavailable(commands_->detail()));
   });
 }
 
@@ -212,12 +196,12 @@ void RedisStore::SendWait() {
     const bool ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= want;
     const Status s =
         ok ? Status::Ok()
-           : Unavailable("not acknowledged: " +
-                         (r && r->type == REDIS_REPLY_INTEGER
-                              ? std::to_string(r->integer) + " of " + std::to_string(want) +
-                                    " replicas within " +
-                                    std::to_string(options_.replica_ack_timeout_ms) + " ms"
-                              : commands_->detail()));
+           : RedisUnavailable("not acknowledged: " +
+                              (r && r->type == REDIS_REPLY_INTEGER
+                                   ? std::to_string(r->integer) + " of " + std::to_string(want) +
+                                         " replicas within " +
+                                         std::to_string(options_.replica_ack_timeout_ms) + " ms"
+                                   : commands_->detail()));
     for (Unreplicated& u : *batch) {
       const uint64_t id = u.id;
       u.post([done = std::move(u.done), s, id] { done(s, s.ok() ? id : 0); });
@@ -250,7 +234,7 @@ void RedisStore::AppendBatch(std::vector<EventRef> events, PostFn post,
   RunOnBridge([this, events = std::move(events), post = std::move(post), done = std::move(done)]() {
     auto fail = [post, done](Status s) { post([done, s] { done(s, 0); }); };
     if (!commands_ || commands_->state() != RedisClient::State::kUp) {
-      return fail(Unavailable(commands_ ? commands_->detail() : ""));
+      return fail(RedisUnavailable(commands_ ? commands_->detail() : ""));
     }
     std::vector<std::string> keys = {keys_.seq(), keys_.topics(), keys_.epoch()};
     // As Append: the floor keeps ids this node has seen from being handed out again.
@@ -273,15 +257,16 @@ void RedisStore::AppendBatch(std::vector<EventRef> events, PostFn post,
               r->element[0]->type != REDIS_REPLY_INTEGER) {
             // Unanswered (timeout, lost connection): one script, so the
             // whole batch ran or none of it; the publisher may retry.
-            Status s = Unavailable(r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len)
-                                                                     : commands_->detail());
+            Status s =
+                RedisUnavailable(r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len)
+                                                                   : commands_->detail());
             return post([done, s] { done(s, 0); });
           }
           const auto first = static_cast<uint64_t>(r->element[0]->integer);
           round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
           Acknowledge(first, post, done);
         });
-    if (!sent) fail(Unavailable(commands_->detail()));
+    if (!sent) fail(RedisUnavailable(commands_->detail()));
   });
 }
 
@@ -299,14 +284,14 @@ void RedisStore::LoadEpoch() {
   commands_->Command({"SET", keys_.epoch(), std::to_string(ProposeEpoch()), "NX"}, nullptr);
   commands_->Command({"GET", keys_.epoch()}, [this](const redisReply* r) {
     uint32_t epoch = 0;
-    if (ParseNumber(ReplyText(r), &epoch)) NoteEpoch(epoch);
+    if (ParseDecimal(ReplyText(r), &epoch)) NoteEpoch(epoch);
   });
   if (seq_loaded_) return;
   commands_->Command({"GET", keys_.seq()}, [this](const redisReply* r) {
     if (!r || seq_loaded_) return;
     seq_loaded_ = true;
     uint64_t seq = 0;
-    ParseNumber(ReplyText(r), &seq);
+    ParseDecimal(ReplyText(r), &seq);
     if (last_fed_.load() == 0) last_fed_.store(seq, std::memory_order_release);
     if (!r || epoch_.load() == 0) return;
     loaded_ = true;
@@ -331,8 +316,8 @@ void RedisStore::OnMessage(std::string_view channel, std::string_view payload) {
   size_t b = a == std::string_view::npos ? a : payload.find(' ', a + 1);
   uint64_t id = 0;
   uint32_t epoch = 0;
-  if (b == std::string_view::npos || !ParseNumber(payload.substr(0, a), &id) ||
-      !ParseNumber(payload.substr(a + 1, b - a - 1), &epoch)) {
+  if (b == std::string_view::npos || !ParseDecimal(payload.substr(0, a), &id) ||
+      !ParseDecimal(payload.substr(a + 1, b - a - 1), &epoch)) {
     LogWarn("redis", 0, "malformed message on %.*s", static_cast<int>(channel.size()),
             channel.data());
     return;
@@ -419,7 +404,7 @@ void RedisStore::CatchUpFrom(uint64_t run) {
                      });
   const bool sent = commands_->Command({"GET", keys_.epoch()}, [this, run](const redisReply* r) {
     uint32_t epoch = 0;
-    if (!ParseNumber(ReplyText(r), &epoch)) return RetryCatchUp(run, "no epoch");
+    if (!ParseDecimal(ReplyText(r), &epoch)) return RetryCatchUp(run, "no epoch");
     if (run != catch_up_run_) return;
     NoteEpoch(epoch);
     if (watched_.empty()) return EndCatchUp();  // nothing to read; whispers may be held
@@ -468,7 +453,7 @@ void RedisStore::ReadOnBridge(std::shared_ptr<ReadJob> job) {
   };
   if (!commands_ || commands_->state() != RedisClient::State::kUp) {
     ReadResult r;
-    r.status = Unavailable(commands_ ? commands_->detail() : "");
+    r.status = RedisUnavailable(commands_ ? commands_->detail() : "");
     return finish(std::move(r));
   }
   if (job->req.epoch != 0 && job->req.epoch != epoch_.load()) {
@@ -485,8 +470,8 @@ void RedisStore::ReadOnBridge(std::shared_ptr<ReadJob> job) {
   // a node that heard nothing since Redis lost its data learns it here.
   ReadCommand(job, {"MGET", keys_.epoch(), keys_.seq()}, [job](const redisReply* r) {
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return;
-    ParseNumber(ReplyText(r->element[0]), &job->redis_epoch);
-    ParseNumber(ReplyText(r->element[1]), &job->result.last_seq);
+    ParseDecimal(ReplyText(r->element[0]), &job->redis_epoch);
+    ParseDecimal(ReplyText(r->element[1]), &job->result.last_seq);
   });
   // A plain filter matches its own topic and the wildcard topics that match
   // it (symmetric rule); a wildcard filter, the topics under its literal
@@ -600,7 +585,7 @@ void RedisStore::FinishRead(const std::shared_ptr<ReadJob>& job) {
   read_rounds_.fetch_add(job->rounds, std::memory_order_relaxed);
   if (job->failed) {
     result = ReadResult();
-    result.status = Unavailable(commands_ ? commands_->detail() : "");
+    result.status = RedisUnavailable(commands_ ? commands_->detail() : "");
   } else {
     std::sort(result.events.begin(), result.events.end(),
               [](const EventRef& a, const EventRef& b) { return a->seq < b->seq; });
@@ -698,11 +683,11 @@ void RedisStore::OnTick(evutil_socket_t, short, void* arg) {
                              if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return;
                              uint32_t epoch = 0;
                              uint64_t seq = 0;
-                             if (!ParseNumber(ReplyText(r->element[0]), &epoch)) return;
+                             if (!ParseDecimal(ReplyText(r->element[0]), &epoch)) return;
                              // A node that hears nothing learns here that
                              // Redis lost its data (FLUSHALL, restart).
                              self->NoteEpoch(epoch);
-                             if (ParseNumber(ReplyText(r->element[1]), &seq)) {
+                             if (ParseDecimal(ReplyText(r->element[1]), &seq)) {
                                self->NoteSeq(seq, epoch);
                              }
                            });

@@ -367,7 +367,10 @@ TEST_F(RedisStoreTest, MinReplicasAckAcknowledgesOnlyWhatAReplicaHas) {
   RedisServer master({"--repl-diskless-sync-delay", "0"});
   auto wait_one = [](RedisStoreOptions* o) {
     o->min_replicas_ack = 1;
-    o->replica_ack_timeout_ms = 100;
+    // Generous: a replica on a loaded machine may take a while to answer
+    // WAIT's GETACK (the command timeout stays above it, as config demands).
+    o->replica_ack_timeout_ms = 2000;
+    o->client.command_timeout_ms = 5000;
   };
   Node a(master.port(), 1, wait_one);
   ASSERT_TRUE(a.WaitUp());
