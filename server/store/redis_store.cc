@@ -152,30 +152,34 @@ void RedisStore::Append(EventRef ev, PostFn post, std::function<void(Status, uin
         // master may lack the newest (unacknowledged) ones.
         std::to_string(last_fed_.load(std::memory_order_relaxed)), std::to_string(epoch_.load()),
         keys_.node_channel_prefix()};
-    const bool sent =
-        PublishScript().Run(*commands_, keys, args, [this, post, done](const redisReply* r) {
-          uint64_t id = 0;
-          if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-              r->element[0]->type != REDIS_REPLY_INTEGER) {
-            // Unanswered (timeout, lost connection): the script is atomic, so
-            // it either ran whole or not at all; the publisher may retry.
-            Status s =
-                RedisUnavailable(r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len)
-                                                                   : commands_->detail());
-            return post([done, s] { done(s, 0); });
-          }
-          id = static_cast<uint64_t>(r->element[0]->integer);
-          uint32_t epoch = 0;
-          if (ParseDecimal(ReplyText(r->element[1]), &epoch)) {
-            // Redis's own: a new one (it lost its data) names this id too.
-            NoteEpoch(epoch);
-            NoteSeq(id, epoch);
-          }
-          round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
-          Acknowledge(id, post, done);
-        });
+    const bool sent = PublishScript().Run(
+        *commands_, keys, args,
+        [this, post, done](const redisReply* r) { OnPublished(r, 1, post, done); });
     if (!sent) fail(RedisUnavailable(commands_->detail()));
   });
+}
+
+// The publish scripts' reply {first id, epoch}; `count` events took the ids
+// from the first on.
+void RedisStore::OnPublished(const redisReply* r, size_t count, const PostFn& post,
+                             const std::function<void(Status, uint64_t)>& done) {
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+      r->element[0]->type != REDIS_REPLY_INTEGER) {
+    // Unanswered (timeout, lost connection): a script is atomic, so it ran
+    // whole (every event of a batch) or not at all; the publisher may retry.
+    Status s = RedisUnavailable(r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len)
+                                                                  : commands_->detail());
+    return post([done, s] { done(s, 0); });
+  }
+  const auto first = static_cast<uint64_t>(r->element[0]->integer);
+  uint32_t epoch = 0;
+  if (ParseDecimal(ReplyText(r->element[1]), &epoch)) {
+    // Redis's own: a new one (it lost its data) names these ids too.
+    NoteEpoch(epoch);
+    NoteSeq(first + count - 1, epoch);
+  }
+  round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
+  Acknowledge(first, post, done);
 }
 
 void RedisStore::Acknowledge(uint64_t id, PostFn post, std::function<void(Status, uint64_t)> done) {
@@ -251,20 +255,9 @@ void RedisStore::AppendBatch(std::vector<EventRef> events, PostFn post,
       args.push_back(ev->topic);
       args.push_back(StoredBody(*ev));
     }
-    const bool sent =
-        PublishBatchScript().Run(*commands_, keys, args, [this, post, done](const redisReply* r) {
-          if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-              r->element[0]->type != REDIS_REPLY_INTEGER) {
-            // Unanswered (timeout, lost connection): one script, so the
-            // whole batch ran or none of it; the publisher may retry.
-            Status s =
-                RedisUnavailable(r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len)
-                                                                   : commands_->detail());
-            return post([done, s] { done(s, 0); });
-          }
-          const auto first = static_cast<uint64_t>(r->element[0]->integer);
-          round_trips_.store(commands_->round_trips(), std::memory_order_relaxed);
-          Acknowledge(first, post, done);
+    const bool sent = PublishBatchScript().Run(
+        *commands_, keys, args, [this, n = events.size(), post, done](const redisReply* r) {
+          OnPublished(r, n, post, done);
         });
     if (!sent) fail(RedisUnavailable(commands_->detail()));
   });

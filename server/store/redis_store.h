@@ -143,6 +143,8 @@ class RedisStore : public Store {
   void RetryCatchUp(uint64_t run, const std::string& why);
   // Feeds the live messages held meanwhile (deduplicated by id) and goes live.
   void EndCatchUp();
+  void OnPublished(const redisReply* r, size_t count, const PostFn& post,
+                   const std::function<void(Status, uint64_t)>& done);
   void Acknowledge(uint64_t id, PostFn post, std::function<void(Status, uint64_t)> done);
   void SendWait();
   void ReadOnBridge(std::shared_ptr<ReadJob> job);
