@@ -140,7 +140,7 @@ void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_vi
   if (ctx->cluster) {
     // Every node's connections count: the cluster publishes the sum (and
     // must hear of every change, watched here or not).
-    ctx->cluster->PresenceChanged(clid, type);
+    ctx->cluster->PresenceChanged(clid, type, count);
     return;
   }
   if (!ctx->presence.HasWatchers()) return;

@@ -73,7 +73,8 @@ return out
 }
 
 // KEYS: nodes, seq, epoch, own presence hash, the topic's channel.
-// ARGV: node, ttl ms, prefix, topic, own count, type, proposed epoch.
+// ARGV: node, ttl ms, prefix, topic, own count now, type, proposed epoch,
+// own count as of this change.
 // Returns {1 if this node was not registered, sum, id}.
 const RedisScript& PresenceScript() {
   static const RedisScript script(std::string(kNowLua) + kSumLua + kPresenceEventLua + R"lua(
@@ -92,7 +93,10 @@ if not epoch then
   redis.call('SET', KEYS[3], epoch)
 end
 local id = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', KEYS[5], presence_message(id, epoch, now, topic, ARGV[6], sum))
+-- The event tells the count as of its own change (ARGV[8]), the hash keeps
+-- the newest (ARGV[5]): two changes sent together still say 1 then 2.
+local told = sum - tonumber(ARGV[5]) + tonumber(ARGV[8])
+redis.call('PUBLISH', KEYS[5], presence_message(id, epoch, now, topic, ARGV[6], told))
 return {added, sum, id}
 )lua");
   return script;
@@ -282,8 +286,8 @@ void RedisCluster::Resync() {
                               });
 }
 
-void RedisCluster::PresenceChanged(const std::string& key, std::string_view type) {
-  store_->RunOnBridge([this, key, type = std::string(type)] {
+void RedisCluster::PresenceChanged(const std::string& key, std::string_view type, int64_t count) {
+  store_->RunOnBridge([this, key, type = std::string(type), count] {
     if (!Up()) {
       need_sync_ = true;
       return;
@@ -296,7 +300,8 @@ void RedisCluster::PresenceChanged(const std::string& key, std::string_view type
     const bool sent = PresenceScript().Run(
         *store_->commands(), {k.nodes(), k.seq(), k.epoch(), k.presence_counts(node_id()), channel},
         {std::to_string(node_id()), std::to_string(options_.node_ttl_ms), k.prefix(), topic,
-         std::to_string(own), type, std::to_string(store_->epoch() ? store_->epoch() : 1)},
+         std::to_string(own), type, std::to_string(store_->epoch() ? store_->epoch() : 1),
+         std::to_string(count)},
         [this, alive = alive_](const redisReply* r) {
           if (!*alive) return;
           if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {

@@ -76,8 +76,9 @@ class RedisCluster {
 
   // A connection came or went for presence key `key` (server/core/space.h):
   // publishes a `type` (connect, disconnect) presence event carrying the
-  // cluster-wide count. Nobody waits for it.
-  void PresenceChanged(const std::string& key, std::string_view type);
+  // cluster-wide count as of this change (`count`: this node's, after it;
+  // the hash in Redis gets the newest). Nobody waits for it.
+  void PresenceChanged(const std::string& key, std::string_view type, int64_t count);
   // The cluster-wide count of `key`, for `available`; -1 when Redis did not
   // answer.
   void PresenceCount(const std::string& key, PostFn post, std::function<void(int64_t)> done);

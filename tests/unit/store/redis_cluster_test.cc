@@ -56,8 +56,8 @@ class Node {
   RedisCluster& cluster() { return *cluster_; }
 
   void Connect(const std::string& clid, int delta) {
-    presence_.ChangeKeyed(clid, clid, delta);
-    cluster_->PresenceChanged(clid, delta > 0 ? "connect" : "disconnect");
+    const int64_t count = presence_.ChangeKeyed(clid, clid, delta);
+    cluster_->PresenceChanged(clid, delta > 0 ? "connect" : "disconnect", count);
   }
   int64_t Count(const std::string& clid) {
     std::promise<int64_t> p;
