@@ -3,21 +3,13 @@
 // received on other nodes in that order with the answered ids, and kept in
 // the streams for a resume. Redis down: 503 and nothing delivered.
 import assert from 'node:assert/strict';
-import { htest, startHerald, publish, publishOk, request, waitFor } from './lib/herald.mjs';
+import { htest, publish, publishOk, waitFor } from './lib/herald.mjs';
 import { sseOpen, waitMessages } from './lib/sse_client.mjs';
 import { startRedis, waitSubscribed } from './lib/redis.mjs';
+import { startNode as startRedisNode, storeState } from './lib/redis_nodes.mjs';
 
-async function startNode(redis, nodeId) {
-  return startHerald({
-    extraArgs: ['--store', 'redis', '--redis', redis.url, '--node-id', String(nodeId)],
-    config: { store: { connect_timeout_ms: 300, command_timeout_ms: 500 } },
-  });
-}
-
-async function storeState(h) {
-  const r = await request(h.priv + '/state', { headers: { Authorization: 'Bearer ' + h.token } });
-  return r.json.store;
-}
+// The shared node starter (lib/redis_nodes.mjs) with a short command timeout.
+const startNode = (redis, nodeId) => startRedisNode(redis, nodeId, { config: { store: { command_timeout_ms: 500 } } });
 
 const seq = (id) => BigInt(id.split('-')[1]);
 const item = (ep, type, detail) => ({ ep, e: { type, detail } });

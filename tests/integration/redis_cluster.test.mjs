@@ -5,21 +5,13 @@
 // whisper/kick/presence across nodes, Sentinel — is still to come: see
 // docs/scaling.md.)
 import assert from 'node:assert/strict';
-import { htest, startHerald, publish, publishOk, request, waitFor } from './lib/herald.mjs';
+import { htest, publish, publishOk, waitFor } from './lib/herald.mjs';
 import { sseOpen, waitMessages } from './lib/sse_client.mjs';
 import { startRedis, waitSubscribed } from './lib/redis.mjs';
+import { startNode as startRedisNode, storeState } from './lib/redis_nodes.mjs';
 
-async function startNode(redis, nodeId) {
-  return startHerald({
-    extraArgs: ['--store', 'redis', '--redis', redis.url, '--node-id', String(nodeId)],
-    config: { store: { connect_timeout_ms: 300, command_timeout_ms: 500 } },
-  });
-}
-
-async function storeState(h) {
-  const r = await request(h.priv + '/state', { headers: { Authorization: 'Bearer ' + h.token } });
-  return r.json.store;
-}
+// The shared node starter (lib/redis_nodes.mjs) with a short command timeout.
+const startNode = (redis, nodeId) => startRedisNode(redis, nodeId, { config: { store: { command_timeout_ms: 500 } } });
 
 htest('redis: a publish on node A reaches SSE subscribers on B and C with the same ids in order', async () => {
   const redis = await startRedis();
