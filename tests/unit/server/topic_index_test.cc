@@ -22,6 +22,9 @@
 namespace {
 std::atomic<int64_t> g_live_allocations{0};
 int64_t LiveAllocations() { return g_live_allocations.load(); }
+// Out of line: with free() inlined into operator delete, GCC's optimizer pairs it with the
+// operator new at a call site and reports -Wmismatched-new-delete (a Release build failed).
+__attribute__((noinline)) void ReleaseBlock(void* p) { std::free(p); }
 }  // namespace
 
 void* operator new(std::size_t n) {
@@ -33,7 +36,7 @@ void* operator new(std::size_t n) {
 void operator delete(void* p) noexcept {
   if (!p) return;
   --g_live_allocations;
-  std::free(p);
+  ReleaseBlock(p);
 }
 void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 
