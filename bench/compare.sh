@@ -115,7 +115,7 @@ for round in $(seq "$ROUNDS"); do
         kill -0 "$HERALD_PID" 2>/dev/null || log "WARNING: herald died during $scenario"
         stop_herald
       else
-        start_nchan
+        start_nchan "$scenario"
         run_bench nchan "$scenario" sse "round=$round" "$JSONL" "${EXTRA[@]}" |
           grep -v '^{' || log "herald-bench failed on $scenario/nchan"
         stop_nchan

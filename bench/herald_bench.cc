@@ -425,6 +425,7 @@ void Runner::Print(const std::string& status) {
   AddNum(o, "unknown_events", double(t.unknown_events));
   AddNum(o, "events", double(plan_.resume ? plan_.replay_events : events));
   AddNum(o, "publish_failed", double(pub_ ? pub_->failed : 0));
+  AddNum(o, "publisher_reconnects", double(pub_ ? pub_->reconnects : 0));
   AddNum(o, "deliveries_expected", double(expected));
   AddNum(o, "deliveries_received", double(received));
   AddNum(o, "connect_ms", std::round(connect_s_ * 1000));
@@ -485,10 +486,12 @@ void Runner::Print(const std::string& status) {
            (long long)before_.rss_kb, (long long)after_connect_.rss_kb, rss_per,
            (long long)before_.pss_kb, (long long)after_connect_.pss_kb, pss_per);
   }
-  printf("  deliveries %llu / %llu expected (%.2f %%)  resets %u  bad frames %llu\n",
-         (unsigned long long)received, (unsigned long long)expected,
-         Div(100.0 * double(received), double(expected)), t.resets,
-         (unsigned long long)merged_.bad_frames);
+  printf(
+      "  deliveries %llu / %llu expected (%.2f %%)  resets %u  bad frames %llu  publisher "
+      "reconnects %llu\n",
+      (unsigned long long)received, (unsigned long long)expected,
+      Div(100.0 * double(received), double(expected)), t.resets,
+      (unsigned long long)merged_.bad_frames, (unsigned long long)(pub_ ? pub_->reconnects : 0));
   if (!phases_.empty()) {
     printf("  %-9s %7s %6s %10s %10s %9s %9s %9s %9s %9s\n", "phase", "events", "rate", "received",
            "cpu us", "us/deliv", "us/event", "p50 ms", "p99 ms", "max ms");

@@ -132,20 +132,58 @@ stop_herald() {
   forget_pid "$HERALD_PID"
 }
 
-# Starts nginx+Nchan (2 workers) on a fresh port; sets NCHAN_PID (master),
-# NCHAN_PIDS (master and workers, comma-separated) and NCHAN_ADDR.
+# Nchan's settings (bench/README.md "Nchan's settings" says why each).
+# NCHAN_TUNING=best (default) is Nchan at its best for these scenarios;
+# NCHAN_TUNING=stock is the configuration compare.sh used before issue 15
+# (nginx's and Nchan's defaults), kept to reproduce the before/after figures.
+# NCHAN_WORKERS (default 2), NCHAN_HTTP_EXTRA, NCHAN_SUB_EXTRA and
+# NCHAN_PUB_EXTRA (directives added to the http block and to the subscriber
+# and publisher locations) are for A/B runs of one setting at a time.
+nchan_tuning() {
+  NCHAN_LISTEN_OPTS=
+  NCHAN_HTTP_TUNING=
+  NCHAN_SUB_TUNING=
+  NCHAN_PUB_TUNING=
+  case ${NCHAN_TUNING:-best} in
+    stock) ;;
+    best)
+      # reuseport: the kernel spreads connections evenly over the workers
+      # (an accept race can leave one worker with most of 19,000).
+      NCHAN_LISTEN_OPTS=reuseport
+      # nginx closes a keep-alive connection after 1,000 requests by default:
+      # the publisher would reconnect every 1,000 events.
+      NCHAN_HTTP_TUNING='keepalive_requests 1000000; keepalive_timeout 900s;'
+      NCHAN_SUB_TUNING=
+      NCHAN_PUB_TUNING=
+      ;;
+    *) die "NCHAN_TUNING must be best or stock" ;;
+  esac
+}
+
+# Starts nginx+Nchan (NCHAN_WORKERS, default 2) on a fresh port; sets
+# NCHAN_PID (master), NCHAN_PIDS (master and workers, comma-separated) and
+# NCHAN_ADDR.
+# start_nchan [SCENARIO]: with NCHAN_TUNING=best, `channels` gets one worker
+# (two workers cost Nchan ~19 syscalls per event in inter-worker messages
+# against ~3 with one; see RESULTS.md "Nchan at its best").
 start_nchan() {
-  local port dir=$WORK_DIR/nchan i workers
+  local port dir=$WORK_DIR/nchan i workers nworkers=${NCHAN_WORKERS:-2}
   port=$(free_port)
   mkdir -p "$dir"
+  nchan_tuning
+  if [[ -z ${NCHAN_WORKERS:-} && ${NCHAN_TUNING:-best} == best && ${1:-} == channels ]]; then
+    nworkers=1
+  fi
+  # worker_rlimit_nofile: the per-process cap (20,000 here); with
+  # worker_connections 19900 one worker may hold most of idle-max's 19,000.
   cat >"$dir/nginx.conf" <<EOF
 load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
-worker_processes 2;
+worker_processes $nworkers;
 worker_rlimit_nofile 20000;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 daemon off;
-events { worker_connections 16000; multi_accept on; }
+events { worker_connections 19900; multi_accept on; }
 http {
   access_log off;
   client_body_temp_path $dir/body;
@@ -153,16 +191,19 @@ http {
   fastcgi_temp_path $dir/fastcgi;
   uwsgi_temp_path $dir/uwsgi;
   scgi_temp_path $dir/scgi;
+  $NCHAN_HTTP_TUNING ${NCHAN_HTTP_EXTRA:-}
   server {
-    listen 127.0.0.1:$port backlog=4096;
+    listen 127.0.0.1:$port backlog=4096 $NCHAN_LISTEN_OPTS;
     location ~ ^/sub/(.+)\$ {
       nchan_subscriber eventsource;
       nchan_channel_id \$1;
       nchan_subscriber_timeout 0;
+      $NCHAN_SUB_TUNING ${NCHAN_SUB_EXTRA:-}
     }
     location = /pub {
       nchan_publisher;
       nchan_channel_id \$arg_id;
+      $NCHAN_PUB_TUNING ${NCHAN_PUB_EXTRA:-}
     }
   }
 }
@@ -173,7 +214,7 @@ EOF
   wait_port "$port" || die "nginx did not start (see $dir/error.log)"
   for i in $(seq 50); do
     workers=$(pgrep -P "$NCHAN_PID" | paste -sd, -)
-    [[ $(tr ',' '\n' <<<"$workers" | grep -c .) -ge 2 ]] && break
+    [[ $(tr ',' '\n' <<<"$workers" | grep -c .) -ge $nworkers ]] && break
     sleep 0.1
   done
   NCHAN_PIDS=$NCHAN_PID${workers:+,$workers}
