@@ -257,6 +257,9 @@ bool Runner::ForkWorkers() {
     if (n >= 2000) procs = std::max<uint32_t>(procs, 2);
     procs = std::max<uint32_t>(procs, 1);
   }
+  // Each worker's share of the handshakes in flight, at most 500 per worker
+  // (the workers read it from their copy of cfg_ after the fork).
+  cfg_.max_pending = std::clamp<uint32_t>(cfg_.max_pending / procs, 1, 500);
   fflush(stdout);
   fflush(stderr);
   uint32_t first = 0;

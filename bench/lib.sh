@@ -109,9 +109,11 @@ start_herald() {
     tls_conf=", \"tls\": {\"cert_file\": \"$WORK_DIR/tls.pem\", \"key_file\": \"$WORK_DIR/tls.key\", \"listen\": \"127.0.0.1:$tls_port\"}"
   fi
   # Long streams (the default 60 s would end them mid-run) and room for
-  # 10,000+ subscribers from a handful of loopback addresses.
+  # 10,000+ subscribers from a handful of loopback addresses. 4,096 pending
+  # requests, as nginx's backlog=4096: the bench keeps up to 1,000 handshakes
+  # in flight and the default 1,024 (512 per worker) cut a few of 19,000.
   cat >"$WORK_DIR/herald.json" <<EOF
-{"limits": {"max_connections": 50000, "max_connections_per_ip": 0},
+{"limits": {"max_connections": 50000, "max_connections_per_ip": 0, "max_pending_connections": 4096},
  "stream": {"timeout_ms": 900000}$tls_conf}
 EOF
   "${HERALD_RUN_BIN:-$HERALD_BIN}" --listen "127.0.0.1:$sub" --private-listen "127.0.0.1:$pub" --workers 2 \
