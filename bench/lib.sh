@@ -116,7 +116,7 @@ start_herald() {
 {"limits": {"max_connections": 50000, "max_connections_per_ip": 0, "max_pending_connections": 4096},
  "stream": {"timeout_ms": 900000}$tls_conf}
 EOF
-  "${HERALD_RUN_BIN:-$HERALD_BIN}" --listen "127.0.0.1:$sub" --private-listen "127.0.0.1:$pub" --workers 2 \
+  "${HERALD_RUN_BIN:-$HERALD_BIN}" --listen "127.0.0.1:$sub" --private-listen "127.0.0.1:$pub" --workers "${HERALD_WORKERS:-2}" \
     --token "$TOKEN" --config "$WORK_DIR/herald.json" >>"$WORK_DIR/herald.log" 2>&1 &
   HERALD_PID=$!
   STARTED_PIDS+=("$HERALD_PID")
@@ -205,6 +205,13 @@ http {
     location = /pub {
       nchan_publisher;
       nchan_channel_id \$arg_id;
+      $NCHAN_PUB_TUNING ${NCHAN_PUB_EXTRA:-}
+    }
+    # The path form of the channel id (--pub-path '/pub/{topic}'), for A/B
+    # runs against the query form above.
+    location ~ ^/pub/(.+)\$ {
+      nchan_publisher;
+      nchan_channel_id \$1;
       $NCHAN_PUB_TUNING ${NCHAN_PUB_EXTRA:-}
     }
   }
