@@ -28,6 +28,9 @@ usage: bench/compare.sh [--rounds N] [--scenarios "idle fanout ..."]
   (--store redis) and three nginx+Nchan servers (Nchan's Redis store), each
   trio sharing a fresh redis-server whose CPU counts as server CPU;
   DIR/redis_stats.txt gets Redis's CPU and INFO commandstats for each run.
+  idle-max and fanout-max (opt-in too, ~2 min a round for both) hold 19,000
+  subscribers in one server process (herald; nginx with 2 workers).
+  NCHAN_TUNING=stock runs Nchan as before issue 15 (bench/README.md).
   Results: DIR/results.jsonl, DIR/summary.md,
   DIR/plot.png; --write-results also rewrites bench/RESULTS.md and
   bench/results.png.

@@ -217,6 +217,7 @@ http {
   }
 }
 EOF
+  log "nginx+Nchan: $nworkers worker(s), NCHAN_TUNING=${NCHAN_TUNING:-best}"
   nginx -c "$dir/nginx.conf" -p "$dir/" >>"$dir/nginx.out" 2>&1 &
   NCHAN_PID=$!
   STARTED_PIDS+=("$NCHAN_PID")
