@@ -137,7 +137,9 @@ stop_herald() {
 # Nchan's settings (bench/README.md "Nchan's settings" says why each).
 # NCHAN_TUNING=best (default) is Nchan at its best for these scenarios;
 # NCHAN_TUNING=stock is the configuration compare.sh used before issue 15
-# (nginx's and Nchan's defaults), kept to reproduce the before/after figures.
+# (nginx's and Nchan's defaults, 2 workers everywhere; only
+# worker_connections differs: 19900 for idle-max), kept to reproduce the
+# before/after figures.
 # NCHAN_WORKERS (default 2), NCHAN_HTTP_EXTRA, NCHAN_SUB_EXTRA and
 # NCHAN_PUB_EXTRA (directives added to the http block and to the subscriber
 # and publisher locations) are for A/B runs of one setting at a time.
@@ -155,17 +157,14 @@ nchan_tuning() {
       # nginx closes a keep-alive connection after 1,000 requests by default:
       # the publisher would reconnect every 1,000 events.
       NCHAN_HTTP_TUNING='keepalive_requests 1000000; keepalive_timeout 900s;'
-      NCHAN_SUB_TUNING=
-      NCHAN_PUB_TUNING=
       ;;
     *) die "NCHAN_TUNING must be best or stock" ;;
   esac
 }
 
-# Starts nginx+Nchan (NCHAN_WORKERS, default 2) on a fresh port; sets
-# NCHAN_PID (master), NCHAN_PIDS (master and workers, comma-separated) and
-# NCHAN_ADDR.
-# start_nchan [SCENARIO]: with NCHAN_TUNING=best, `channels` gets one worker
+# start_nchan [SCENARIO]: starts nginx+Nchan (NCHAN_WORKERS, default 2) on a
+# fresh port; sets NCHAN_PID (master), NCHAN_PIDS (master and workers,
+# comma-separated) and NCHAN_ADDR. With NCHAN_TUNING=best `channels` gets one worker
 # (two workers cost Nchan ~19 syscalls per event in inter-worker messages
 # against ~3 with one; see RESULTS.md "Nchan at its best").
 start_nchan() {
