@@ -40,10 +40,13 @@ struct BenchConfig {
   std::string pub_path;  // nchan: "/pub?id={topic}"
   std::vector<pid_t> server_pids;
   std::vector<in_addr> src_addrs;
-  double ramp = 5000;          // new connections per second, all workers together
-  uint32_t procs = 0;          // 0 = ceil(subscribers / per_proc), at least 2
-  uint32_t per_proc = 9000;    // sockets per worker process (20,000-file cap)
-  uint32_t max_pending = 500;  // handshakes in flight per worker
+  double ramp = 5000;        // new connections per second, all workers together
+  uint32_t procs = 0;        // 0 = ceil(subscribers / per_proc), at least 2
+  uint32_t per_proc = 9000;  // sockets per worker process (20,000-file cap)
+  // Handshakes in flight, all workers together (each gets its share): herald
+  // cuts the oldest unfinished request past limits.max_pending_connections
+  // (1,024), so more in flight would measure that limit, not connect time.
+  uint32_t max_pending = 1000;
   uint32_t pub_conns = 4;
   double drain_timeout_s = 5;  // give up on a phase after this long without progress
   double settle_s = 1;         // wait after connecting before the memory sample

@@ -28,6 +28,9 @@ usage: bench/compare.sh [--rounds N] [--scenarios "idle fanout ..."]
   (--store redis) and three nginx+Nchan servers (Nchan's Redis store), each
   trio sharing a fresh redis-server whose CPU counts as server CPU;
   DIR/redis_stats.txt gets Redis's CPU and INFO commandstats for each run.
+  idle-max and fanout-max (opt-in too, ~2 min a round for both) hold 19,000
+  subscribers in one server process (herald; nginx with 2 workers).
+  NCHAN_TUNING=stock runs Nchan as before issue 15 (bench/README.md).
   Results: DIR/results.jsonl, DIR/summary.md,
   DIR/plot.png; --write-results also rewrites bench/RESULTS.md and
   bench/results.png.
@@ -115,7 +118,7 @@ for round in $(seq "$ROUNDS"); do
         kill -0 "$HERALD_PID" 2>/dev/null || log "WARNING: herald died during $scenario"
         stop_herald
       else
-        start_nchan
+        start_nchan "$scenario"
         run_bench nchan "$scenario" sse "round=$round" "$JSONL" "${EXTRA[@]}" |
           grep -v '^{' || log "herald-bench failed on $scenario/nchan"
         stop_nchan

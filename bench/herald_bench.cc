@@ -257,6 +257,9 @@ bool Runner::ForkWorkers() {
     if (n >= 2000) procs = std::max<uint32_t>(procs, 2);
     procs = std::max<uint32_t>(procs, 1);
   }
+  // Each worker's share of the handshakes in flight, at most 500 per worker
+  // (the workers read it from their copy of cfg_ after the fork).
+  cfg_.max_pending = std::clamp<uint32_t>(cfg_.max_pending / procs, 1, 500);
   fflush(stdout);
   fflush(stderr);
   uint32_t first = 0;
@@ -425,6 +428,7 @@ void Runner::Print(const std::string& status) {
   AddNum(o, "unknown_events", double(t.unknown_events));
   AddNum(o, "events", double(plan_.resume ? plan_.replay_events : events));
   AddNum(o, "publish_failed", double(pub_ ? pub_->failed : 0));
+  AddNum(o, "publisher_reconnects", double(pub_ ? pub_->reconnects : 0));
   AddNum(o, "deliveries_expected", double(expected));
   AddNum(o, "deliveries_received", double(received));
   AddNum(o, "connect_ms", std::round(connect_s_ * 1000));
@@ -485,10 +489,12 @@ void Runner::Print(const std::string& status) {
            (long long)before_.rss_kb, (long long)after_connect_.rss_kb, rss_per,
            (long long)before_.pss_kb, (long long)after_connect_.pss_kb, pss_per);
   }
-  printf("  deliveries %llu / %llu expected (%.2f %%)  resets %u  bad frames %llu\n",
-         (unsigned long long)received, (unsigned long long)expected,
-         Div(100.0 * double(received), double(expected)), t.resets,
-         (unsigned long long)merged_.bad_frames);
+  printf(
+      "  deliveries %llu / %llu expected (%.2f %%)  resets %u  bad frames %llu  publisher "
+      "reconnects %llu\n",
+      (unsigned long long)received, (unsigned long long)expected,
+      Div(100.0 * double(received), double(expected)), t.resets,
+      (unsigned long long)merged_.bad_frames, (unsigned long long)(pub_ ? pub_->reconnects : 0));
   if (!phases_.empty()) {
     printf("  %-9s %7s %6s %10s %10s %9s %9s %9s %9s %9s\n", "phase", "events", "rate", "received",
            "cpu us", "us/deliv", "us/event", "p50 ms", "p99 ms", "max ms");

@@ -109,12 +109,14 @@ start_herald() {
     tls_conf=", \"tls\": {\"cert_file\": \"$WORK_DIR/tls.pem\", \"key_file\": \"$WORK_DIR/tls.key\", \"listen\": \"127.0.0.1:$tls_port\"}"
   fi
   # Long streams (the default 60 s would end them mid-run) and room for
-  # 10,000+ subscribers from a handful of loopback addresses.
+  # 10,000+ subscribers from a handful of loopback addresses. 4,096 pending
+  # requests, as nginx's backlog=4096: the bench keeps up to 1,000 handshakes
+  # in flight and the default 1,024 (512 per worker) cut a few of 19,000.
   cat >"$WORK_DIR/herald.json" <<EOF
-{"limits": {"max_connections": 50000, "max_connections_per_ip": 0},
+{"limits": {"max_connections": 50000, "max_connections_per_ip": 0, "max_pending_connections": 4096},
  "stream": {"timeout_ms": 900000}$tls_conf}
 EOF
-  "${HERALD_RUN_BIN:-$HERALD_BIN}" --listen "127.0.0.1:$sub" --private-listen "127.0.0.1:$pub" --workers 2 \
+  "${HERALD_RUN_BIN:-$HERALD_BIN}" --listen "127.0.0.1:$sub" --private-listen "127.0.0.1:$pub" --workers "${HERALD_WORKERS:-2}" \
     --token "$TOKEN" --config "$WORK_DIR/herald.json" >>"$WORK_DIR/herald.log" 2>&1 &
   HERALD_PID=$!
   STARTED_PIDS+=("$HERALD_PID")
@@ -132,20 +134,57 @@ stop_herald() {
   forget_pid "$HERALD_PID"
 }
 
-# Starts nginx+Nchan (2 workers) on a fresh port; sets NCHAN_PID (master),
-# NCHAN_PIDS (master and workers, comma-separated) and NCHAN_ADDR.
+# Nchan's settings (bench/README.md "Nchan's settings" says why each).
+# NCHAN_TUNING=best (default) is Nchan at its best for these scenarios;
+# NCHAN_TUNING=stock is the configuration compare.sh used before issue 15
+# (nginx's and Nchan's defaults, 2 workers everywhere; only
+# worker_connections differs: 19900 for idle-max), kept to reproduce the
+# before/after figures.
+# NCHAN_WORKERS (default 2), NCHAN_HTTP_EXTRA, NCHAN_SUB_EXTRA and
+# NCHAN_PUB_EXTRA (directives added to the http block and to the subscriber
+# and publisher locations) are for A/B runs of one setting at a time.
+nchan_tuning() {
+  NCHAN_LISTEN_OPTS=
+  NCHAN_HTTP_TUNING=
+  NCHAN_SUB_TUNING=
+  NCHAN_PUB_TUNING=
+  case ${NCHAN_TUNING:-best} in
+    stock) ;;
+    best)
+      # reuseport: the kernel spreads connections evenly over the workers
+      # (an accept race can leave one worker with most of 19,000).
+      NCHAN_LISTEN_OPTS=reuseport
+      # nginx closes a keep-alive connection after 1,000 requests by default:
+      # the publisher would reconnect every 1,000 events.
+      NCHAN_HTTP_TUNING='keepalive_requests 1000000; keepalive_timeout 900s;'
+      ;;
+    *) die "NCHAN_TUNING must be best or stock" ;;
+  esac
+}
+
+# start_nchan [SCENARIO]: starts nginx+Nchan (NCHAN_WORKERS, default 2) on a
+# fresh port; sets NCHAN_PID (master), NCHAN_PIDS (master and workers,
+# comma-separated) and NCHAN_ADDR. With NCHAN_TUNING=best `channels` gets one worker
+# (two workers cost Nchan ~19 syscalls per event in inter-worker messages
+# against ~3 with one; see RESULTS.md "Nchan at its best").
 start_nchan() {
-  local port dir=$WORK_DIR/nchan i workers
+  local port dir=$WORK_DIR/nchan i workers nworkers=${NCHAN_WORKERS:-2}
   port=$(free_port)
   mkdir -p "$dir"
+  nchan_tuning
+  if [[ -z ${NCHAN_WORKERS:-} && ${NCHAN_TUNING:-best} == best && ${1:-} == channels ]]; then
+    nworkers=1
+  fi
+  # worker_rlimit_nofile: the per-process cap (20,000 here); with
+  # worker_connections 19900 one worker may hold most of idle-max's 19,000.
   cat >"$dir/nginx.conf" <<EOF
 load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
-worker_processes 2;
+worker_processes $nworkers;
 worker_rlimit_nofile 20000;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 daemon off;
-events { worker_connections 16000; multi_accept on; }
+events { worker_connections 19900; multi_accept on; }
 http {
   access_log off;
   client_body_temp_path $dir/body;
@@ -153,27 +192,38 @@ http {
   fastcgi_temp_path $dir/fastcgi;
   uwsgi_temp_path $dir/uwsgi;
   scgi_temp_path $dir/scgi;
+  $NCHAN_HTTP_TUNING ${NCHAN_HTTP_EXTRA:-}
   server {
-    listen 127.0.0.1:$port backlog=4096;
+    listen 127.0.0.1:$port backlog=4096 $NCHAN_LISTEN_OPTS;
     location ~ ^/sub/(.+)\$ {
       nchan_subscriber eventsource;
       nchan_channel_id \$1;
       nchan_subscriber_timeout 0;
+      $NCHAN_SUB_TUNING ${NCHAN_SUB_EXTRA:-}
     }
     location = /pub {
       nchan_publisher;
       nchan_channel_id \$arg_id;
+      $NCHAN_PUB_TUNING ${NCHAN_PUB_EXTRA:-}
+    }
+    # The path form of the channel id (--pub-path '/pub/{topic}'), for A/B
+    # runs against the query form above.
+    location ~ ^/pub/(.+)\$ {
+      nchan_publisher;
+      nchan_channel_id \$1;
+      $NCHAN_PUB_TUNING ${NCHAN_PUB_EXTRA:-}
     }
   }
 }
 EOF
+  log "nginx+Nchan: $nworkers worker(s), NCHAN_TUNING=${NCHAN_TUNING:-best}"
   nginx -c "$dir/nginx.conf" -p "$dir/" >>"$dir/nginx.out" 2>&1 &
   NCHAN_PID=$!
   STARTED_PIDS+=("$NCHAN_PID")
   wait_port "$port" || die "nginx did not start (see $dir/error.log)"
   for i in $(seq 50); do
     workers=$(pgrep -P "$NCHAN_PID" | paste -sd, -)
-    [[ $(tr ',' '\n' <<<"$workers" | grep -c .) -ge 2 ]] && break
+    [[ $(tr ',' '\n' <<<"$workers" | grep -c .) -ge $nworkers ]] && break
     sleep 0.1
   done
   NCHAN_PIDS=$NCHAN_PID${workers:+,$workers}

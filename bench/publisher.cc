@@ -105,6 +105,7 @@ void Publisher::OnRead(bufferevent*, void* arg) {
   --pub->in_flight_;
   if (!c->http.keep_alive()) {
     c->bev.reset();
+    ++pub->reconnects;
     pub->Connect(c);
   } else {
     c->http.Reset();
@@ -126,7 +127,10 @@ void Publisher::OnEvent(bufferevent*, short what, void* arg) {
     --pub->in_flight_;
   }
   c->bev.reset();
-  if (++pub->reconnects_ <= 1000) pub->Connect(c);
+  if (++pub->reconnects_ <= 1000) {
+    ++pub->reconnects;
+    pub->Connect(c);
+  }
   pub->Pump();
   if (pub->on_response) pub->on_response();
 }

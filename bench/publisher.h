@@ -34,6 +34,9 @@ class Publisher {
   uint64_t sent = 0;
   uint64_t ok = 0;
   uint64_t failed = 0;
+  // Connections opened again after the first: the server closed a keep-alive
+  // connection (nginx's keepalive_requests) or it failed.
+  uint64_t reconnects = 0;
   int last_fail_status = 0;
   std::string last_fail_body;
 

@@ -6,6 +6,9 @@
 namespace herald_bench {
 namespace {
 
+// idle-max and fanout-max: subscribers held by one server process.
+constexpr uint32_t kMaxSubscribers = 19000;
+
 std::string Num(const char* prefix, uint32_t i) { return prefix + std::to_string(i); }
 
 // Wildcard topics are wc/g<G>/t<T> (100 groups x 10 leaves = 1,000 topics).
@@ -53,7 +56,8 @@ void ComputeExpected(Plan* plan) {
 }  // namespace
 
 const char* ScenarioNames() {
-  return "idle fanout fanout-light channels wildcard resume fanout-redis channels-redis";
+  return "idle fanout fanout-light channels wildcard resume fanout-redis channels-redis idle-max "
+         "fanout-max";
 }
 
 namespace {
@@ -98,6 +102,18 @@ bool BuildPlan(const std::string& scenario, const Overrides& ov, Plan* plan, std
     p.subscribers = subs(10000);
     for (uint32_t i = 0; i < p.subscribers; ++i) p.filters.push_back(Num("idle-", i % 1000));
     p.idle_hold_s = 2;
+  } else if (name == "idle-max") {
+    // One server process at the machine's scale: 19,000 of the 20,000 files a
+    // process may open, the rest left for the server's own descriptors.
+    p.subscribers = subs(kMaxSubscribers);
+    for (uint32_t i = 0; i < p.subscribers; ++i) p.filters.push_back(Num("idle-", i % 1000));
+    p.idle_hold_s = 2;
+  } else if (name == "fanout-max") {
+    // 2 events/s: 38,000 deliveries a second, which both servers sustain on
+    // two cores shared with the clients (5/s saturated Nchan).
+    p.subscribers = subs(kMaxSubscribers);
+    p.filters.assign(p.subscribers, "fanout");
+    p.phases.push_back({"rate2", events(60), rate(2), {"fanout"}, 0});
   } else if (name == "fanout" || name == "fanout-light") {
     p.subscribers = subs(5000);
     p.filters.assign(p.subscribers, "fanout");

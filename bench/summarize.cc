@@ -84,10 +84,14 @@ int Summarize(const std::string& path, const std::string& plot_path) {
       continue;
     }
     double expected = Num(o, "deliveries_expected");
-    if (sc == "idle") {
-      add("idle: RSS bytes per connection", server, Num(o, "rss_per_conn_bytes"));
-      add("idle: PSS bytes per connection", server, Num(o, "pss_per_conn_bytes"));
-      add("idle: connect p99 ms", server, Num(o, "connect_p99_us") / 1000);
+    if (sc == "idle" || sc == "idle-max" || sc == "fanout-max") {
+      add(sc + ": RSS bytes per connection", server, Num(o, "rss_per_conn_bytes"));
+      add(sc + ": PSS bytes per connection", server, Num(o, "pss_per_conn_bytes"));
+      add(sc + ": connect p99 ms", server, Num(o, "connect_p99_us") / 1000);
+    }
+    // The *-max scenarios: how long one process took to take all 19,000.
+    if (sc == "idle-max" || sc == "fanout-max") {
+      add(sc + ": all connected, s", server, Num(o, "connect_ms") / 1000);
     }
     if (sc == "resume") {
       add("resume: all replayed, s", server, Num(o, "resume_s"));
