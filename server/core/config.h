@@ -85,7 +85,7 @@ struct Limits {
   // most this many such unfinished requests per node (split evenly across
   // workers), past which the oldest is cut to make room.
   int64_t request_timeout_ms = 10000;
-  int64_t max_pending_connections = 1024;
+  int64_t max_pending_connections = 4096;
   // Poll sessions outlive their requests by poll.session_ttl_ms: they have a
   // budget of their own instead of using up max_connections.
   int64_t max_poll_sessions = 10000;
