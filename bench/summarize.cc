@@ -117,9 +117,9 @@ int Summarize(const std::string& path, const std::string& plot_path) {
     }
     double expected = Num(o, "deliveries_expected");
     if (sc.rfind("idle", 0) == 0) {  // idle and its variants (idle-tls)
-      add("idle: RSS bytes per connection", server, Num(o, "rss_per_conn_bytes"));
-      add("idle: PSS bytes per connection", server, Num(o, "pss_per_conn_bytes"));
-      add("idle: connect p99 ms", server, Num(o, "connect_p99_us") / 1000);
+      add(sc + ": RSS bytes per connection", server, Num(o, "rss_per_conn_bytes"));
+      add(sc + ": PSS bytes per connection", server, Num(o, "pss_per_conn_bytes"));
+      add(sc + ": connect p99 ms", server, Num(o, "connect_p99_us") / 1000);
     }
     if (sc == "resume") {
       add("resume: all replayed, s", server, Num(o, "resume_s"));

@@ -20,6 +20,8 @@ constexpr std::string_view kSseHead =
     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
     "Connection: keep-alive\r\n\r\n";
 constexpr std::string_view kAccepted = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+constexpr std::string_view kBadRequest =
+    "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 constexpr std::string_view kNotFound =
     "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
@@ -105,8 +107,11 @@ bool FloorServer::HandleRequests(Conn* c) {
   for (;;) {
     RequestHead head;
     ParseResult r = ParseRequestHead(c->in, &head);
-    if (r == ParseResult::kIncomplete) return c->in.size() <= kMaxHead;
-    if (r == ParseResult::kBad) return false;
+    if (r == ParseResult::kBad || (r == ParseResult::kIncomplete && c->in.size() > kMaxHead)) {
+      Send(c, kBadRequest);
+      return false;
+    }
+    if (r == ParseResult::kIncomplete) return true;
     if (c->in.size() < head.head_len + head.body_len) return true;  // body still coming
     std::string_view body(c->in.data() + head.head_len, head.body_len);
     if (head.method == "GET" && head.target.substr(0, kSubPrefix.size()) == kSubPrefix) {
