@@ -127,6 +127,7 @@ struct PhaseResult {
   uint64_t expected = 0;
   uint64_t received = 0;
   uint64_t cpu_us = 0;
+  uint64_t sys_us = 0;  // the kernel's part of cpu_us
   double publish_s = 0;
   double total_s = 0;
   uint64_t publish_failed = 0;
@@ -365,6 +366,7 @@ bool Runner::RunPhase(size_t idx, PhaseResult* out) {
   out->total_s = double(MonotonicUs() - t0) / 1e6;
   out->received = Received(pidx) - received0;
   out->cpu_us = s1.cpu_us - s0.cpu_us;
+  out->sys_us = s1.sys_us - s0.sys_us;
   out->publish_failed = pub_->failed - failed0;
   return true;
 }
@@ -467,6 +469,8 @@ void Runner::Print(const std::string& status) {
     if (have_pids) {
       AddNum(po, "cpu_us", double(p.cpu_us));
       AddNum(po, "cpu_us_per_delivery", Div(double(p.cpu_us), double(p.received)));
+      AddNum(po, "cpu_sys_us", double(p.sys_us));
+      AddNum(po, "cpu_sys_us_per_delivery", Div(double(p.sys_us), double(p.received)));
       AddNum(po, "cpu_us_per_event", Div(double(p.cpu_us), double(p.events)));
     }
     AddLatency(po, merged_.latency[std::min<size_t>(i, kMaxPhases - 1)]);
