@@ -196,7 +196,7 @@ int Summarize(const std::string& path, const std::string& plot_path) {
     if (!f) return 2;
     fprintf(f,
             "# row herald_p50 herald_p90 herald_p99 nchan_p50 nchan_p90 nchan_p99 "
-            "herald_cpu nchan_cpu (ms, ms, ms, ..., µs per delivery)\n");
+            "herald_cpu nchan_cpu floor_cpu (ms, ms, ms, ..., µs per delivery)\n");
     for (const auto& p : plot_rows) {
       bool have = false;
       fprintf(f, "%s", p.c_str());
@@ -209,7 +209,7 @@ int Summarize(const std::string& path, const std::string& plot_path) {
             fprintf(f, " NaN");  // gnuplot: missing
         }
       }
-      for (const char* server : {"herald", "nchan"}) {
+      for (const char* server : {"herald", "nchan", "floor"}) {
         double v = median(p + ": CPU µs per delivery", server, &have);
         if (have)
           fprintf(f, " %g", v);
