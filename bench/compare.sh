@@ -143,7 +143,10 @@ for round in $(seq "$ROUNDS"); do
         stop_floor
       elif [[ $server == herald && $scenario == *-tls ]]; then
         HERALD_TLS=1 start_herald
-        run_bench herald "$scenario" "$transport" "round=$round" "$JSONL" "${EXTRA[@]}" |
+        # TLS handshakes are CPU-bound (10,000 took ~60 s on the shared cores):
+        # a slower ramp gives herald-bench's connect budget (N / ramp + 60 s)
+        # room for them. Extra args come later and may override it.
+        run_bench herald "$scenario" "$transport" "round=$round" "$JSONL" --ramp 250 "${EXTRA[@]}" |
           grep -v '^{' || log "herald-bench failed on $scenario/herald"
         kill -0 "$HERALD_PID" 2>/dev/null || log "WARNING: herald died during $scenario"
         stop_herald
