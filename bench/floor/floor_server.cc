@@ -16,6 +16,7 @@ namespace {
 constexpr size_t kMaxHead = 16 * 1024;
 constexpr int kMaxEvents = 256;
 constexpr std::string_view kSubPrefix = "/sub/";
+constexpr std::string_view kPubPrefix = "/pub?";
 constexpr std::string_view kSseHead =
     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
     "Connection: keep-alive\r\n\r\n";
@@ -118,7 +119,7 @@ bool FloorServer::HandleRequests(Conn* c) {
       Subscribe(c, head.target.substr(kSubPrefix.size()));
       return true;
     }
-    if (head.method == "POST" && head.target.substr(0, 5) == "/pub?") {
+    if (head.method == "POST" && head.target.substr(0, kPubPrefix.size()) == kPubPrefix) {
       std::string topic(QueryParam(head.target, "id"));
       if (!Send(c, kAccepted)) return false;
       Publish(topic, body);
