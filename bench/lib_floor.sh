@@ -1,6 +1,8 @@
 # The floor (bench/floor, herald-floor) for bench/compare.sh (sourced after
 # lib.sh, not run): built next to herald-bench, started and stopped by PID.
 FLOOR_BIN=${FLOOR_BIN:-$BUILD_DIR/herald-floor}
+# Threads of the floor (README "The floor": one is the cheaper per delivery).
+FLOOR_THREADS=${FLOOR_THREADS:-1}
 
 build_floor() {
   cmake --build "$BUILD_DIR" -j2 --target herald-floor >&2
@@ -19,7 +21,7 @@ floor_supports() {
 start_floor() {
   local port
   port=$(free_port)
-  "$FLOOR_BIN" --listen "127.0.0.1:$port" >>"$WORK_DIR/floor.log" 2>&1 &
+  "$FLOOR_BIN" --listen "127.0.0.1:$port" --threads "$FLOOR_THREADS" >>"$WORK_DIR/floor.log" 2>&1 &
   FLOOR_PID=$!
   STARTED_PIDS+=("$FLOOR_PID")
   wait_port "$port" || die "herald-floor did not start (see $WORK_DIR/floor.log)"

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,22 +30,27 @@ constexpr std::string_view kNotFound =
 }  // namespace
 
 FloorServer::FloorServer(int listen_fd)
-    : listen_fd_(listen_fd), epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {}
+    : listen_fd_(listen_fd),
+      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 FloorServer::~FloorServer() {
   for (auto& c : conns_) {
     if (c) close(c->fd);
   }
+  close(wake_fd_);
   close(epoll_fd_);
   close(listen_fd_);
 }
 
 int FloorServer::Run() {
-  if (epoll_fd_ < 0) return 1;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return 1;
+  if (epoll_fd_ < 0 || wake_fd_ < 0) return 1;
+  for (int fd : {listen_fd_, wake_fd_}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return 1;
+  }
   epoll_event events[kMaxEvents];
   for (;;) {
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, -1);
@@ -57,6 +63,10 @@ int FloorServer::Run() {
       int fd = events[i].data.fd;
       if (fd == listen_fd_) {
         Accept();
+        continue;
+      }
+      if (fd == wake_fd_) {
+        DrainInbox();
         continue;
       }
       Conn* c = size_t(fd) < conns_.size() ? conns_[size_t(fd)].get() : nullptr;
@@ -140,17 +150,45 @@ void FloorServer::Subscribe(Conn* c, std::string_view topic) {
 }
 
 void FloorServer::Publish(const std::string& topic, std::string_view body) {
-  auto it = topics_.find(topic);
-  if (it == topics_.end()) return;
   // Encoded once per event, then one send() per subscriber.
   frame_.assign("id: ");
   frame_.append(std::to_string(next_id_++));
   frame_.append("\ndata: ");
   frame_.append(body);
   frame_.append("\n\n");
+  FanOut(topic, frame_);
+  for (FloorServer* peer : peers_) peer->Post(topic, frame_);
+}
+
+void FloorServer::Post(const std::string& topic, const std::string& frame) {
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    first = inbox_.empty();
+    inbox_.emplace_back(topic, frame);
+  }
+  uint64_t one = 1;
+  // One wake-up per batch: later posts find the inbox non-empty.
+  if (first && write(wake_fd_, &one, sizeof one) < 0) perror("eventfd write");
+}
+
+void FloorServer::DrainInbox() {
+  uint64_t n = 0;
+  if (read(wake_fd_, &n, sizeof n) < 0 && errno != EAGAIN) perror("eventfd read");
+  std::vector<std::pair<std::string, std::string>> batch;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    batch.swap(inbox_);
+  }
+  for (const auto& [topic, frame] : batch) FanOut(topic, frame);
+}
+
+void FloorServer::FanOut(const std::string& topic, std::string_view frame) {
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) return;
   for (int fd : it->second) {
     Conn* s = conns_[size_t(fd)].get();
-    if (!s->dead && !Send(s, frame_)) MarkDead(s);
+    if (!s->dead && !Send(s, frame)) MarkDead(s);
   }
 }
 

@@ -5,11 +5,15 @@
 //   POST /pub?id=<topic>    -> 202; the body goes out as one SSE frame,
 //                              encoded once, one send() per subscriber
 // No auth, no JSON parsing, no history, no wildcards, no URL decoding.
-// Not thread-safe: Run() owns everything it touches.
+// With --threads N there are N servers, one per thread, each with its own
+// SO_REUSEPORT listener and subscribers; a publish is fanned out by the
+// server that received it to its own subscribers and handed, as the same
+// frame bytes, to the others (Post, the only method called across threads).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,6 +28,11 @@ class FloorServer {
   ~FloorServer();
   FloorServer(const FloorServer&) = delete;
   FloorServer& operator=(const FloorServer&) = delete;
+
+  // Servers that get a copy of every frame published here (set before Run).
+  void SetPeers(std::vector<FloorServer*> peers) { peers_ = std::move(peers); }
+  // Any thread: queues `frame` for this server's subscribers of `topic`.
+  void Post(const std::string& topic, const std::string& frame);
 
   // Serves until a fatal epoll error; returns the process exit code.
   int Run();
@@ -45,6 +54,8 @@ class FloorServer {
   bool HandleRequests(Conn* c);
   void Subscribe(Conn* c, std::string_view topic);
   void Publish(const std::string& topic, std::string_view body);
+  void FanOut(const std::string& topic, std::string_view frame);
+  void DrainInbox();
   // Sends `data` after whatever is queued; false when the peer is gone.
   bool Send(Conn* c, std::string_view data);
   void WatchWrites(Conn* c, bool on);
@@ -60,6 +71,10 @@ class FloorServer {
   std::unordered_map<std::string, std::vector<int>> topics_;  // topic -> subscriber fds
   std::vector<Conn*> dead_;                                   // see MarkDead
   std::string frame_;  // the frame being fanned out (reused buffer)
+  std::vector<FloorServer*> peers_;
+  int wake_fd_;  // eventfd: Post() rang
+  std::mutex inbox_mu_;
+  std::vector<std::pair<std::string, std::string>> inbox_;  // (topic, frame), under inbox_mu_
 };
 
 }  // namespace herald_floor
