@@ -13,7 +13,12 @@
 namespace herald_bench {
 
 enum class Transport : uint8_t { kStream, kSse, kPoll };
-enum class ServerKind : uint8_t { kHerald, kNchan };
+// kFloor: bench/floor (herald-floor), which speaks Nchan's publish and SSE forms.
+enum class ServerKind : uint8_t { kHerald, kNchan, kFloor };
+
+inline const char* ServerName(ServerKind k) {
+  return k == ServerKind::kNchan ? "nchan" : k == ServerKind::kFloor ? "floor" : "herald";
+}
 
 // One server address and its Host header value.
 struct Endpoint {

@@ -5,6 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_redis.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib_floor.sh"
 
 INVOCATION="bench/compare.sh$( (($#)) && printf ' %q' "$@" || true)"
 ROUNDS=3
@@ -13,12 +14,15 @@ TRANSPORT=auto
 OUT_DIR=$BENCH_DIR/out
 WRITE_RESULTS=0
 EXTRA=()
+FLOOR=1
+TLS_ROWS=0
 
 usage() {
   cat <<EOF
 usage: bench/compare.sh [--rounds N] [--scenarios "idle fanout ..."]
                         [--transport auto|stream|sse|poll] [--out DIR]
-                        [--write-results] [-- extra herald-bench args]
+                        [--write-results] [--no-floor] [--tls-rows]
+                        [-- extra herald-bench args]
   Installs nginx, libnginx-mod-nchan and gnuplot-nox when missing, builds
   herald-bench (and herald if build/herald is missing), then for each round and
   scenario starts a fresh herald and a fresh Nchan, runs herald-bench against
@@ -31,6 +35,12 @@ usage: bench/compare.sh [--rounds N] [--scenarios "idle fanout ..."]
   idle-max and fanout-max (opt-in too, ~2 min a round for both) hold 19,000
   subscribers in one server process (herald; nginx with 2 workers).
   NCHAN_TUNING=stock runs Nchan as before issue 15 (bench/README.md).
+  The floor (bench/floor, herald-floor: the least a server could do) runs
+  every scenario it can (not wildcard, resume, *-redis, *-tls) as a third
+  server, alternating with the others; --no-floor leaves it out.
+  --tls-rows adds idle-tls and fanout-light-tls (herald only, subscribers on
+  its TLS listener) after idle and fanout-light, and a TLS vs plain table;
+  it makes a round about 2 minutes longer (10,000 TLS handshakes).
   Results: DIR/results.jsonl, DIR/summary.md,
   DIR/plot.png; --write-results also rewrites bench/RESULTS.md and
   bench/results.png.
@@ -44,6 +54,8 @@ while (($#)); do
     --transport) TRANSPORT=$2; shift 2 ;;
     --out) OUT_DIR=$2; shift 2 ;;
     --write-results) WRITE_RESULTS=1; shift ;;
+    --no-floor) FLOOR=0; shift ;;
+    --tls-rows) TLS_ROWS=1; shift ;;
     -h | --help) usage; exit 0 ;;
     --) shift; EXTRA=("$@"); break ;;
     *) usage; exit 2 ;;
@@ -55,6 +67,7 @@ trap 'exit 130' INT TERM
 ulimit -n "$(ulimit -Hn)"
 ensure_packages nginx libnginx-mod-nchan gnuplot-nox curl redis-server
 build_bench
+((FLOOR)) && build_floor
 WORK_DIR=$(mktemp -d /tmp/herald-compare.XXXXXX)
 snapshot_herald
 mkdir -p "$OUT_DIR"
@@ -62,6 +75,19 @@ JSONL=$OUT_DIR/results.jsonl
 : >"$JSONL"
 REDIS_STATS=$OUT_DIR/redis_stats.txt
 : >"$REDIS_STATS"
+
+# --tls-rows: each TLS row runs right after its plain twin (added if missing).
+if ((TLS_ROWS)); then
+  with_tls=
+  for s in $SCENARIOS; do
+    with_tls+=" $s"
+    [[ $s == idle || $s == fanout-light ]] && [[ " $SCENARIOS " != *" $s-tls "* ]] && with_tls+=" $s-tls"
+  done
+  for s in idle fanout-light; do
+    [[ " $with_tls " == *" $s-tls "* ]] || with_tls+=" $s $s-tls"
+  done
+  SCENARIOS=${with_tls# }
+fi
 
 if [[ $TRANSPORT == auto ]]; then
   start_herald
@@ -71,7 +97,7 @@ fi
 log "herald transport: $TRANSPORT; rounds: $ROUNDS; scenarios: $SCENARIOS"
 CMDLINE="$INVOCATION (herald transport: $TRANSPORT)"
 
-herald_only() { [[ $1 == wildcard || $1 == resume ]]; }
+herald_only() { [[ $1 == wildcard || $1 == resume || $1 == *-tls ]]; }
 
 # run_redis_scenario herald|nchan SCENARIO TRANSPORT ROUND: three servers and
 # their Redis, fresh; six publisher connections, two per server.
@@ -102,7 +128,8 @@ for round in $(seq "$ROUNDS"); do
   for scenario in $SCENARIOS; do
     # Alternate who goes first, so neither server always runs on a machine
     # still settling from the other's run.
-    if ((round % 2)); then order="herald nchan"; else order="nchan herald"; fi
+    if ((round % 2)); then order="herald nchan floor"; else order="floor nchan herald"; fi
+    ((FLOOR)) && floor_supports "$scenario" || order=${order//floor/}
     herald_only "$scenario" && order=herald
     for server in $order; do
       log "round $round: $scenario on $server"
@@ -111,6 +138,21 @@ for round in $(seq "$ROUNDS"); do
       [[ $scenario == resume && $transport == stream ]] && transport=sse
       if is_redis_scenario "$scenario"; then
         run_redis_scenario "$server" "$scenario" "$transport" "$round"
+      elif [[ $server == floor ]]; then
+        start_floor
+        run_floor_bench "$scenario" "round=$round" "$JSONL" "${EXTRA[@]}" |
+          grep -v '^{' || log "herald-bench failed on $scenario/floor"
+        kill -0 "$FLOOR_PID" 2>/dev/null || log "WARNING: herald-floor died during $scenario"
+        stop_floor
+      elif [[ $server == herald && $scenario == *-tls ]]; then
+        HERALD_TLS=1 start_herald
+        # TLS handshakes are CPU-bound (10,000 took ~60 s on the shared cores):
+        # a slower ramp gives herald-bench's connect budget (N / ramp + 60 s)
+        # room for them. Extra args come later and may override it.
+        run_bench herald "$scenario" "$transport" "round=$round" "$JSONL" --ramp 250 "${EXTRA[@]}" |
+          grep -v '^{' || log "herald-bench failed on $scenario/herald"
+        kill -0 "$HERALD_PID" 2>/dev/null || log "WARNING: herald died during $scenario"
+        stop_herald
       elif [[ $server == herald ]]; then
         start_herald
         run_bench herald "$scenario" "$transport" "round=$round" "$JSONL" "${EXTRA[@]}" |
@@ -130,8 +172,8 @@ done
 "$BENCH_BIN" summarize "$JSONL" "$OUT_DIR/plot.dat" >"$OUT_DIR/summary.md"
 "$BENCH_DIR/plot.sh" "$OUT_DIR/plot.dat" "$OUT_DIR/plot.png" || log "plot failed"
 echo
-echo "herald ($TRANSPORT) vs Nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)," \
-  "medians of $ROUNDS rounds:"
+echo "herald ($TRANSPORT) vs Nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)" \
+  "and the floor (bench/floor), medians of $ROUNDS rounds:"
 cat "$OUT_DIR/summary.md"
 if [[ -s $REDIS_STATS ]]; then
   echo

@@ -36,7 +36,8 @@ void Usage() {
           "usage: herald-bench --scenario NAME [options]\n"
           "       herald-bench summarize RESULTS.jsonl [PLOT.dat]\n"
           "  scenarios: %s\n"
-          "  --server herald|nchan        kind of server (default herald)\n"
+          "  --server herald|nchan|floor  kind of server (default herald; floor = bench/floor,\n"
+          "                               which speaks Nchan's forms)\n"
           "  --sub HOST:PORT[,HOST:PORT...]  subscriber address (default 127.0.0.1:8080);\n"
           "                               several: servers sharing one store, subscriber i\n"
           "                               connects to the (i mod n)th\n"
@@ -55,7 +56,8 @@ void Usage() {
           "  --src-addrs A,B,...          loopback source addresses (default 127.0.0.1-4)\n"
           "  --subscribers N --events N --rate R   shrink a scenario for quick checks\n"
           "  --drain-timeout S            give up a phase after S seconds without progress\n"
-          "  --tls                        subscribers connect with TLS (no certificate check)\n"
+          "  --tls                        subscribers connect with TLS (no certificate check);\n"
+          "                               implied by the *-tls scenarios\n"
           "  --label TEXT --json-out FILE --verbose\n",
           ScenarioNames());
 }
@@ -125,6 +127,7 @@ struct PhaseResult {
   uint64_t expected = 0;
   uint64_t received = 0;
   uint64_t cpu_us = 0;
+  uint64_t sys_us = 0;  // the kernel's part of cpu_us
   double publish_s = 0;
   double total_s = 0;
   uint64_t publish_failed = 0;
@@ -366,6 +369,7 @@ bool Runner::RunPhase(size_t idx, PhaseResult* out) {
   out->total_s = double(MonotonicUs() - t0) / 1e6;
   out->received = Received(pidx) - received0;
   out->cpu_us = s1.cpu_us - s0.cpu_us;
+  out->sys_us = s1.sys_us - s0.sys_us;
   out->publish_failed = pub_->failed - failed0;
   return true;
 }
@@ -411,7 +415,7 @@ void Runner::Print(const std::string& status) {
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
   cJSON_AddStringToObject(o, "date", date);
   cJSON_AddStringToObject(o, "scenario", plan_.scenario.c_str());
-  cJSON_AddStringToObject(o, "server", cfg_.server == ServerKind::kNchan ? "nchan" : "herald");
+  cJSON_AddStringToObject(o, "server", ServerName(cfg_.server));
   cJSON_AddStringToObject(o, "transport", TransportName(cfg_.transport));
   cJSON_AddStringToObject(o, "label", cfg_.label.c_str());
   cJSON_AddBoolToObject(o, "tls", cfg_.tls);
@@ -469,6 +473,8 @@ void Runner::Print(const std::string& status) {
     if (have_pids) {
       AddNum(po, "cpu_us", double(p.cpu_us));
       AddNum(po, "cpu_us_per_delivery", Div(double(p.cpu_us), double(p.received)));
+      AddNum(po, "cpu_sys_us", double(p.sys_us));
+      AddNum(po, "cpu_sys_us_per_delivery", Div(double(p.sys_us), double(p.received)));
       AddNum(po, "cpu_us_per_event", Div(double(p.cpu_us), double(p.events)));
     }
     AddLatency(po, merged_.latency[std::min<size_t>(i, kMaxPhases - 1)]);
@@ -477,8 +483,7 @@ void Runner::Print(const std::string& status) {
 
   // Human table.
   printf("\n== %s  server=%s transport=%s  status=%s\n", plan_.scenario.c_str(),
-         cfg_.server == ServerKind::kNchan ? "nchan" : "herald", TransportName(cfg_.transport),
-         status.c_str());
+         ServerName(cfg_.server), TransportName(cfg_.transport), status.c_str());
   printf(
       "  subscribers %u  connected %u  failed %u  closed-by-server %u  connect %.2f s"
       " (p50 %.1f ms, p99 %.1f ms)\n",
@@ -704,11 +709,14 @@ int main(int argc, char** argv) {
   }
   if (server == "nchan") {
     cfg.server = ServerKind::kNchan;
+  } else if (server == "floor") {
+    cfg.server = ServerKind::kFloor;
   } else if (server != "herald") {
-    fprintf(stderr, "--server must be herald or nchan\n");
+    fprintf(stderr, "--server must be herald, nchan or floor\n");
     return 2;
   }
-  bool nchan = cfg.server == ServerKind::kNchan;
+  // The floor is driven exactly like Nchan (same paths, SSE only).
+  bool nchan = cfg.server != ServerKind::kHerald;
   if (pub.empty()) pub = nchan ? sub : "127.0.0.1:8081";
   if (!ParseAddrs(sub, &cfg.subs) || !ParseAddrs(pub, &cfg.pubs)) {
     fprintf(stderr, "bad --sub/--pub address (want IPv4:PORT[,IPv4:PORT...])\n");
@@ -724,6 +732,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "%s\n", err.c_str());
     return 2;
   }
+  if (IsTlsScenario(cfg.scenario)) cfg.tls = true;
   if (transport.empty()) {
     transport = nchan || plan.resume ? "sse" : "stream";
   } else {
@@ -740,7 +749,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (nchan && cfg.transport != Transport::kSse) {
-    fprintf(stderr, "nchan is measured over SSE only\n");
+    fprintf(stderr, "nchan and floor are measured over SSE only\n");
     return 2;
   }
   if (cfg.sse_path.empty()) cfg.sse_path = nchan ? "/sub/{topic}" : "/sse?topic={topic}";

@@ -38,11 +38,16 @@ forget_pid() {
   STARTED_PIDS=("${keep[@]}")
 }
 
-# A loopback port nobody listens on (bounded number of tries).
+# A loopback port nobody listens on (bounded number of tries), below the
+# ephemeral range: a port that a client connection holds as its source port
+# (tens of thousands on a busy machine) answers no connect, yet bind() on it
+# fails, and the server would not start.
 free_port() {
-  local p i
+  local p i lo
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((lo > 12000)) || lo=32768
   for i in $(seq 200); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % (lo - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # plot.sh PLOT.dat OUT.png — latency percentiles and server CPU per delivery,
-# herald vs Nchan, from the data file `herald-bench summarize` writes.
+# herald vs Nchan (and the floor's CPU), from the data file `herald-bench summarize` writes.
 set -euo pipefail
 dat=$1
 png=$2
@@ -22,6 +22,6 @@ plot "$dat" using 2:xtic(1) title "herald p50", "" using 3 title "herald p90", \
      "" using 4 title "herald p99", "" using 5 title "Nchan p50", "" using 6 title "Nchan p90", \
      "" using 7 title "Nchan p99"
 set title "server CPU per delivery (µs, utime+stime from /proc, log scale)"
-plot "$dat" using 8:xtic(1) title "herald", "" using 9 title "Nchan"
+plot "$dat" using 8:xtic(1) title "herald", "" using 9 title "Nchan", "" using 10 title "floor"
 unset multiplot
 EOF

@@ -23,9 +23,10 @@ int64_t ReadKbField(const std::string& path, const char* key) {
   return -1;
 }
 
-// utime+stime (fields 14 and 15) of /proc/PID/stat in microseconds. The comm
-// field may contain spaces, so parsing starts after its closing parenthesis.
-int64_t ReadCpuUs(pid_t pid) {
+// utime+stime (fields 14 and 15) of /proc/PID/stat in microseconds, and the
+// stime part in *sys_us. The comm field may contain spaces, so parsing starts
+// after its closing parenthesis.
+int64_t ReadCpuUs(pid_t pid, int64_t* sys_us) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string s;
   std::getline(in, s);
@@ -38,8 +39,9 @@ int64_t ReadCpuUs(pid_t pid) {
   if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) {
     return -1;
   }
-  long hz = sysconf(_SC_CLK_TCK);
-  return int64_t((utime + stime) * 1000000ull / uint64_t(hz > 0 ? hz : 100));
+  const uint64_t hz = uint64_t(sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100);
+  *sys_us = int64_t(stime * 1000000ull / hz);
+  return int64_t((utime + stime) * 1000000ull / hz);
 }
 
 }  // namespace
@@ -51,7 +53,8 @@ ProcSample SampleProcs(const std::vector<pid_t>& pids) {
     std::string base = "/proc/" + std::to_string(pid);
     int64_t rss = ReadKbField(base + "/status", "VmRSS:");
     int64_t pss = ReadKbField(base + "/smaps_rollup", "Pss:");
-    int64_t cpu = ReadCpuUs(pid);
+    int64_t sys = 0;
+    int64_t cpu = ReadCpuUs(pid, &sys);
     if (rss < 0 || cpu < 0) {
       s.ok = false;
       continue;
@@ -59,6 +62,7 @@ ProcSample SampleProcs(const std::vector<pid_t>& pids) {
     s.rss_kb += rss;
     s.pss_kb += pss > 0 ? pss : 0;
     s.cpu_us += uint64_t(cpu);
+    s.sys_us += uint64_t(sys);
   }
   return s;
 }

@@ -56,7 +56,7 @@ void Publisher::Send(Conn* c, const Pending& p) {
   std::string body =
       "{\"ep\":[\"" + p.topic + "\"],\"e\":{\"type\":\"bench\",\"detail\":" + detail + "}}";
   evbuffer* out = bufferevent_get_output(c->bev.get());
-  if (cfg_.server == ServerKind::kNchan) {
+  if (cfg_.server != ServerKind::kHerald) {  // Nchan's form; the floor speaks it too
     std::string path = cfg_.pub_path;
     size_t at = path.find("{topic}");
     if (at != std::string::npos) path.replace(at, 7, p.topic);

@@ -57,7 +57,7 @@ void ComputeExpected(Plan* plan) {
 
 const char* ScenarioNames() {
   return "idle fanout fanout-light channels wildcard resume fanout-redis channels-redis idle-max "
-         "fanout-max";
+         "fanout-max idle-tls fanout-light-tls";
 }
 
 namespace {
@@ -65,15 +65,22 @@ namespace {
 // "fanout-redis" and "channels-redis" are fanout and channels against several
 // servers sharing one Redis (--sub/--pub lists): the same plan under its own
 // name, so results of the two deployments are summarized apart.
+// Likewise "idle-tls" and "fanout-light-tls": idle and fanout-light with the
+// subscribers on TLS (herald-bench turns --tls on for them).
 std::string BasePlanName(const std::string& name) {
   static const std::string kSuffix = "-redis";
   if (name == "fanout" + kSuffix || name == "channels" + kSuffix) {
     return name.substr(0, name.size() - kSuffix.size());
   }
+  if (IsTlsScenario(name)) return name.substr(0, name.size() - 4);
   return name;
 }
 
 }  // namespace
+
+bool IsTlsScenario(const std::string& name) {
+  return name == "idle-tls" || name == "fanout-light-tls";
+}
 
 bool FilterMatches(const std::string& filter, const std::string& topic) {
   size_t f = 0, t = 0;

@@ -41,4 +41,7 @@ bool FilterMatches(const std::string& filter, const std::string& topic);
 
 const char* ScenarioNames();
 
+// idle-tls, fanout-light-tls: a plan of its own name whose subscribers speak TLS.
+bool IsTlsScenario(const std::string& name);
+
 }  // namespace herald_bench

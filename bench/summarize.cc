@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -48,6 +49,37 @@ std::string Fmt(double v) {
   return b;
 }
 
+// Scenarios named X-tls (compare.sh --tls-rows) are X over herald's TLS
+// listener: a second table puts each of their rows next to X's.
+void PrintTlsVsPlain(const std::vector<std::string>& order,
+                     const std::function<double(const std::string&, bool*)>& herald) {
+  static const std::string kTls = "-tls";
+  bool header = false;
+  for (const auto& name : order) {
+    size_t colon = name.find(": ");
+    if (colon == std::string::npos || name.find(": p90") != std::string::npos ||
+        name.find(": max") != std::string::npos) {
+      continue;
+    }
+    std::string sc = name.substr(0, name.find_first_of("/:"));
+    if (sc.size() <= kTls.size() || sc.compare(sc.size() - kTls.size(), kTls.size(), kTls) != 0) {
+      continue;
+    }
+    std::string plain = sc.substr(0, sc.size() - kTls.size()) + name.substr(sc.size());
+    bool hp = false, ht = false;
+    double p = herald(plain, &hp), t = herald(name, &ht);
+    if (!ht) continue;
+    if (!header) {
+      printf("\nherald over TLS vs plain (same run):\n\n");
+      printf("| metric (median of runs) | plain | TLS | TLS/plain |\n");
+      printf("|---|---:|---:|---:|\n");
+      header = true;
+    }
+    printf("| %s | %s | %s | %s |\n", plain.c_str(), hp ? Fmt(p).c_str() : "—", Fmt(t).c_str(),
+           hp && p != 0 ? Fmt(t / p).c_str() : "—");
+  }
+}
+
 }  // namespace
 
 int Summarize(const std::string& path, const std::string& plot_path) {
@@ -84,7 +116,7 @@ int Summarize(const std::string& path, const std::string& plot_path) {
       continue;
     }
     double expected = Num(o, "deliveries_expected");
-    if (sc == "idle" || sc == "idle-max" || sc == "fanout-max") {
+    if (sc.rfind("idle", 0) == 0 || sc == "fanout-max") {  // idle, idle-max, idle-tls
       add(sc + ": RSS bytes per connection", server, Num(o, "rss_per_conn_bytes"));
       add(sc + ": PSS bytes per connection", server, Num(o, "pss_per_conn_bytes"));
       add(sc + ": connect p99 ms", server, Num(o, "connect_p99_us") / 1000);
@@ -114,6 +146,11 @@ int Summarize(const std::string& path, const std::string& plot_path) {
       const double publish_s = Num(ph, "publish_s");
       if (publish_s > 0) add(p + ": events/s accepted", server, Num(ph, "events") / publish_s);
       add(p + ": CPU µs per delivery", server, Num(ph, "cpu_us_per_delivery"));
+      // What of it the kernel did (stime): the floor is nearly all kernel, so
+      // herald's CPU minus this row is its own code's cost.
+      if (cJSON_GetObjectItemCaseSensitive(ph, "cpu_sys_us_per_delivery")) {
+        add(p + ": kernel CPU µs per delivery", server, Num(ph, "cpu_sys_us_per_delivery"));
+      }
       if (sc == "channels") add(p + ": CPU µs per event", server, Num(ph, "cpu_us_per_event"));
       add(p + ": p50 latency ms", server, Num(lat, "p50") / 1000);
       add(p + ": p90 latency ms", server, Num(lat, "p90") / 1000);
@@ -131,28 +168,39 @@ int Summarize(const std::string& path, const std::string& plot_path) {
     *have = it != m.values.end() && !it->second.empty();
     return *have ? Median(it->second) : 0.0;
   };
-  printf("| metric (median of runs) | herald | Nchan | herald/Nchan | runs |\n");
-  printf("|---|---:|---:|---:|---:|\n");
+  auto cell = [&](const std::string& name, const char* server, bool* have, double* v) {
+    *v = median(name, server, have);
+    Metric& m = metrics[name];
+    return *have ? Fmt(*v) : (m.note.count(server) ? m.note[server] : "—");
+  };
+  auto ratio = [](bool ha, double a, bool hb, double b) {
+    return ha && hb && b != 0 ? Fmt(a / b) : std::string("—");
+  };
+  printf(
+      "| metric (median of runs) | herald | Nchan | floor | herald/Nchan | herald/floor | runs "
+      "|\n");
+  printf("|---|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& name : order) {
     if (name.find(": p90") != std::string::npos || name.find(": max") != std::string::npos) {
       continue;  // kept for the plot; the table stays readable
     }
+    bool hh = false, hn = false, hf = false;
+    double h = 0, n = 0, f = 0;
+    std::string hs = cell(name, "herald", &hh, &h), ns = cell(name, "nchan", &hn, &n),
+                fs = cell(name, "floor", &hf, &f);
     Metric& m = metrics[name];
-    bool hh = false, hn = false;
-    double h = median(name, "herald", &hh), n = median(name, "nchan", &hn);
-    std::string hs = hh ? Fmt(h) : (m.note.count("herald") ? m.note["herald"] : "—");
-    std::string ns = hn ? Fmt(n) : (m.note.count("nchan") ? m.note["nchan"] : "—");
-    std::string ratio = hh && hn && n != 0 ? Fmt(h / n) : "—";
-    size_t count = m.values["herald"].size() + m.values["nchan"].size();
-    printf("| %s | %s | %s | %s | %zu |\n", name.c_str(), hs.c_str(), ns.c_str(), ratio.c_str(),
-           count);
+    size_t count = m.values["herald"].size() + m.values["nchan"].size() + m.values["floor"].size();
+    printf("| %s | %s | %s | %s | %s | %s | %zu |\n", name.c_str(), hs.c_str(), ns.c_str(),
+           fs.c_str(), ratio(hh, h, hn, n).c_str(), ratio(hh, h, hf, f).c_str(), count);
   }
+  PrintTlsVsPlain(
+      order, [&](const std::string& name, bool* have) { return median(name, "herald", have); });
   if (!plot_path.empty()) {
     FILE* f = fopen(plot_path.c_str(), "w");
     if (!f) return 2;
     fprintf(f,
             "# row herald_p50 herald_p90 herald_p99 nchan_p50 nchan_p90 nchan_p99 "
-            "herald_cpu nchan_cpu (ms, ms, ms, ..., µs per delivery)\n");
+            "herald_cpu nchan_cpu floor_cpu (ms, ms, ms, ..., µs per delivery)\n");
     for (const auto& p : plot_rows) {
       bool have = false;
       fprintf(f, "%s", p.c_str());
@@ -165,7 +213,7 @@ int Summarize(const std::string& path, const std::string& plot_path) {
             fprintf(f, " NaN");  // gnuplot: missing
         }
       }
-      for (const char* server : {"herald", "nchan"}) {
+      for (const char* server : {"herald", "nchan", "floor"}) {
         double v = median(p + ": CPU µs per delivery", server, &have);
         if (have)
           fprintf(f, " %g", v);

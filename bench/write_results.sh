@@ -20,9 +20,12 @@ cat <<EOF
   Linux $(uname -r), open files per process $(ulimit -Hn); loopback only
 - servers: herald $rev (build/herald, ${HERALD_BUILD_INFO:-build type unknown}, 2 workers)
   and nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') with Nchan $nchan (2 workers, EventSource)
+- the floor: bench/floor (herald-floor: one epoll thread, one send() per subscriber of a
+  frame encoded once, no auth or parsing; see bench/README.md "The floor")
 - command: \`$cmd\`
 
-Medians over the rounds; "herald/Nchan" below 1 means herald is cheaper or faster.
+Medians over the rounds; "herald/Nchan" below 1 means herald is cheaper or faster;
+"herald/floor" is how far herald is above the least this machine allows.
 Deliveries received % is of the deliveries expected. Each run starts a fresh server.
 
 $(cat "$out/summary.md")
