@@ -70,8 +70,15 @@ bool LeanSocket::TakeFromEvhttp(evhttp_request* req, GoneFn gone, void* owner) {
   if (own.get() < 0) return false;
   event_base* base = bufferevent_get_base(bev);
   EventPtr ev(event_new(base, own.get(), EV_READ | EV_PERSIST, &LeanSocket::OnEvent, this));
+  // What evhttp queued (the head, maybe the first frames) is copied: a
+  // kept-alive connection's output buffer may refuse to give up its chains.
   EvbufferPtr head(evbuffer_new());
   if (!ev || !head) return false;
+  evbuffer* queued = bufferevent_get_output(bev);
+  if (const size_t len = evbuffer_get_length(queued); len > 0) {
+    const unsigned char* bytes = evbuffer_pullup(queued, -1);
+    if (!bytes || evbuffer_add(head.get(), bytes, len) != 0) return false;
+  }
   // Off epoll while `fd` still names the socket: epoll keys a registration
   // on the open file, so one left under a re-pointed number would outlive it.
   bufferevent_disable(bev, EV_READ | EV_WRITE);
@@ -79,7 +86,6 @@ bool LeanSocket::TakeFromEvhttp(evhttp_request* req, GoneFn gone, void* owner) {
     bufferevent_enable(bev, EV_READ);
     return false;
   }
-  evbuffer_add_buffer(head.get(), bufferevent_get_output(bev));  // moves, no copy
   evhttp_connection_set_closecb(evcon, nullptr, nullptr);
   evhttp_connection_free(evcon);  // frees `req` too
   fd_ = std::move(own);

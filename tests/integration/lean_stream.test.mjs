@@ -141,3 +141,25 @@ htest('lean stream: a stream kicked with output still queued sends all of it, th
   assert.ok(s.data.includes('"kicked"'), 'then the disconnect frame');
   assert.ok(s.data.endsWith('\r\n0\r\n\r\n'), 'then the chunked terminator');
 });
+
+htest('lean stream: a stream opened on a kept-alive connection (after a poll) gets its head and frames', async () => {
+  const h = await startHerald({ workers: 1 });
+  const sock = net.connect(h.pubPort, '127.0.0.1');
+  let data = '';
+  sock.on('data', (d) => { data += d.toString('latin1'); });
+  sock.on('error', () => {});
+  sock.write('GET /poll?topic=ka HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  await waitFor(() => /"cursor"/.test(data), { what: 'the poll answer' });
+  data = '';
+  // evhttp's output buffer of a reused connection would not give up its
+  // chains (evbuffer_add_buffer failed): the head was lost.
+  const topic = uid('t');
+  const body = JSON.stringify({ ep: [topic] });
+  sock.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  await waitFor(() => data.includes('"connected"'), { what: 'the connected frame' });
+  assert.match(data, /^HTTP\/1\.1 200 OK\r\n/);
+  const type = uid('ev');
+  await publishOk(h, topic, type, { n: 1 });
+  await waitFor(() => data.includes(type), { what: 'the event' });
+  sock.destroy();
+});
