@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <mutex>
 #include <unordered_set>
@@ -25,8 +26,19 @@ bool Retriable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == E
 // whatever its bufferevent's options say (libevent 2.1, http.c), so the
 // taken socket is first re-pointed: its number is made to name this
 // harmless descriptor, which evhttp then "shuts down" (ENOTSOCK) and closes.
+// Opened at first use, retried while descriptors run out (-1 meanwhile:
+// streams then stay on evhttp).
 int Placeholder() {
-  static const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  static std::atomic<int> placeholder{-1};
+  int fd = placeholder.load();
+  if (fd >= 0) return fd;
+  fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int none = -1;
+  if (!placeholder.compare_exchange_strong(none, fd)) {
+    close(fd);  // another worker's won
+    return none;
+  }
   return fd;
 }
 
