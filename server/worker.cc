@@ -15,6 +15,7 @@
 #include "server/public_listener.h"
 #include "server/replayer.h"
 #include "server/store/store.h"
+#include "server/transport/lean_socket.h"
 #include "server/util/event_add.h"
 #include "server/util/log.h"
 
@@ -39,6 +40,8 @@ Worker::~Worker() {
   // http_: drop them first.
   for (auto& [id, conn] : conns_) conn->Abandon();
   conns_.clear();
+  // Streams that ended with bytes still to send hold the loop's events.
+  if (base_) LeanSocket::DropFinishers(base_.get());
 }
 
 const Config& Worker::config() const { return ctx_->config; }

@@ -21,6 +21,8 @@ namespace {
 constexpr size_t kMaxUnreadInput = 64 * 1024;
 // How long an ending stream may take to flush before it is cut.
 constexpr timeval kFinishWriteTimeout = {5, 0};
+// The last chunk of a chunked response (no trailers).
+constexpr std::string_view kChunkEnd = "0\r\n\r\n";
 std::string HeadersJsonOf(evhttp_request* req) {
   std::string out = "{";
   const evkeyvalq* headers = evhttp_request_get_input_headers(req);
@@ -77,6 +79,15 @@ void EvhttpConnection::MarkDirty() {
 
 void EvhttpConnection::Flush() {
   dirty_ = false;
+  if (req_ && !tls_) TakeSocket();
+  if (lean_.open()) {
+    if (n_queued_ > 0) {
+      WriteQueued();
+    } else {
+      lean_.Flush();
+    }
+    return;
+  }
   if (!out_) return;
   if (tls_) {
     SpillQueued();  // OpenSSL copies into its records anyway
@@ -94,11 +105,33 @@ void EvhttpConnection::Flush() {
   if (evbuffer_get_length(out_) > 0) bufferevent_enable(bev_, EV_WRITE);
 }
 
+void EvhttpConnection::TakeSocket() {
+  // The head (and what followed it this tick) is in evhttp's buffer; queued
+  // frames go behind it.
+  SpillQueued();
+  if (!lean_.TakeFromEvhttp(req_, &EvhttpConnection::OnLeanGone, this)) return;
+  req_ = nullptr;  // freed with evhttp's connection
+  out_ = nullptr;
+  bev_ = nullptr;
+}
+
+evbuffer* EvhttpConnection::Output() { return lean_.open() ? lean_.Out() : out_; }
+
+size_t EvhttpConnection::OutputLength() const {
+  if (lean_.open()) return lean_.Pending();
+  return out_ ? evbuffer_get_length(out_) : 0;
+}
+
 void EvhttpConnection::WriteQueued() {
   iovec iov[kMaxQueued];
   for (size_t i = 0; i < n_queued_; ++i) {
     iov[i].iov_base = const_cast<char*>(queued_[i].data());
     iov[i].iov_len = queued_[i].size;
+  }
+  if (lean_.open()) {
+    lean_.WriteV(iov, static_cast<int>(n_queued_));
+    DropQueued();
+    return;
   }
   ssize_t n = writev(bufferevent_getfd(bev_), iov, static_cast<int>(n_queued_));
   // On EAGAIN or an error nothing was taken: all of it goes to out_, and a
@@ -117,7 +150,7 @@ void EvhttpConnection::WriteQueued() {
 void EvhttpConnection::SpillQueued() {
   for (size_t i = 0; i < n_queued_; ++i) {
     QueuedFrame& q = queued_[i];
-    if (out_) evbuffer_add(out_, q.data(), q.size);
+    if (writable()) evbuffer_add(Output(), q.data(), q.size);
     q.buffer.reset();
   }
   n_queued_ = 0;
@@ -141,27 +174,33 @@ void EvhttpConnection::OnClose(evhttp_connection*, void* self) {
   conn->host_->OnClientGone(conn);  // destroys conn
 }
 
+void EvhttpConnection::OnLeanGone(void* self) {
+  auto* conn = static_cast<EvhttpConnection*>(self);
+  conn->DropQueued();
+  conn->host_->OnClientGone(conn);  // destroys conn
+}
+
 void EvhttpConnection::WriteBody(std::string_view payload) {
-  if (!out_) return;
+  if (!writable()) return;
   MarkDirty();
   SpillQueued();
+  evbuffer* out = Output();
   if (chunked_) {
     char head[kChunkHeadMax];
-    evbuffer_add(out_, head, WriteChunkHead(head, payload.size()));
-    evbuffer_add(out_, payload.data(), payload.size());
-    evbuffer_add(out_, kChunkTail.data(), kChunkTail.size());
+    evbuffer_add(out, head, WriteChunkHead(head, payload.size()));
+    evbuffer_add(out, payload.data(), payload.size());
+    evbuffer_add(out, kChunkTail.data(), kChunkTail.size());
   } else {
-    evbuffer_add(out_, payload.data(), payload.size());
+    evbuffer_add(out, payload.data(), payload.size());
   }
   host_->CheckOutputCap(this, payload.size());  // events are checked by Worker::DeliverTo
 }
 
 void EvhttpConnection::WriteShared(const FrameView& frame) {
-  if (!out_) return;
+  if (!writable()) return;
   MarkDirty();
   // By reference only while nothing waits in out_: order is queued, then out_.
-  if (n_queued_ < kMaxQueued && evbuffer_get_length(out_) == 0 &&
-      frame.bytes.size() <= UINT32_MAX) {
+  if (n_queued_ < kMaxQueued && OutputLength() == 0 && frame.bytes.size() <= UINT32_MAX) {
     QueuedFrame& q = queued_[n_queued_++];
     q.buffer = *frame.buffer;
     q.offset = static_cast<uint32_t>(frame.bytes.data() - q.buffer->data());
@@ -169,17 +208,24 @@ void EvhttpConnection::WriteShared(const FrameView& frame) {
     return;
   }
   SpillQueued();
-  evbuffer_add(out_, frame.bytes.data(), frame.bytes.size());
+  evbuffer_add(Output(), frame.bytes.data(), frame.bytes.size());
 }
 
 size_t EvhttpConnection::PendingBytes() const {
-  if (!out_) return 0;
+  if (!writable()) return 0;
   size_t queued = 0;
   for (size_t i = 0; i < n_queued_; ++i) queued += queued_[i].size;
-  return evbuffer_get_length(out_) + queued;
+  return OutputLength() + queued;
 }
 
 void EvhttpConnection::CloseResponse() {
+  if (lean_.open()) {
+    SpillQueued();
+    if (chunked_) evbuffer_add(lean_.Out(), kChunkEnd.data(), kChunkEnd.size());
+    // The stream says Connection: close; the socket closes once this is sent.
+    lean_.Finish(kFinishWriteTimeout);
+    return;
+  }
   if (!req_) return;
   SpillQueued();
   evhttp_connection* evcon = evhttp_request_get_connection(req_);
@@ -223,6 +269,11 @@ void EvhttpConnection::Close(CloseReason reason) {
 }
 
 void EvhttpConnection::Abandon() {
+  if (lean_.open()) {
+    DropQueued();
+    lean_.Drop();
+    return;
+  }
   if (!req_) return;
   if (evhttp_connection* evcon = evhttp_request_get_connection(req_)) {
     evhttp_connection_set_closecb(evcon, nullptr, nullptr);

@@ -11,6 +11,12 @@
 // HTTP/1.1 chunk framing when the response is chunked, notices the client
 // leaving, and finishes the response. Over TLS the bytes must pass through the
 // OpenSSL bufferevent: Flush uncorks it instead of writing to the socket.
+//
+// A plain-TCP stream leaves evhttp at its first flush, once its response
+// head is queued: its socket moves to a LeanSocket and evhttp's connection,
+// request and bufferevent are freed (most of an idle stream's memory). From
+// then on the same corked writev path writes to the LeanSocket; a TLS stream
+// stays on evhttp's OpenSSL bufferevent.
 // Loop-thread only, like every Connection.
 #pragma once
 
@@ -24,6 +30,7 @@
 
 #include "server/transport/connection.h"
 #include "server/transport/connection_host.h"
+#include "server/transport/lean_socket.h"
 
 namespace herald {
 
@@ -44,7 +51,7 @@ class EvhttpConnection : public Connection {
 
  protected:
   bool chunked() const { return chunked_; }
-  bool open() const { return req_ != nullptr; }
+  bool open() const { return req_ != nullptr || lean_.open(); }
   // Writes `payload` as one chunk (or as is when the response is not chunked).
   void WriteBody(std::string_view payload);
   // The same for a frame in a shared buffer: queued by reference when it can be.
@@ -65,6 +72,15 @@ class EvhttpConnection : public Connection {
   static constexpr size_t kMaxQueued = 2;
 
   static void OnClose(evhttp_connection* evcon, void* self);
+  static void OnLeanGone(void* self);
+  // Moves the socket from evhttp to lean_ (plain TCP); stays on evhttp if
+  // that fails.
+  void TakeSocket();
+  // Where body bytes go after the queued frames (nullptr once closed), and
+  // how many wait there.
+  evbuffer* Output();
+  size_t OutputLength() const;
+  bool writable() const { return out_ != nullptr || lean_.open(); }
   void MarkDirty();
   // Writes the queued frames with one writev; what the kernel does not take
   // is copied to out_.
@@ -74,8 +90,10 @@ class EvhttpConnection : public Connection {
   void DropQueued();
   ConnectionHost* const host_;
   evhttp_request* req_;
+  // evhttp's (the bufferevent's output), until the socket moves to lean_.
   evbuffer* out_ = nullptr;
   bufferevent* bev_ = nullptr;
+  LeanSocket lean_;
   std::array<QueuedFrame, kMaxQueued> queued_;
   std::string headers_json_;  // the request's headers, kept after evhttp's copy is freed
   uint8_t n_queued_ = 0;
