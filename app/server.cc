@@ -57,6 +57,11 @@ Server::Server(Config config) : private_listener_(&ctx_) {
 
 Server::~Server() {
   Shutdown();
+  // Worker 0 ran the Redis bridge: from here the store's own thread runs it
+  // (the cluster parts' destructors wait for Redis), once no worker is left
+  // on its loop (a failed Start leaves them unstarted).
+  ctx_.workers.clear();
+  if (hosted_redis_) hosted_redis_->RunOwnLoop();
   if (listen_fd_ >= 0) close(listen_fd_);
   if (ctx_.tls_listen_fd >= 0) close(ctx_.tls_listen_fd);
 }
@@ -74,7 +79,10 @@ Status Server::Start() {
       *store ? std::make_unique<Hub>(&ctx_, std::move(*store)) : std::make_unique<Hub>(&ctx_);
   if (redis) {
     ctx_.tickets = std::make_unique<RedisTicketStore>(redis);
-    redis->Start();  // after the Hub installed its feed
+    // After the Hub installed its feed. Worker 0's loop runs the bridge: a
+    // publish, its reply and the feed cost no thread hand-off there.
+    redis->StartHosted();
+    hosted_redis_ = redis;
     ctx_.cluster =
         std::make_unique<RedisCluster>(redis, &ctx_.presence,
                                        RedisClusterOptions{ctx_.config.cluster.node_ttl_ms,
@@ -110,7 +118,8 @@ Status Server::Start() {
   if (!tls.ok()) return tls;
   for (int i = 0; i < ctx_.config.workers; ++i) {
     ctx_.workers.push_back(std::make_unique<Worker>(i, &ctx_));
-    Status s = ctx_.workers.back()->Init(listen_fd_);
+    event_base* shared = i == 0 && hosted_redis_ ? hosted_redis_->bridge_base() : nullptr;
+    Status s = ctx_.workers.back()->Init(listen_fd_, shared);
     if (!s.ok()) return s;
   }
   Status s = private_listener_.Start();

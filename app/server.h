@@ -12,6 +12,7 @@
 
 namespace herald {
 
+class RedisStore;
 class Store;
 // The store the config names (store.kind): Redis (not started yet), or null
 // for the memory store (the Hub's default).
@@ -42,6 +43,7 @@ class Server {
   // After ctx_: destroyed first, while the Redis store's bridge still runs.
   std::unique_ptr<RedisAclSource> acl_source_;  // auth.acl_source redis
   std::unique_ptr<PollShare> poll_share_;       // store.kind redis
+  RedisStore* hosted_redis_ = nullptr;          // its bridge runs on worker 0's loop
   PrivateListener private_listener_;
   int listen_fd_ = -1;
   uint16_t public_port_ = 0;

@@ -42,12 +42,16 @@ Worker::~Worker() {
   conns_.clear();
   // Streams that ended with bytes still to send hold the loop's events.
   if (base_) LeanSocket::DropFinishers(base_.get());
+  if (base_shared_) (void)base_.release();  // its owner frees it
 }
 
 const Config& Worker::config() const { return ctx_->config; }
 
-Status Worker::Init(int listen_fd) {
-  base_.reset(event_base_new());
+Status Worker::Init(int listen_fd) { return Init(listen_fd, nullptr); }
+
+Status Worker::Init(int listen_fd, event_base* shared) {
+  base_shared_ = shared != nullptr;
+  base_.reset(shared ? shared : event_base_new());
   if (!base_) return Status::Internal("event_base_new failed");
   http_.reset(evhttp_new(base_.get()));
   if (!http_) return Status::Internal("evhttp_new failed");

@@ -66,6 +66,9 @@ class Worker final : public ConnectionHost {
 
   // Main thread, before Start: builds the loop and listens on a dup of `listen_fd`.
   Status Init(int listen_fd);
+  // Runs its loop on `shared`, owned by someone who outlives this worker (the
+  // Redis store's bridge base: RedisStore::StartHosted).
+  Status Init(int listen_fd, event_base* shared);
   void Start();
   void Join();
 
@@ -182,6 +185,7 @@ class Worker final : public ConnectionHost {
   const int node_;  // this process's node id, minted into every connid
   WorkerStats stats_;
   EventBasePtr base_;
+  bool base_shared_ = false;  // base_ is not ours to free (Init with `shared`)
   EvhttpPtr http_;
   evhttp_bound_socket* bound_ = nullptr;
   std::unique_ptr<AcceptGuard> accept_guard_;  // destroyed before http_: drops only its own refs

@@ -1,11 +1,12 @@
 #include "server/store/redis_client.h"
 
-#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 
+#include "server/store/redis_libevent.h"
 #include "server/util/log.h"
 
 namespace herald {
@@ -132,7 +133,7 @@ void RedisClient::AskSentinel(size_t index, std::string why) {
     return AskSentinel(index + 1, err);
   }
   sentinel_ctx_ = c;
-  redisLibeventAttach(c, base_);
+  AttachRedisToLoop(c, base_);
   const std::string& master = options_.endpoint.sentinel_master;
   const char* args[] = {"SENTINEL", "get-master-addr-by-name", master.c_str()};
   const size_t lens[] = {8, 23, master.size()};
@@ -201,7 +202,7 @@ void RedisClient::ConnectTo(const std::string& host, int port) {
   // closing it (a partition, a dead host) is noticed by TCP keepalive: no
   // command is pending there for the watchdog to time out.
   redisEnableKeepAlive(&ctx_->c);
-  redisLibeventAttach(ctx_, base_);
+  AttachRedisToLoop(ctx_, base_);
   redisAsyncSetConnectCallback(ctx_, &RedisClient::OnConnect);
   redisAsyncSetDisconnectCallback(ctx_, &RedisClient::OnDisconnect);
   SetState(State::kConnecting, detail_);

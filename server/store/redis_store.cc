@@ -68,49 +68,71 @@ RedisStore::RedisStore(RedisStoreOptions options)
 }
 
 RedisStore::~RedisStore() {
-  if (!thread_.joinable()) return;
-  RunOnBridge([this] { event_base_loopbreak(base_.get()); });
-  thread_.join();
+  if (thread_.joinable()) {
+    RunOnBridge([this] { event_base_loopbreak(base_.get()); });
+    thread_.join();
+  } else if (commands_) {
+    TearDown();  // hosted, and the host's loop never handed it back
+  }
 }
 
 void RedisStore::Start() {
   thread_ = std::thread([this] {
-    commands_ = std::make_unique<RedisClient>(base_.get(), options_.client,
-                                              [this](RedisClient::State state, const std::string&) {
-                                                UpdateStatus();
-                                                if (state == RedisClient::State::kUp) LoadEpoch();
-                                              });
-    subscriber_ = std::make_unique<RedisClient>(
-        base_.get(), options_.client,
-        [this](RedisClient::State state, const std::string&) { OnSubscriberState(state); },
-        [this](std::string_view channel, std::string_view, std::string_view payload) {
-          OnMessage(channel, payload);
-        });
-    catch_up_timer_.reset(event_new(
-        base_.get(), -1, 0,
-        [](evutil_socket_t, short, void* arg) {
-          auto* self = static_cast<RedisStore*>(arg);
-          if (self->catching_up_ && self->subscriber_->state() == RedisClient::State::kUp) {
-            self->CatchUpFrom(self->catch_up_run_);
-          }
-        },
-        this));
-    subscriber_->SetSubscribedCallback(
-        [this](const std::string&, std::string_view) { OnSubscribed(); });
-    // Always heard: publishes to wildcard topics (two-way matching) and this
-    // node's own channel (whispers to its connids).
-    subscriber_->Subscribe("SUBSCRIBE", keys_.wildcard_channel());
-    subscriber_->Subscribe("SUBSCRIBE", keys_.node_channel(options_.node_id));
-    commands_->Start();
-    subscriber_->Start();
-    const timeval tick = {1, 0};
-    if (event_add(tick_.get(), &tick) != 0) LogError("redis", 0, "event_add(tick) failed");
-    event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY);
-    // Clients go on their own thread; pending commands fail (null replies).
-    subscriber_.reset();
-    commands_.reset();
-    catch_up_timer_.reset();
+    SetUp();
+    RunLoop();
   });
+}
+
+void RedisStore::StartHosted() { SetUp(); }
+
+void RedisStore::RunOwnLoop() {
+  if (thread_.joinable() || !commands_) return;
+  thread_ = std::thread([this] { RunLoop(); });
+}
+
+void RedisStore::SetUp() {
+  commands_ = std::make_unique<RedisClient>(base_.get(), options_.client,
+                                            [this](RedisClient::State state, const std::string&) {
+                                              UpdateStatus();
+                                              if (state == RedisClient::State::kUp) LoadEpoch();
+                                            });
+  subscriber_ = std::make_unique<RedisClient>(
+      base_.get(), options_.client,
+      [this](RedisClient::State state, const std::string&) { OnSubscriberState(state); },
+      [this](std::string_view channel, std::string_view, std::string_view payload) {
+        OnMessage(channel, payload);
+      });
+  catch_up_timer_.reset(event_new(
+      base_.get(), -1, 0,
+      [](evutil_socket_t, short, void* arg) {
+        auto* self = static_cast<RedisStore*>(arg);
+        if (self->catching_up_ && self->subscriber_->state() == RedisClient::State::kUp) {
+          self->CatchUpFrom(self->catch_up_run_);
+        }
+      },
+      this));
+  subscriber_->SetSubscribedCallback(
+      [this](const std::string&, std::string_view) { OnSubscribed(); });
+  // Always heard: publishes to wildcard topics (two-way matching) and this
+  // node's own channel (whispers to its connids).
+  subscriber_->Subscribe("SUBSCRIBE", keys_.wildcard_channel());
+  subscriber_->Subscribe("SUBSCRIBE", keys_.node_channel(options_.node_id));
+  commands_->Start();
+  subscriber_->Start();
+  const timeval tick = {1, 0};
+  if (event_add(tick_.get(), &tick) != 0) LogError("redis", 0, "event_add(tick) failed");
+}
+
+void RedisStore::RunLoop() {
+  event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY);
+  TearDown();
+}
+
+void RedisStore::TearDown() {
+  // Pending commands fail (null replies) on the thread that runs the loop.
+  subscriber_.reset();
+  commands_.reset();
+  catch_up_timer_.reset();
 }
 
 void RedisStore::RunOnBridge(std::function<void()> task) {

@@ -34,7 +34,9 @@
 //
 // Threading: the public methods are thread-safe; they hand work to the bridge
 // loop. Completions go through the caller's PostFn; the feed runs on the
-// bridge thread.
+// bridge thread. The bridge loop runs on a thread of its own (Start) or on a
+// worker's loop (StartHosted: herald runs it on worker 0, see
+// docs/scaling.md "Threading"); "bridge thread" below is whichever runs it.
 #pragma once
 
 #include <algorithm>
@@ -81,6 +83,14 @@ class RedisStore : public Store {
 
   // Starts the bridge thread; Redis may still be unreachable (status says so).
   void Start();
+  // Instead of Start: no thread of its own. The caller runs bridge_base()'s
+  // loop on a thread of its own (a worker's, which then hands publishes,
+  // replies and the feed to itself without waking another thread), and,
+  // once that loop has stopped for good, calls RunOwnLoop: the store's own
+  // thread runs it from then on (destructors of the cluster parts still
+  // wait for Redis's replies). Main thread, before the host loop runs.
+  void StartHosted();
+  void RunOwnLoop();
 
   void SetFeed(FeedFn feed) override;
   void SetEpochListener(EpochFn fn) override { on_epoch_ = std::move(fn); }
@@ -126,6 +136,11 @@ class RedisStore : public Store {
     std::function<void(Status, uint64_t)> done;
   };
   static void OnWake(evutil_socket_t, short, void* arg);
+  // The connections and timers, on base_ (before its loop runs).
+  void SetUp();
+  // Runs base_'s loop on this thread until stopped, then TearDown.
+  void RunLoop();
+  void TearDown();
   uint32_t ProposeEpoch();
   // Where `ev` is published: its topic's channel, the wildcard channel, or
   // its whisper target's node channel.
