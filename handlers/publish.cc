@@ -259,7 +259,9 @@ void Publish(ServerContext& ctx, const HttpRequest& req, Responder done) {
   replies->seqs.resize(parsed->targets.size());
   replies->waiting = parsed->targets.size();
   replies->epoch = ctx.hub->epoch();
-  const PostFn post = ctx.hub->CallerPost();
+  // The reply is complete once the last append completes, which may be
+  // inside the last Publish call (CallerPostOrRun).
+  const PostFn post = ctx.hub->CallerPostOrRun();
   for (size_t i = 0; i < parsed->targets.size(); ++i) {
     Target& t = parsed->targets[i];
     ctx.topic_rates.Note(t.topic, NowMs());  // for the dashboard's top topics
@@ -377,7 +379,7 @@ void PublishBatch(ServerContext& ctx, const HttpRequest& req, Responder done) {
   }
   const uint32_t epoch = ctx.hub->epoch();
   ctx.hub->PublishBatch(
-      std::move(events), ctx.hub->CallerPost(),
+      std::move(events), ctx.hub->CallerPostOrRun(),
       [done, epoch, targets_per_item = std::move(targets_per_item)](Status s, uint64_t first) {
         if (!s.ok()) return done(StoreFailedReply(s));
         done(BatchReply(targets_per_item, epoch, first));

@@ -135,6 +135,18 @@ PostFn Hub::CallerPost() const {
   return [](std::function<void()> f) { f(); };
 }
 
+PostFn Hub::CallerPostOrRun() const {
+  for (auto& worker : ctx_->workers) {
+    if (!worker->InLoopThread()) continue;
+    Worker* w = worker.get();
+    return [w](std::function<void()> f) {
+      if (w->InLoopThread()) return f();
+      w->Post(std::move(f));
+    };
+  }
+  return [](std::function<void()> f) { f(); };
+}
+
 void PublishPresence(ServerContext* ctx, const std::string& clid, std::string_view type,
                      int64_t count) {
   if (ctx->cluster) {

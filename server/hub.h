@@ -76,6 +76,13 @@ class Hub {
   // A PostFn onto the calling thread's worker loop; on any other thread
   // (the background pool, a test) the completion runs on the store's thread.
   PostFn CallerPost() const;
+  // Like CallerPost, but a completion that comes on the caller's own loop
+  // thread runs at once instead of a loop turn later. The memory store
+  // completes inside Append: the private API then answers in the same MHD
+  // run that read the request, with no suspend and resume (an eventfd write
+  // and read and a second MHD run per publish). REQUIRES: the completion
+  // may run before the call that takes this PostFn returns.
+  PostFn CallerPostOrRun() const;
 
  private:
   void Feed(const EventRef& ev);

@@ -5,6 +5,8 @@
 // the live feed the Hub installs (which hands it to the workers' inboxes).
 // Appends and reads complete through a PostFn onto the caller's loop, never
 // inline, so every caller is written for a completion that arrives later.
+// The caller chooses the PostFn: the publish handlers pass one that runs a
+// completion arriving on their own loop thread at once (Hub::CallerPostOrRun).
 //
 // A store forgets old events on its own terms (count, bytes, age); what it has
 // forgotten is reported to readers (ReadResult::covered), so a resume that

@@ -74,6 +74,28 @@ TEST_F(InboxTest, TasksFromOtherThreadsRunOnTheLoopInPushOrder) {
   }
 }
 
+// The wake-up eventfd is edge-triggered and never read back: each push from
+// another thread after a drain must still wake the loop once, and a drained
+// loop must not be woken again by the old count.
+TEST_F(InboxTest, EachWakeUpFromAnotherThreadWakesTheLoopOnce) {
+  // Bounds a lost wake-up: the test fails instead of hanging.
+  EventPtr give_up(event_new(
+      base_.get(), -1, 0,
+      [](evutil_socket_t, short, void* b) { event_base_loopbreak(static_cast<event_base*>(b)); },
+      base_.get()));
+  const timeval two_s = {2, 0};
+  loop_thread_ = std::this_thread::get_id();
+  for (int round = 1; round <= 3; ++round) {
+    std::thread([&] { inbox_.Push({nullptr, [] {}}); }).join();
+    event_add(give_up.get(), &two_s);
+    event_base_loop(base_.get(), EVLOOP_ONCE);  // waits for the wake-up
+    event_del(give_up.get());
+    ASSERT_EQ(wakeups_, round);
+    RunReady();  // nothing pending: the old count wakes nobody
+    ASSERT_EQ(wakeups_, round);
+  }
+}
+
 TEST_F(InboxTest, AnEventNoFilterMatchesWaitsForTheNextWakeUp) {
   inbox_.interest().Add("a/b");
   std::thread([this] { inbox_.Push({Ev(1, "x/y"), nullptr}); }).join();
