@@ -60,6 +60,7 @@ Server::~Server() {
   // Worker 0 ran the Redis bridge: from here the store's own thread runs it
   // (the cluster parts' destructors wait for Redis), once no worker is left
   // on its loop (a failed Start leaves them unstarted).
+  ctx_.workers_gone.store(true, std::memory_order_release);
   ctx_.workers.clear();
   if (hosted_redis_) hosted_redis_->RunOwnLoop();
   if (listen_fd_ >= 0) close(listen_fd_);

@@ -81,7 +81,7 @@ void SendClusterAvailable(const ServerContext& ctx, Connection* conn, const std:
                           std::string_view filter) {
   Worker* w = ctx.workers[static_cast<size_t>(ConnIdWorker(conn->id()))].get();
   ctx.cluster->PresenceCount(
-      watched, [w](std::function<void()> f) { w->Post(std::move(f)); },
+      watched, w->LoopPost(),
       [&ctx, w, id = conn->id(), watched, filter = std::string(filter)](int64_t n) {
         Connection* c = w->Find(id);
         if (!c || c->closing) return;

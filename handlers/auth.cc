@@ -143,24 +143,23 @@ void RedeemTicketThen(Worker& worker, evhttp_request* req, Result<SpaceAuth> che
       SendEvhttpResponse(*w, r, HttpResponse::FromStatus(Status::Unavailable("Shutting down")));
   });
   std::string ticket = std::move(checked->ticket);
-  ctx.tickets->Redeem(
-      std::move(ticket), [w](std::function<void()> f) { w->Post(std::move(f)); },
-      [w, token, auth = std::move(*checked), space,
-       then = std::move(then)](Result<Claims> claims) mutable {
-        evhttp_request* r = w->ReleaseHeld(token);
-        if (!r) return;  // the client left; the ticket is spent either way
-        if (!claims.ok()) {
-          if (claims.status().kind() == StatusKind::kUnavailable) {
-            SendEvhttpResponse(*w, r, UnavailableResponse(claims.status()));
-            return;
-          }
-          return then(r, UnauthorizedBecause(claims.status().reason()));
-        }
-        Status valid = CheckClaims(w->ctx(), space, *claims);
-        if (!valid.ok()) return then(r, valid);
-        auth.claims = std::move(*claims);
-        then(r, std::move(auth));
-      });
+  ctx.tickets->Redeem(std::move(ticket), w->LoopPost(),
+                      [w, token, auth = std::move(*checked), space,
+                       then = std::move(then)](Result<Claims> claims) mutable {
+                        evhttp_request* r = w->ReleaseHeld(token);
+                        if (!r) return;  // the client left; the ticket is spent either way
+                        if (!claims.ok()) {
+                          if (claims.status().kind() == StatusKind::kUnavailable) {
+                            SendEvhttpResponse(*w, r, UnavailableResponse(claims.status()));
+                            return;
+                          }
+                          return then(r, UnauthorizedBecause(claims.status().reason()));
+                        }
+                        Status valid = CheckClaims(w->ctx(), space, *claims);
+                        if (!valid.ok()) return then(r, valid);
+                        auth.claims = std::move(*claims);
+                        then(r, std::move(auth));
+                      });
 }
 
 HttpResponse UnavailableResponse(const Status& s) {

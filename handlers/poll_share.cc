@@ -175,9 +175,10 @@ void PollShare::WithSession(uint64_t connid, std::string secret, Responder done,
                        done = std::move(done), then = std::move(then)]() mutable {
     RedisClient* c = redis_->commands();
     auto finish = [this, target, connid, secret, done, then](Claim claim) mutable {
-      target->Post([this, target, connid, secret, claim = std::move(claim), done, then]() mutable {
-        OnClaimed(target, connid, secret, std::move(claim), std::move(done), std::move(then));
-      });
+      target->LoopPost()(
+          [this, target, connid, secret, claim = std::move(claim), done, then]() mutable {
+            OnClaimed(target, connid, secret, std::move(claim), std::move(done), std::move(then));
+          });
     };
     if (!c || c->state() != RedisClient::State::kUp)
       return finish(Claim::Failed(RedisUnavailable(c)));

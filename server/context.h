@@ -4,6 +4,7 @@
 // members (Hub, Presence, counters, workers' Post) are used across threads.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -55,6 +56,10 @@ struct ServerContext {
   Presence presence;
   int64_t start_ms = 0;
   std::vector<std::unique_ptr<Worker>> workers;
+  // Set by the server before it destroys the workers: a store completion that
+  // arrives after that (a Redis reply during shutdown) is dropped instead of
+  // being posted to a worker that no longer exists (Worker::LoopPost).
+  std::atomic<bool> workers_gone{false};
   std::unique_ptr<Hub> hub;
   // The other nodes (store.kind redis): heartbeat, requests, presence counts
   // (docs/scaling.md, "Across nodes"). Null with the memory store. Declared

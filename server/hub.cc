@@ -129,8 +129,7 @@ void Hub::Unwatch(const std::string& filter) {
 PostFn Hub::CallerPost() const {
   for (auto& worker : ctx_->workers) {
     if (!worker->InLoopThread()) continue;
-    Worker* w = worker.get();
-    return [w](std::function<void()> f) { w->Post(std::move(f)); };
+    return worker->LoopPost();
   }
   return [](std::function<void()> f) { f(); };
 }
@@ -139,9 +138,9 @@ PostFn Hub::CallerPostOrRun() const {
   for (auto& worker : ctx_->workers) {
     if (!worker->InLoopThread()) continue;
     Worker* w = worker.get();
-    return [w](std::function<void()> f) {
-      if (w->InLoopThread()) return f();
-      w->Post(std::move(f));
+    return [w, ctx = ctx_, post = w->LoopPost()](std::function<void()> f) {
+      if (!ctx->workers_gone.load(std::memory_order_acquire) && w->InLoopThread()) return f();
+      post(std::move(f));
     };
   }
   return [](std::function<void()> f) { f(); };

@@ -86,9 +86,8 @@ void Replayer::ReadNext(Connection* conn) {
   req.limit = kSliceEvents;
   Worker* w = worker_;
   const uint64_t connid = conn->id();
-  worker_->ctx().hub->store().Read(
-      std::move(req), [w](std::function<void()> f) { w->Post(std::move(f)); },
-      [this, connid](ReadResult r) { OnRead(connid, std::move(r)); });
+  worker_->ctx().hub->store().Read(std::move(req), w->LoopPost(),
+                                   [this, connid](ReadResult r) { OnRead(connid, std::move(r)); });
 }
 
 void Replayer::OnRead(uint64_t connid, ReadResult result) {

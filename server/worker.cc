@@ -150,6 +150,14 @@ void Worker::RemoveFilter(ConnectionIndex::Subscription* sub) {
 }
 
 void Worker::Post(std::function<void()> task) { inbox_.Push(InboxItem{nullptr, std::move(task)}); }
+PostFn Worker::LoopPost() {
+  ServerContext* ctx = ctx_;
+  return [this, ctx](std::function<void()> task) {
+    if (ctx->workers_gone.load(std::memory_order_acquire)) return;
+    Post(std::move(task));
+  };
+}
+
 void Worker::PostEvent(EventRef ev) { inbox_.Push(InboxItem{std::move(ev), nullptr}); }
 
 void Worker::Shutdown() {

@@ -39,6 +39,7 @@
 #include "server/net/accept_guard.h"
 #include "server/net/http.h"
 #include "server/store/cursor.h"
+#include "server/store/store.h"
 #include "server/transport/connection.h"
 #include "server/transport/connection_host.h"
 #include "server/util/c_handles.h"
@@ -74,6 +75,9 @@ class Worker final : public ConnectionHost {
 
   // --- Any thread ---
   void Post(std::function<void()> task) override;
+  // A PostFn onto this loop for store completions: drops the task once the
+  // server has destroyed its workers (ServerContext::workers_gone).
+  PostFn LoopPost() override;
   void PostEvent(EventRef ev);
   // Stops accepting, ends every connection with `shutdown`, lets the output
   // drain briefly, then leaves the loop.

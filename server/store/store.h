@@ -28,7 +28,7 @@
 
 namespace herald {
 
-// Runs a completion on the caller's loop thread (e.g. [w](auto f){ w->Post(std::move(f)); }).
+// Runs a completion on the caller's loop thread (e.g. Worker::LoopPost()).
 using PostFn = std::function<void(std::function<void()>)>;
 
 struct HistoryStats {

@@ -38,6 +38,9 @@ class ConnectionHost {
   // Any thread: runs `task` on this loop (an asynchronous completion, e.g. a
   // store read, comes back through it).
   virtual void Post(std::function<void()> task) = 0;
+  // Post as a store's PostFn, dropped once the server has destroyed its
+  // workers (a completion arriving during shutdown).
+  virtual std::function<void(std::function<void()>)> LoopPost() = 0;
   // The live connection `connid` of this worker, or nullptr (a completion
   // finds its connection again by id: it may have closed meanwhile).
   virtual Connection* Find(uint64_t connid) = 0;

@@ -162,8 +162,7 @@ void PollConnection::StartRead() {
   const uint64_t connid = id();
   const uint64_t generation = generation_;
   worker_->ctx().hub->store().Read(
-      std::move(req), [w](std::function<void()> f) { w->Post(std::move(f)); },
-      [w, connid, generation](ReadResult r) {
+      std::move(req), w->LoopPost(), [w, connid, generation](ReadResult r) {
         // By connid: the session may have ended while the store answered.
         Connection* c = w->Find(connid);
         if (!c || c->transport() != Transport::kPoll) return;
