@@ -19,7 +19,7 @@ cat <<EOF
 - machine: $(nproc) cores (${cpu:-unknown CPU}), $(free -g | awk '/^Mem:/{print $2}') GiB RAM,
   Linux $(uname -r), open files per process $(ulimit -Hn); loopback only
 - servers: herald $rev (build/herald, ${HERALD_BUILD_INFO:-build type unknown}, 2 workers)
-  and nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') with Nchan $nchan (2 workers, EventSource)
+  and nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') with Nchan $nchan (2 workers; 1 in `channels`, its cheaper setting there: see "Nchan at its best"; EventSource)
 - the floor: bench/floor (herald-floor: one epoll thread, one send() per subscriber of a
   frame encoded once, no auth or parsing; see bench/README.md "The floor")
 - command: \`$cmd\`
